@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PORT ?= 5000
+FLASK = $(VENV)/bin/flask --app wsgi
+
+.PHONY: run test install migrate seed clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed-demo
+
+run: seed
+	@echo ""
+	@echo "  ParkingOS is running at http://127.0.0.1:$(PORT)/"
+	@echo "  Demo accounts (password parkingos-demo): admin, city1, group1, park1, city2"
+	@echo "  Handheld accounts (device API only): collector1, inspector1"
+	@echo ""
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

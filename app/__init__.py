@@ -1,0 +1,121 @@
+"""ParkingOS: a multi-tenant parking cloud. `create_app()` builds the Flask application."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from config import BASE_DIR, Config
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
+    app.config.update(Config.load())
+    app.config.update(overrides or {})
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_cli(app)
+    app.after_request(_security_headers)
+    from app.core import templating
+    templating.init_app(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (every model registered before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from app.auth.services import load_session_user
+
+    login_manager.user_loader(load_session_user)
+
+
+def _select_locale():
+    return request.accept_languages.best_match(["en", "zh"]) or "en"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.audit.views import bp as audit_bp
+    from app.auth.views import bp as auth_bp
+    from app.dashboard.views import bp as dashboard_bp
+    from app.staff.views import bp as staff_bp
+    from app.tenancy.views import bp as tenancy_bp
+
+    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/pos/", "/sync/")) or request.accept_mimetypes.best == "application/json"
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        db.session.rollback()
+        return _error_response(400, "csrf_failed",
+                               _("The form expired or was sent from elsewhere. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return _error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(500, "internal_error", _("Something went wrong on our side; nothing was saved."))
+
+
+def _error_response(status: int, code: str, message: str):
+    if _wants_json():
+        return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _register_cli(app: Flask) -> None:
+    from app.demo import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)
+    try:
+        from app.tariffs.cli import tariff_cli
+    except ImportError:  # the tariff engine lands in its own change
+        tariff_cli = None
+    if tariff_cli is not None:
+        app.cli.add_command(tariff_cli)
+

@@ -1,0 +1,66 @@
+"""Jinja filters and the navigation every page shows."""
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.tenancy.scope import current_scope, node_label
+
+# (section, label, endpoint, permission)
+NAVIGATION = [
+    (_l("Overview"), _l("Dashboard"), "dashboard.index", "dashboard.view"),
+    (_l("Organisation"), _l("Cities"), "tenancy.list_cities", "cities.view"),
+    (_l("Organisation"), _l("Operating groups"), "tenancy.list_groups", "groups.view"),
+    (_l("Organisation"), _l("Areas"), "tenancy.list_areas", "areas.view"),
+    (_l("Organisation"), _l("Parks"), "tenancy.list_parks", "parks.view"),
+    (_l("People"), _l("Staff"), "staff.list_staff", "staff.view"),
+    (_l("People"), _l("Roles"), "staff.list_roles", "roles.view"),
+    (_l("System"), _l("Audit log"), "audit.list_entries", "audit.view"),
+]
+
+
+def add_nav(section, label, endpoint, permission) -> None:
+    """Later domains add their pages here; entries stay grouped by section."""
+    entry = (section, label, endpoint, permission)
+    if entry not in NAVIGATION:
+        NAVIGATION.append(entry)
+
+
+def visible_navigation():
+    if not current_user.is_authenticated:
+        return []
+    sections: dict = {}
+    for section, label, endpoint, permission in NAVIGATION:
+        if current_user.can(permission):
+            sections.setdefault(str(section), []).append((label, endpoint))
+    return list(sections.items())
+
+
+def localtime(value, zone: str | None = None, fmt: str = "%Y-%m-%d %H:%M"):
+    if value is None:
+        return "—"
+    tz = ZoneInfo(zone or current_app.config["DEFAULT_TIMEZONE"])
+    return value.astimezone(tz).strftime(fmt)
+
+
+def yuan(fen) -> str:
+    """Integer fen shown as yuan with two decimals."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["yuan"] = yuan
+
+    @app.context_processor
+    def inject():
+        ctx = {"navigation": visible_navigation}
+        if current_user.is_authenticated:
+            ctx["current_node_label"] = lambda: node_label(current_scope().node)
+        return ctx

@@ -1,0 +1,1 @@
+"""The first screen of every manager: a per-level overview (filled by the reports domain)."""

@@ -1,0 +1,155 @@
+"""Creating staff and roles within the actor's subtree, granting only what the actor holds."""
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import func, select
+
+from app.audit import services as audit
+from app.extensions import db
+from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
+from app.staff.permissions import codes_for_level
+from app.tenancy.models import Level
+from app.tenancy.scope import Scope
+
+STAFF_FIELDS = ("username", "display_name", "phone", "role_id", "level", "city_id", "group_id",
+                "area_id", "park_id", "active", "note")
+ROLE_FIELDS = ("name", "kind", "target_level", "description", "active")
+
+
+class StaffError(ValueError):
+    """A refused change; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def assignable_roles(actor: Staff, scope: Scope) -> list[Role]:
+    """Roles the actor may give: built-in or scoped, at or below the actor's level, no more than they hold."""
+    held = actor.permissions
+    candidates = db.session.scalars(
+        select(Role).where(Role.active.is_(True), (Role.builtin.is_(True)) | scope.clause(Role))
+        .order_by(Role.builtin.desc(), Role.name))
+    return [r for r in candidates
+            if not Level(r.target_level).is_above(scope.level) and r.codes <= held]
+
+
+def check_role_for_node(role: Role, node_level: Level) -> None:
+    if Level(role.target_level) != node_level:
+        raise StaffError(f"The role “{role.name}” is for the {role.target_level} level, "
+                         f"but the chosen node is a {node_level.value}.", "role_id")
+
+
+def username_taken(username: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Staff.id).where(func.lower(Staff.username) == username.lower())
+    if exclude_id:
+        stmt = stmt.where(Staff.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def create_staff(actor: Staff, *, node, role: Role, username: str, display_name: str, password: str,
+                 phone: str | None = None, note: str | None = None, ip: str | None = None) -> Staff:
+    if username_taken(username):
+        raise StaffError("This username is already taken.", "username")
+    check_role_for_node(role, node.level if node is not None else Level.PLATFORM)
+    staff = Staff(username=username.strip(), display_name=display_name.strip(), phone=phone or None,
+                  note=note or None, role=role)
+    staff.anchor_at(node)
+    staff.set_password(password)
+    db.session.add(staff)
+    db.session.flush()
+    audit.record(actor, "create", staff, after=audit.snapshot(staff, STAFF_FIELDS), ip=ip)
+    return staff
+
+
+def update_staff(actor: Staff, staff: Staff, *, node, role: Role, display_name: str,
+                 phone: str | None, note: str | None, ip: str | None = None) -> None:
+    if staff.id == actor.id and (role.id != staff.role_id or getattr(node, "id", None) != _node_id(staff)):
+        raise StaffError("You cannot change your own role or node.", "role_id")
+    check_role_for_node(role, node.level if node is not None else Level.PLATFORM)
+    before = audit.snapshot(staff, STAFF_FIELDS)
+    staff.display_name, staff.phone, staff.note, staff.role = display_name.strip(), phone or None, note or None, role
+    staff.anchor_at(node)
+    db.session.flush()
+    audit.record(actor, "update", staff, before=before, after=audit.snapshot(staff, STAFF_FIELDS), ip=ip)
+
+
+def _node_id(staff: Staff):
+    level = Level(staff.level)
+    return None if level == Level.PLATFORM else getattr(staff, f"{level.value}_id")
+
+
+def set_staff_active(actor: Staff, staff: Staff, active: bool, ip: str | None = None) -> None:
+    if staff.id == actor.id:
+        raise StaffError("You cannot disable your own account.")
+    before = audit.snapshot(staff, ("active",))
+    staff.active = active
+    if not active:
+        staff.session_token = secrets.token_hex(16)  # a disabled account loses its sessions at once
+    audit.record(actor, "enable" if active else "disable", staff, before=before,
+                 after=audit.snapshot(staff, ("active",)), ip=ip)
+
+
+def grantable_codes(actor: Staff, target_level: Level, kind: RoleKind) -> set[str]:
+    return codes_for_level(target_level, field=kind.is_field) & actor.permissions if not kind.is_field \
+        else codes_for_level(target_level, field=True)
+
+
+def save_role(actor: Staff, scope: Scope, role: Role | None, *, name: str, kind: RoleKind,
+              target_level: Level, codes: set[str], description: str | None, ip: str | None = None) -> Role:
+    """Create or edit a custom role. Granting a code the actor does not hold is refused."""
+    if target_level.is_above(scope.level):
+        raise StaffError("A role can only be made for your level or below.", "target_level")
+    if kind.is_field and target_level not in FIELD_LEVELS:
+        raise StaffError("Collector and inspector roles belong to a park or an operating group.", "target_level")
+    allowed = grantable_codes(actor, target_level, kind)
+    refused = set(codes) - allowed
+    if refused:
+        raise StaffError("You cannot grant permissions you do not hold yourself: " + ", ".join(sorted(refused)),
+                         "codes")
+    creating = role is None
+    before = None if creating else {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
+    if creating:
+        role = Role(builtin=False)
+        role.anchor_at(scope.node)
+        db.session.add(role)
+    elif role.builtin:
+        raise StaffError("Built-in roles cannot be changed.")
+    role.name, role.kind, role.target_level, role.description = name.strip(), kind.value, target_level.value, description
+    role.set_codes(codes)
+    db.session.flush()
+    after = {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
+    audit.record(actor, "create" if creating else "update", role, before=before, after=after, ip=ip)
+    return role
+
+
+def set_role_active(actor: Staff, role: Role, active: bool, ip: str | None = None) -> None:
+    if role.builtin:
+        raise StaffError("Built-in roles cannot be disabled.")
+    if role.id == actor.role_id:
+        raise StaffError("You cannot disable your own role.")
+    role.active = active
+    audit.record(actor, "enable" if active else "disable", role, ip=ip)
+
+
+def builtin_role(level: Level, kind: RoleKind = RoleKind.ADMIN) -> Role:
+    """The built-in role of a level and kind, created on first use."""
+    role = db.session.scalar(select(Role).where(Role.builtin.is_(True), Role.target_level == level.value,
+                                                Role.kind == kind.value))
+    if role is None:
+        names = {RoleKind.ADMIN: f"{level.value.capitalize()} administrator",
+                 RoleKind.COLLECTOR: "Collector", RoleKind.INSPECTOR: "Inspector"}
+        role = Role(name=names[kind], kind=kind.value, target_level=level.value, builtin=True)
+        role.anchor_at(None)
+        db.session.add(role)
+        db.session.flush()
+    return role
+
+
+def ensure_builtin_roles() -> None:
+    for level in (Level.PLATFORM, Level.CITY, Level.GROUP, Level.AREA, Level.PARK):
+        builtin_role(level)
+    for level in FIELD_LEVELS:
+        builtin_role(level, RoleKind.COLLECTOR)
+        builtin_role(level, RoleKind.INSPECTOR)

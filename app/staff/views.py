@@ -1,0 +1,208 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import or_, select
+
+from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
+from app.extensions import db
+from app.staff import services
+from app.staff.forms import ResetPasswordForm, RoleForm, StaffEditForm, StaffFilterForm, StaffForm
+from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
+from app.staff.permissions import ACTION_LABELS, areas_for_level
+from app.tenancy.models import Level
+from app.tenancy.scope import current_scope
+
+bp = Blueprint("staff", __name__)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+@bp.route("/staff")
+@permission_required("staff.view")
+def list_staff():
+    scope = current_scope()
+    form = StaffFilterForm(request.args)
+    form.role_id.choices = [("", _("Any role"))] + [(r.id, r.name) for r in _visible_roles(scope)]
+    stmt = scope.select(Staff).order_by(Staff.username)
+    if form.validate():
+        if form.q.data:
+            like = f"%{form.q.data.strip()}%"
+            stmt = stmt.where(or_(Staff.username.ilike(like), Staff.display_name.ilike(like)))
+        if form.role_id.data:
+            stmt = stmt.where(Staff.role_id == form.role_id.data)
+        if form.status.data:
+            stmt = stmt.where(Staff.active.is_(form.status.data == "active"))
+    return render_template("staff/list.html", page=paginate(stmt), form=form)
+
+
+def _visible_roles(scope):
+    return db.session.scalars(select(Role).where(Role.builtin.is_(True) | scope.clause(Role))
+                              .order_by(Role.builtin.desc(), Role.name)).all()
+
+
+def _fill_staff_form(form, scope, actor):
+    form.node.choices = node_choices(scope)
+    form.role_id.choices = [(r.id, f"{r.name} ({r.target_level})") for r in services.assignable_roles(actor, scope)]
+
+
+def _resolve(form, scope, actor):
+    """The node and role the form asks for, or None after adding the field error."""
+    node = node_from_key(scope, form.node.data)
+    role = next((r for r in services.assignable_roles(actor, scope) if r.id == form.role_id.data), None)
+    if node is False:
+        form.node.errors.append(_("Choose a node inside your part of the tree."))
+    if role is None:
+        form.role_id.errors.append(_("Choose a role you are allowed to give."))
+    return (node, role) if node is not False and role is not None else None
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@permission_required("staff.add")
+def new_staff():
+    scope, actor = current_scope(), _actor()
+    form = StaffForm()
+    _fill_staff_form(form, scope, actor)
+    if form.validate_on_submit() and (resolved := _resolve(form, scope, actor)):
+        try:
+            staff = services.create_staff(actor, node=resolved[0], role=resolved[1], username=form.username.data,
+                                          display_name=form.display_name.data, password=form.password.data,
+                                          phone=form.phone.data, note=form.note.data, ip=client_ip())
+        except services.StaffError as exc:
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Staff account %(name)s created.", name=staff.username), "success")
+            return redirect(url_for("staff.list_staff"))
+    return render_template("staff/form.html", form=form, staff=None), 400 if form.errors else 200
+
+
+def _field_error(form, exc):
+    db.session.rollback()
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc)]
+    else:
+        flash(str(exc), "danger")
+
+
+@bp.route("/staff/<int:staff_id>/edit", methods=["GET", "POST"])
+@permission_required("staff.edit")
+def edit_staff(staff_id):
+    scope, actor = current_scope(), _actor()
+    staff = scope.get_or_404(Staff, staff_id)
+    form = StaffEditForm(obj=staff)
+    _fill_staff_form(form, scope, actor)
+    if request.method == "GET":
+        form.node.data = node_key(staff.anchor_node)
+    form.username.data = staff.username
+    if form.validate_on_submit() and (resolved := _resolve(form, scope, actor)):
+        try:
+            services.update_staff(actor, staff, node=resolved[0], role=resolved[1],
+                                  display_name=form.display_name.data, phone=form.phone.data,
+                                  note=form.note.data, ip=client_ip())
+        except services.StaffError as exc:
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("staff.list_staff"))
+    return render_template("staff/form.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+@bp.route("/staff/<int:staff_id>/active", methods=["POST"])
+@permission_required("staff.delete")
+def toggle_staff(staff_id):
+    staff = current_scope().get_or_404(Staff, staff_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            services.set_staff_active(_actor(), staff, not staff.active, ip=client_ip())
+            db.session.commit()
+            flash(_("%(name)s is now %(state)s.", name=staff.username,
+                    state=_("active") if staff.active else _("disabled")), "success")
+        except services.StaffError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+    return redirect(url_for("staff.list_staff"))
+
+
+@bp.route("/staff/<int:staff_id>/password", methods=["GET", "POST"])
+@permission_required("staff.edit")
+def reset_password(staff_id):
+    staff = current_scope().get_or_404(Staff, staff_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        from app.auth.services import change_password
+        change_password(staff, form.new_password.data, actor=_actor(), ip=client_ip())
+        db.session.commit()
+        flash(_("Password of %(name)s reset; their sessions have ended.", name=staff.username), "success")
+        return redirect(url_for("staff.list_staff"))
+    return render_template("staff/password.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+@bp.route("/roles")
+@permission_required("roles.view")
+def list_roles():
+    roles = _visible_roles(current_scope())
+    return render_template("staff/roles.html", roles=roles)
+
+
+def _fill_role_form(form, scope, actor):
+    form.target_level.choices = [(lvl.value, lvl.value.capitalize()) for lvl in scope.lower_levels()]
+    kind = RoleKind(form.kind.data) if form.kind.data in RoleKind._value2member_map_ else RoleKind.ADMIN
+    level = Level(form.target_level.data) if form.target_level.data in Level._value2member_map_ else scope.level
+    groups = []
+    for area in areas_for_level(level, field=kind.is_field):
+        groups.append((area, [(code, ACTION_LABELS.get(code.split(".")[1], code)) for code in area.codes()]))
+    form.codes.choices = [(c, c) for _area, codes in groups for c, _label in codes]
+    return groups, services.grantable_codes(actor, level, kind)
+
+
+@bp.route("/roles/new", methods=["GET", "POST"])
+@permission_required("roles.add")
+def new_role():
+    return _role_form(None)
+
+
+@bp.route("/roles/<int:role_id>/edit", methods=["GET", "POST"])
+@permission_required("roles.edit")
+def edit_role(role_id):
+    role = current_scope().get_or_404(Role, role_id)
+    return _role_form(role)
+
+
+def _role_form(role):
+    scope, actor = current_scope(), _actor()
+    form = RoleForm(obj=role)
+    if role is not None and request.method == "GET":
+        form.codes.data = sorted(role.codes)
+    groups, grantable = _fill_role_form(form, scope, actor)
+    if "refresh" not in request.form and form.validate_on_submit():
+        try:
+            services.save_role(actor, scope, role, name=form.name.data, kind=RoleKind(form.kind.data),
+                               target_level=Level(form.target_level.data), codes=set(form.codes.data or []),
+                               description=form.description.data, ip=client_ip())
+        except services.StaffError as exc:
+            _field_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Role saved."), "success")
+            return redirect(url_for("staff.list_roles"))
+    return render_template("staff/role_form.html", form=form, role=role, groups=groups, grantable=grantable,
+                           field_levels=[lvl.value for lvl in FIELD_LEVELS]), 400 if form.errors else 200
+
+
+@bp.route("/roles/<int:role_id>/active", methods=["POST"])
+@permission_required("roles.delete")
+def toggle_role(role_id):
+    role = current_scope().get_or_404(Role, role_id)
+    if FlaskForm().validate_on_submit():
+        try:
+            services.set_role_active(_actor(), role, not role.active, ip=client_ip())
+            db.session.commit()
+        except services.StaffError as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+    return redirect(url_for("staff.list_roles"))

@@ -1,0 +1,1 @@
+"""Tariffs (收费标准): the fee engine and the rules parks bill by."""

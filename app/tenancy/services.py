@@ -1,0 +1,59 @@
+"""Creating and editing nodes of the tree; ancestors ids are derived here, never taken from a form."""
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from app.audit import services as audit
+from app.extensions import db
+from app.tenancy.models import Area, City, OperatingGroup, Park
+
+FIELDS = {
+    City: ("name", "code", "timezone", "active"),
+    OperatingGroup: ("name", "city_id", "contact", "phone", "active"),
+    Area: ("name", "group_id", "active"),
+    Park: ("name", "kind", "group_id", "area_id", "address", "latitude", "longitude", "capacity", "phone",
+           "timezone", "active"),
+}
+
+
+class DuplicateName(ValueError):
+    pass
+
+
+def save_node(actor, obj, values: dict, *, ip: str | None = None):
+    """Apply `values` to a new or existing node, fix its ancestor ids, audit, flush."""
+    model = type(obj)
+    creating = obj.id is None
+    before = None if creating else audit.snapshot(obj, FIELDS[model])
+    for key, value in values.items():
+        setattr(obj, key, value.strip() if isinstance(value, str) else value)
+    _derive_ancestors(obj)
+    if creating:
+        db.session.add(obj)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise DuplicateName("That name (or code) is already used here.") from exc
+    audit.record(actor, "create" if creating else "update", obj, before=before,
+                 after=audit.snapshot(obj, FIELDS[model]), ip=ip)
+    return obj
+
+
+def _derive_ancestors(obj) -> None:
+    if isinstance(obj, OperatingGroup):
+        return
+    if isinstance(obj, Area):
+        obj.city_id = db.session.get(OperatingGroup, obj.group_id).city_id
+    elif isinstance(obj, Park):
+        group = db.session.get(OperatingGroup, obj.group_id)
+        obj.city_id = group.city_id
+        if obj.area_id is not None and db.session.get(Area, obj.area_id).group_id != group.id:
+            raise ValueError("area outside the park's group")
+
+
+def set_active(actor, obj, active: bool, *, ip: str | None = None) -> None:
+    before = audit.snapshot(obj, ("active",))
+    obj.active = active
+    audit.record(actor, "enable" if active else "disable", obj, before=before,
+                 after=audit.snapshot(obj, ("active",)), ip=ip)

@@ -1,0 +1,129 @@
+"""Generated tenancy test: walks every admin route of the URL map.
+
+Each route with an id parameter is called with the ids of objects that belong to a sibling
+tenant and must answer 403 or 404; each list page must not show a row of another tenant.
+A new route with an id parameter nobody taught this test about fails here until it is."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.audit.models import AuditEntry
+from app.extensions import db
+from app.staff.models import Role
+from tests.factories import MARKER
+
+PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout"}
+
+# viewer username -> (which tree nodes are foreign to them, texts that must never show on their pages)
+VIEWERS = {
+    "citya": ({"city": "city_h", "group": "h1", "area": "h1x", "park": "hp", "staff": "harborgroup"},
+              [MARKER.lower()]),
+    "groupa1": ({"city": "city_h", "group": "a2", "area": "a2x", "park": "p3", "staff": "groupa2"},
+                [MARKER.lower(), "alpha group two", "alpha garage three", "alpha riverside", "groupa2"]),
+    "parkp1": ({"city": "city_h", "group": "a2", "area": "a2x", "park": "p2", "staff": "parkp2"},
+               [MARKER.lower(), "alpha street two", "alpha garage three", "parkp2", "groupa1"]),
+}
+
+
+def _foreign_objects(tree, foreign: dict) -> dict:
+    """Param name -> id of an object outside the viewer's scope."""
+    park = tree.nodes[foreign["park"]]
+    role = Role(name=f"{MARKER} foreign role", kind="admin", target_level="park", builtin=False)
+    role.anchor_at(park)
+    entry = AuditEntry(action="update", object_type="Park", object_label=f"{MARKER} foreign entry")
+    entry.anchor_at(park)
+    db.session.add_all([role, entry])
+    db.session.commit()
+    return {
+        "city_id": tree.nodes[foreign["city"]].id,
+        "group_id": tree.nodes[foreign["group"]].id,
+        "area_id": tree.nodes[foreign["area"]].id,
+        "park_id": park.id,
+        "staff_id": tree.staff[foreign["staff"]].id,
+        "role_id": role.id,
+        "entry_id": entry.id,
+    }
+
+
+def admin_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint not in PUBLIC_ENDPOINTS
+            and not r.rule.startswith(("/pos/", "/sync/"))]
+
+
+def _url(rule, values):
+    missing = [a for a in rule.arguments if a not in values]
+    assert not missing, (f"{rule.rule} takes {missing}: teach tests/test_tenancy_routes.py which foreign "
+                         f"object fills it, so the route's scoping is tested")
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+@pytest.fixture
+def seeded(tree, client_as):
+    for username in ("harborcity", "harborgroup", "harborpark", "groupa2", "parkp2"):
+        client_as(username)  # leaves login entries in every tenant's audit log
+    return tree
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_objects_of_other_tenants_answer_404(app, seeded, client_as, viewer):
+    foreign, _forbidden = VIEWERS[viewer]
+    values = _foreign_objects(seeded, foreign)
+    client = client_as(viewer)
+    checked = 0
+    for rule in admin_rules(app):
+        if not rule.arguments:
+            continue
+        url = _url(rule, values)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method, data={})
+            assert response.status_code in (403, 404), f"{viewer} {method} {url} -> {response.status_code}"
+            assert MARKER.lower() not in response.get_data(as_text=True).lower()
+            checked += 1
+    assert checked >= 10
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_list_pages_show_no_rows_of_other_tenants(app, seeded, client_as, viewer):
+    _foreign, forbidden = VIEWERS[viewer]
+    client = client_as(viewer)
+    pages = 0
+    for rule in admin_rules(app):
+        if rule.arguments or "GET" not in rule.methods:
+            continue
+        response = client.get(rule.rule)
+        if response.status_code == 403:
+            continue
+        assert response.status_code == 200, f"{viewer} GET {rule.rule} -> {response.status_code}"
+        body = response.get_data(as_text=True).lower()
+        leaked = [word for word in forbidden if word in body]
+        assert not leaked, f"{viewer} sees {leaked} on {rule.rule}"
+        pages += 1
+    assert pages >= 5
+
+
+def test_platform_sees_both_cities(seeded, client_as):
+    body = client_as("root").get("/org/cities").get_data(as_text=True)
+    assert "Alpha City" in body and f"{MARKER} City" in body
+
+
+def test_every_admin_route_requires_sign_in(app, seeded):
+    client = app.test_client()
+    values = {name: 1 for rule in admin_rules(app) for name in rule.arguments}
+    for rule in admin_rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(_url(rule, values), method=method)
+            assert response.status_code in (302, 401), f"{method} {rule.rule} open to strangers"
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"]
+
+
+def test_scope_refuses_a_model_without_scope_clause(app, db):
+    from app.tenancy.scope import Scope
+
+    class Unscoped:
+        __name__ = "Unscoped"
+
+    with pytest.raises(TypeError):
+        Scope.platform().clause(Unscoped)
