@@ -19,10 +19,18 @@ def _secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def normalize_database_url(url: str) -> str:
+    """PostgreSQL URLs without a driver use psycopg2 (SQLAlchemy 2.1 would pick psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url.replace("postgres://", "postgresql://", 1)
+        return normalize_database_url(url)
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{INSTANCE_DIR / 'parkingos.db'}"
 

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db
+from config import normalize_database_url
 from tests import factories
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -26,7 +27,7 @@ def _overrides() -> dict:
         "SERVER_NAME": None,
     }
     if TEST_DATABASE_URL:
-        base["SQLALCHEMY_DATABASE_URI"] = TEST_DATABASE_URL
+        base["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(TEST_DATABASE_URL)
         base["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     else:
         base["SQLALCHEMY_DATABASE_URI"] = "sqlite://"

@@ -33,7 +33,7 @@ def login():
             login_user(result.staff)
             return redirect(_safe_next(request.args.get("next")))
         flash(LOGIN_ERRORS[result.error](), "danger")
-    return render_template("auth/login.html", form=form), (200 if request.method == "GET" or not form.errors else 400)
+    return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,4 +69,4 @@ def change_password():
             login_user(staff)  # keep this session; the others now carry a stale token
             flash(_("Password changed. Your other sessions have been signed out."), "success")
             return redirect(url_for("dashboard.index"))
-    return render_template("auth/password.html", form=form)
+    return render_template("auth/password.html", form=form), 400 if form.errors else 200

@@ -85,6 +85,7 @@ def _field_error(form, exc):
     if field is not None:
         field.errors = list(field.errors) + [str(exc)]
     else:
+        form.form_errors.append(str(exc))
         flash(str(exc), "danger")
 
 

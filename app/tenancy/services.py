@@ -1,6 +1,7 @@
 """Creating and editing nodes of the tree; ancestors ids are derived here, never taken from a form."""
 from __future__ import annotations
 
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
@@ -28,16 +29,36 @@ def save_node(actor, obj, values: dict, *, ip: str | None = None):
     for key, value in values.items():
         setattr(obj, key, value.strip() if isinstance(value, str) else value)
     _derive_ancestors(obj)
+    if _name_taken(obj):
+        db.session.rollback()
+        raise DuplicateName("That name (or code) is already used here.")
     if creating:
         db.session.add(obj)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as exc:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent request took the name between check and flush
+        db.session.rollback()
         raise DuplicateName("That name (or code) is already used here.") from exc
     audit.record(actor, "create" if creating else "update", obj, before=before,
                  after=audit.snapshot(obj, FIELDS[model]), ip=ip)
     return obj
+
+
+UNIQUE_WITHIN = {City: None, OperatingGroup: "city_id", Area: "group_id", Park: "group_id"}
+
+
+def _name_taken(obj) -> bool:
+    model = type(obj)
+    with db.session.no_autoflush:
+        same = [model.name == obj.name]
+        if model is City and obj.code:
+            same = [or_(model.name == obj.name, model.code == obj.code)]
+        parent = UNIQUE_WITHIN[model]
+        if parent:
+            same.append(getattr(model, parent) == getattr(obj, parent))
+        if obj.id is not None:
+            same.append(model.id != obj.id)
+        return db.session.scalar(select(model.id).where(*same).limit(1)) is not None
 
 
 def _derive_ancestors(obj) -> None:

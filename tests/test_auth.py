@@ -1,0 +1,147 @@
+"""Sign-in, lockout, CSRF, sign-out and password changes, as a manager sees them."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.audit.models import AuditEntry
+from app.core.types import utcnow
+from app.staff.models import Staff
+from tests.factories import PASSWORD
+
+
+def _login(client, username, password):
+    return client.post("/login", data={"username": username, "password": password})
+
+
+def test_sign_in_shows_name_and_node(tree, client):
+    response = _login(client, "parkp1", PASSWORD)
+    assert response.status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert "Alpha Street One" in page and tree.staff["parkp1"].display_name in page
+
+
+def test_wrong_password_is_refused_with_a_message(tree, client):
+    response = _login(client, "parkp1", "nope-nope-nope")
+    assert response.status_code == 400
+    assert "Wrong username or password" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+
+
+def test_username_is_case_insensitive(tree, client):
+    assert _login(client, "ParkP1", PASSWORD).status_code == 302
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(tree, client, db):
+    for _ in range(4):
+        _login(client, "parkp1", "bad-password-1")
+    response = _login(client, "parkp1", "bad-password-1")
+    assert "locked for 15 minutes" in response.get_data(as_text=True)
+    response = _login(client, "parkp1", PASSWORD)  # even the right password is refused now
+    assert response.status_code == 400 and "locked" in response.get_data(as_text=True)
+    db.session.expire_all()
+    staff = db.session.scalar(select(Staff).where(Staff.username == "parkp1"))
+    assert staff.locked_until > utcnow() + timedelta(minutes=14)
+    staff.locked_until = utcnow() - timedelta(seconds=1)  # the quarter of an hour has passed
+    db.session.commit()
+    assert _login(client, "parkp1", PASSWORD).status_code == 302
+
+
+def test_failed_and_successful_logins_are_audited(app, tree, client, db):
+    _login(client, "parkp1", "bad-password-1")
+    _login(client, "parkp1", PASSWORD)
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.actor_name == "parkp1")
+                                 .order_by(AuditEntry.id)).all()
+    assert actions == ["login_failed", "login"]
+    unknown = _login(app.test_client(), "ghost", "whatever-123")
+    assert unknown.status_code == 400
+    assert db.session.scalar(select(AuditEntry).where(AuditEntry.object_label == "ghost")).action == "login_failed"
+
+
+def test_field_staff_cannot_sign_in_to_the_admin(tree, client):
+    response = _login(client, "collectorp1", PASSWORD)
+    assert response.status_code == 400
+    assert "handheld" in response.get_data(as_text=True)
+
+
+def test_disabled_account_cannot_sign_in(tree, client, db):
+    tree.staff["parkp1"].active = False
+    db.session.commit()
+    assert "disabled" in _login(client, "parkp1", PASSWORD).get_data(as_text=True)
+
+
+def test_login_without_csrf_token_is_refused(app, tree, client):
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = _login(client, "parkp1", PASSWORD)
+        assert response.status_code == 400
+        assert "Reload the page" in response.get_data(as_text=True)
+        assert client.get("/").status_code == 302  # not signed in
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_login_with_csrf_token_works(app, tree, client):
+    import re
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": "parkp1", "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302
+        # a POST form without the token is refused even when signed in
+        assert client.post("/account/password", data={}).status_code == 400
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_logout_needs_post_and_ends_the_session(tree, client_as):
+    client = client_as("parkp1")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_password_change_ends_other_sessions(tree, client_as):
+    laptop, phone = client_as("parkp1"), client_as("parkp1")
+    response = laptop.post("/account/password", data={"current_password": PASSWORD, "new_password": "brand-new-pass-1",
+                                                      "confirm": "brand-new-pass-1"})
+    assert response.status_code == 302
+    assert laptop.get("/").status_code == 200      # this session goes on
+    assert phone.get("/").status_code == 302       # the other one is signed out
+    assert _login(phone, "parkp1", "brand-new-pass-1").status_code == 302
+
+
+def test_password_change_checks_the_current_password(tree, client_as):
+    client = client_as("parkp1")
+    response = client.post("/account/password", data={"current_password": "wrong-one-1", "new_password":
+                                                      "brand-new-pass-1", "confirm": "brand-new-pass-1"})
+    assert response.status_code == 400
+    assert "current password is wrong" in response.get_data(as_text=True)
+
+
+def test_short_password_is_refused(tree, client_as):
+    client = client_as("parkp1")
+    response = client.post("/account/password", data={"current_password": PASSWORD, "new_password": "short",
+                                                      "confirm": "short"})
+    assert response.status_code == 400 and "8 to 128" in response.get_data(as_text=True)
+
+
+def test_login_redirects_only_to_local_pages(tree, client):
+    response = client.post("/login?next=//evil.example/x", data={"username": "parkp1", "password": PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_security_headers_and_cookie_flags(tree, client):
+    response = _login(client, "parkp1", PASSWORD)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get("/")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_passwords_are_stored_hashed(tree):
+    staff = tree.staff["parkp1"]
+    assert PASSWORD not in staff.password_hash and staff.password_hash.startswith(("pbkdf2:", "scrypt:"))
