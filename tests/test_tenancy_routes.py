@@ -27,24 +27,37 @@ VIEWERS = {
 }
 
 
+def _foreign_role(tree, foreign):
+    role = Role(name=f"{MARKER} foreign role", kind="admin", target_level="park", builtin=False)
+    role.anchor_at(tree.nodes[foreign["park"]])
+    return role
+
+
+def _foreign_audit_entry(tree, foreign):
+    entry = AuditEntry(action="update", object_type="Park", object_label=f"{MARKER} foreign entry")
+    entry.anchor_at(tree.nodes[foreign["park"]])
+    return entry
+
+
+# URL parameter -> builder of an object outside the viewer's scope (a node id, or a new row to save).
+# A route with a parameter missing here fails the walk: add a builder for it.
+FOREIGN = {
+    "city_id": lambda tree, f: tree.nodes[f["city"]],
+    "group_id": lambda tree, f: tree.nodes[f["group"]],
+    "area_id": lambda tree, f: tree.nodes[f["area"]],
+    "park_id": lambda tree, f: tree.nodes[f["park"]],
+    "staff_id": lambda tree, f: tree.staff[f["staff"]],
+    "role_id": _foreign_role,
+    "entry_id": _foreign_audit_entry,
+}
+
+
 def _foreign_objects(tree, foreign: dict) -> dict:
     """Param name -> id of an object outside the viewer's scope."""
-    park = tree.nodes[foreign["park"]]
-    role = Role(name=f"{MARKER} foreign role", kind="admin", target_level="park", builtin=False)
-    role.anchor_at(park)
-    entry = AuditEntry(action="update", object_type="Park", object_label=f"{MARKER} foreign entry")
-    entry.anchor_at(park)
-    db.session.add_all([role, entry])
+    objects = {name: build(tree, foreign) for name, build in FOREIGN.items()}
+    db.session.add_all(o for o in objects.values() if o.id is None)
     db.session.commit()
-    return {
-        "city_id": tree.nodes[foreign["city"]].id,
-        "group_id": tree.nodes[foreign["group"]].id,
-        "area_id": tree.nodes[foreign["area"]].id,
-        "park_id": park.id,
-        "staff_id": tree.staff[foreign["staff"]].id,
-        "role_id": role.id,
-        "entry_id": entry.id,
-    }
+    return {name: obj.id for name, obj in objects.items()}
 
 
 def admin_rules(app):
