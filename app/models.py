@@ -3,3 +3,10 @@ from app.audit.models import AuditEntry  # noqa: F401
 from app.staff.models import Role, RolePermission, Staff  # noqa: F401
 from app.tenancy.models import Area, City, OperatingGroup, Park  # noqa: F401
 from app.tariffs.models import TariffRule, TariffVersion  # noqa: F401
+from app.berths.models import Berth, BerthSegment  # noqa: F401
+from app.core.idempotency import IdempotentRequest  # noqa: F401
+from app.devices.models import DeviceSession, Handheld  # noqa: F401
+from app.inbox.models import Message  # noqa: F401
+from app.orders.models import Arrear, LedgerEntry, OrderPhoto, ParkingOrder, PlateListEntry  # noqa: F401
+from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
+from app.shifts.models import Shift, WorkHours  # noqa: F401

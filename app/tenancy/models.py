@@ -48,6 +48,7 @@ class City(TimestampMixin, db.Model):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     code: Mapped[str | None] = mapped_column(String(32), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    citywide_arrears: Mapped[bool] = mapped_column(default=False)  # 跨集团追缴: recover debts of any group
     active: Mapped[bool] = mapped_column(default=True)
 
     level = Level.CITY

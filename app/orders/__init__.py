@@ -1,0 +1,1 @@
+"""Parking orders (停车订单), the money ledger (流水) and arrears (欠费 / 逃单)."""

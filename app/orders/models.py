@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.berths.models import Berth, BerthSegment
+from app.core.types import UTCDateTime, utcnow
+from app.extensions import db
+from app.staff.models import Staff
+from app.tenancy.models import Park, ParkScopedMixin
+
+OPEN_ONLY = text("state = 'open'")
+
+
+class OrderState(str, enum.Enum):
+    OPEN = "open"            # car in the berth
+    SETTLED = "settled"      # paid (or released free) on leaving
+    UNPAID = "unpaid"        # 逃单: left without paying; an arrear is open
+    RECOVERED = "recovered"  # 追缴: the arrear was paid later
+
+
+class PaymentMethod(str, enum.Enum):
+    CASH = "cash"
+    ELECTRONIC = "electronic"
+    CARD = "card"
+    PASS = "pass"
+    FREE = "free"
+
+
+class LedgerKind(str, enum.Enum):
+    FEE = "fee"
+    PREPAY = "prepay"
+    PREPAY_REFUND = "prepay_refund"
+    RECOVERY = "recovery"
+
+
+class ParkingOrder(ParkScopedMixin, db.Model):
+    __tablename__ = "parking_orders"
+    __table_args__ = (
+        # one open order per berth and per plate in a park, enforced by the database
+        Index("uq_orders_open_berth", "berth_id", unique=True, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY),
+        Index("uq_orders_open_plate", "park_id", "plate", unique=True, sqlite_where=OPEN_ONLY,
+              postgresql_where=OPEN_ONLY),
+        Index("ix_orders_park_entered", "park_id", "entered_at"),
+        Index("ix_orders_park_left", "park_id", "left_at"),
+        Index("ix_orders_plate_state", "plate", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("berth_segments.id"), index=True)
+    berth_id: Mapped[int | None] = mapped_column(ForeignKey("berths.id"))
+    plate: Mapped[str] = mapped_column(String(16))
+    vehicle_class: Mapped[str] = mapped_column(String(32), default="small")
+    state: Mapped[str] = mapped_column(String(16), default=OrderState.OPEN.value, index=True)
+    entry_method: Mapped[str] = mapped_column(String(16), default="pos")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    entry_received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    exit_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    tariff_version_id: Mapped[int | None] = mapped_column(ForeignKey("tariff_versions.id"))
+    fee_fen: Mapped[int] = mapped_column(default=0)         # receivable computed by the engine
+    prepaid_fen: Mapped[int] = mapped_column(default=0)
+    paid_fen: Mapped[int] = mapped_column(default=0)        # net money kept (convenience; the ledger is the truth)
+    reduction_fen: Mapped[int] = mapped_column(default=0)   # released free or reduced
+    payment_method: Mapped[str | None] = mapped_column(String(16))
+    free_reason: Mapped[str | None] = mapped_column(String(80))
+    fee_lines: Mapped[list | None] = mapped_column(JSON)
+    entry_collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    exit_collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    entry_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    exit_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    receipt_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    park: Mapped[Park] = relationship()
+    segment: Mapped[BerthSegment | None] = relationship()
+    berth: Mapped[Berth | None] = relationship()
+    entry_collector: Mapped[Staff | None] = relationship(foreign_keys=[entry_collector_id])
+    exit_collector: Mapped[Staff | None] = relationship(foreign_keys=[exit_collector_id])
+
+
+class LedgerEntry(ParkScopedMixin, db.Model):
+    """流水: one movement of money. Refunds are negative. Reports sum these rows."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_park_occurred", "park_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("parking_orders.id"), index=True)
+    arrear_id: Mapped[int | None] = mapped_column(ForeignKey("arrears.id"), index=True)
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("berth_segments.id"))
+    berth_id: Mapped[int | None] = mapped_column(ForeignKey("berths.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int]
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Arrear(ParkScopedMixin, db.Model):
+    """欠费: what an unpaid order still owes, until someone recovers it (追缴)."""
+
+    __tablename__ = "arrears"
+    __table_args__ = (Index("ix_arrears_plate_state", "plate", "state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("parking_orders.id"), unique=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | recovered
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recovered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    recovered_park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
+    recovered_method: Mapped[str | None] = mapped_column(String(16))
+    order: Mapped[ParkingOrder] = relationship()
+    park: Mapped[Park] = relationship(foreign_keys=[park_id])
+
+
+class OrderPhoto(ParkScopedMixin, db.Model):
+    __tablename__ = "order_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("parking_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # entry | exit | evidence
+    path: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int]
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delete_after: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class PlateListEntry(ParkScopedMixin, db.Model):
+    """白名单 / 黑名单: plates free in a park for a period, or blocked / warned with a reason."""
+
+    __tablename__ = "plate_list_entries"
+    __table_args__ = (Index("ix_plate_list_park_plate", "park_id", "plate"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
+    plate: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # white | black
+    reason: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

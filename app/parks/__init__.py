@@ -1,0 +1,1 @@
+"""Park parameters (车场参数): collector settings, free-release reasons."""
