@@ -63,6 +63,9 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp):
         app.register_blueprint(bp)
+    from pos_api import bp as pos_api_bp
+
+    app.register_blueprint(pos_api_bp)
 
 
 def _wants_json() -> bool:

@@ -1,0 +1,104 @@
+"""Handheld sign-in: field staff on an approved device of their park get a revocable bearer token."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.audit import services as audit
+from app.auth.services import authenticate
+from app.core.errors import Forbidden, Unauthorized
+from app.core.types import utcnow
+from app.devices.models import DeviceSession, Handheld, HandheldStatus
+from app.extensions import db
+from app.staff.models import Staff
+from app.tenancy.models import Level, Park
+
+LOGIN_ERRORS = {
+    "bad_credentials": ("bad_credentials", "Wrong username or password."),
+    "locked": ("account_locked", "Too many failed attempts: the account is locked for a while."),
+    "disabled": ("account_disabled", "This account is disabled."),
+}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class NewSession:
+    token: str
+    session: DeviceSession
+    park: Park
+
+
+def sign_in(username: str, password: str, serial: str, *, ip: str | None = None,
+            lifetime: timedelta = timedelta(hours=14)) -> NewSession:
+    """Check credentials and device; a new sign-in revokes the user's earlier tokens.
+    Raises with the outcome already staged (failure counters, pending device) for the caller to commit."""
+    result = authenticate(username, password, ip=ip, admin=False)
+    if result.staff is None:
+        raise Unauthorized(*LOGIN_ERRORS[result.error])
+    staff = result.staff
+    if not staff.is_field_staff:
+        raise Forbidden("not_field_staff", "Only collectors and inspectors sign in on handhelds.")
+    handheld = db.session.scalar(select(Handheld).where(Handheld.serial == serial.strip()))
+    if handheld is None:
+        handheld = _register_pending(staff, serial.strip())
+    if handheld.status == HandheldStatus.PENDING.value:
+        raise Forbidden("device_pending", "This handheld waits for a manager's approval.",
+                        extra={"device_serial": handheld.serial})
+    if not handheld.is_approved:
+        raise Forbidden("device_revoked", "This handheld has been revoked.")
+    park = db.session.get(Park, handheld.park_id)
+    if not _works_at(staff, park) or not park.active:
+        raise Forbidden("device_other_park", "This handheld belongs to a park you do not work at.")
+    now = utcnow()
+    db.session.execute(update(DeviceSession).where(DeviceSession.staff_id == staff.id,
+                                                   DeviceSession.revoked_at.is_(None)).values(revoked_at=now))
+    token = secrets.token_urlsafe(32)
+    session = DeviceSession(token_hash=hash_token(token), staff_id=staff.id, handheld_id=handheld.id,
+                            created_at=now, expires_at=now + lifetime, last_used_at=now)
+    handheld.last_seen_at = now
+    db.session.add(session)
+    audit.record(staff, "device_sign_in", handheld, ip=ip)
+    return NewSession(token, session, park)
+
+
+def _works_at(staff: Staff, park: Park) -> bool:
+    level = Level(staff.level)
+    if level == Level.PARK:
+        return staff.park_id == park.id
+    if level == Level.GROUP:
+        return staff.group_id == park.group_id
+    return False
+
+
+def _register_pending(staff: Staff, serial: str) -> Handheld:
+    handheld = Handheld(serial=serial, status=HandheldStatus.PENDING.value, first_seen_by_id=staff.id,
+                        last_seen_at=utcnow())
+    handheld.anchor_at(staff.anchor_node)
+    db.session.add(handheld)
+    db.session.flush()
+    audit.record(staff, "device_registered", handheld, label=serial)
+    return handheld
+
+
+def session_for_token(token: str) -> DeviceSession | None:
+    """The live session of a bearer token, or None (unknown, expired, revoked, device or person off)."""
+    session = db.session.scalar(select(DeviceSession).where(DeviceSession.token_hash == hash_token(token)))
+    now = utcnow()
+    if session is None or not session.is_valid(now):
+        return None
+    if not session.handheld.is_approved or not session.staff.active or not session.staff.role.active:
+        return None
+    if session.last_used_at is None or now - session.last_used_at > timedelta(minutes=1):
+        session.last_used_at = now  # coarse, so a busy handheld does not write on every read
+    return session
+
+
+def sign_out(session: DeviceSession) -> None:
+    session.revoked_at = utcnow()

@@ -1,0 +1,223 @@
+"""Plumbing shared by every endpoint: JSON bodies, bearer tokens, idempotency, device times."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import wraps
+
+from flask import current_app, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import DomainError, Forbidden, Invalid, Unauthorized
+from app.core.idempotency import IdempotentRequest
+from app.core.types import utcnow
+from app.devices.services import session_for_token
+from app.extensions import csrf, db
+from app.tenancy.models import Park
+from pos_api import bp
+
+UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
+MAX_AHEAD = timedelta(minutes=2)
+MAX_AGE = timedelta(hours=48)
+
+csrf.exempt(bp)  # devices authenticate with bearer tokens, not cookies
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    db.session.rollback()
+    return jsonify(exc.to_dict()), exc.status
+
+
+@bp.after_request
+def finish_transaction(response):
+    """One transaction per request: kept when the answer is a success, dropped otherwise."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+class Body:
+    """Reads a JSON object field by field, collecting every problem before answering 422."""
+
+    def __init__(self, data=None):
+        data = request.get_json(silent=True) if data is None else data
+        if not isinstance(data, dict):
+            raise Invalid("bad_json", "Send a JSON object with Content-Type: application/json.")
+        self.data, self.errors = data, {}
+
+    def _get(self, name, required):
+        value = self.data.get(name)
+        if value is None and required:
+            self.errors[name] = "required"
+        return value
+
+    def str(self, name, *, required=True, max_len=64, choices=None):
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+            self.errors[name] = f"a text of 1 to {max_len} characters"
+            return None
+        if choices and value not in choices:
+            self.errors[name] = "one of " + ", ".join(choices)
+            return None
+        return value.strip()
+
+    def int(self, name, *, required=True, minimum=None, maximum=None):
+        value = self._get(name, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[name] = "a whole number"
+            return None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            self.errors[name] = f"between {minimum} and {maximum}"
+            return None
+        return value
+
+    def int_list(self, name, *, max_items=100):
+        value = self._get(name, True)
+        if value is None:
+            return None
+        if (not isinstance(value, list) or not value or len(value) > max_items
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+            self.errors[name] = f"a list of 1 to {max_items} ids"
+            return None
+        return value
+
+    def client_ref(self):
+        value = self._get("client_ref", True)
+        if value is not None and (not isinstance(value, str) or not UUIDISH.match(value)):
+            self.errors["client_ref"] = "a client-generated id (UUID) of 8 to 64 characters"
+            return None
+        return value
+
+    def time(self, name, *, required=False):
+        value = self._get(name, required)
+        if value is None:
+            return None
+        parsed = parse_device_time(value)
+        if isinstance(parsed, str):
+            self.errors[name] = parsed
+            return None
+        return parsed
+
+    def object(self, name):
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, dict):
+            self.errors[name] = "an object"
+            return None
+        return Body(value) if value is not None else None
+
+    def check(self, *children):
+        errors = dict(self.errors)
+        for prefix, child in children:
+            if child is not None:
+                errors.update({f"{prefix}.{k}": v for k, v in child.errors.items()})
+        if errors:
+            raise Invalid("validation_failed", "Some fields are missing or wrong.", errors)
+
+
+def parse_device_time(value) -> datetime | str:
+    """An ISO 8601 time with offset, not more than 2 minutes ahead nor 48 hours old."""
+    if not isinstance(value, str):
+        return "an ISO 8601 time with offset"
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return "an ISO 8601 time with offset"
+    if parsed.tzinfo is None:
+        return "a time with its UTC offset, e.g. 2026-05-01T08:00:00+08:00"
+    now = utcnow()
+    if parsed > now + MAX_AHEAD:
+        return "more than 2 minutes in the future: check the handheld's clock (GET /pos/v1/time)"
+    if parsed < now - MAX_AGE:
+        return "older than 48 hours"
+    return parsed
+
+
+def device_login_required(*kinds: str):
+    """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            session = session_for_token(token) if token else None
+            if session is None:
+                raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
+            if kinds and session.staff.role.kind not in kinds:
+                raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
+            g.device_session, g.staff, g.handheld = session, session.staff, session.handheld
+            g.park = db.session.get(Park, session.handheld.park_id)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def idempotent(view):
+    """Run a device write once per (person, client_ref); later calls get the stored first answer."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        data = request.get_json(silent=True) if request.is_json else request.form
+        ref = data.get("client_ref") if hasattr(data, "get") else None
+        if not isinstance(ref, str) or not UUIDISH.match(ref):
+            raise Invalid("validation_failed", "Some fields are missing or wrong.",
+                          {"client_ref": "a client-generated id (UUID) of 8 to 64 characters"})
+        key = f"staff:{g.staff.id}"
+        stored = _stored(key, ref)
+        if stored is not None:
+            return _replay(stored)
+        try:
+            body, status = view(*args, **kwargs)
+        except DomainError:
+            db.session.rollback()
+            stored = _stored(key, ref)  # a concurrent retry may have won meanwhile
+            if stored is not None:
+                return _replay(stored)
+            raise
+        db.session.add(IdempotentRequest(actor_key=key, client_ref=ref, endpoint=request.endpoint,
+                                         status_code=status, response=body))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return _replay(_stored(key, ref))
+        return jsonify(body), status
+
+    return wrapped
+
+
+def _stored(key: str, ref: str) -> IdempotentRequest | None:
+    return db.session.scalar(select(IdempotentRequest).where(IdempotentRequest.actor_key == key,
+                                                             IdempotentRequest.client_ref == ref))
+
+
+def _replay(stored: IdempotentRequest):
+    if stored.endpoint != request.endpoint:
+        raise Invalid("client_ref_reused", "This client_ref was already used for another request.",
+                      {"client_ref": "reused"})
+    response = jsonify(stored.response)
+    response.status_code = stored.status_code
+    response.headers["Idempotent-Replay"] = "true"
+    return response
+
+
+def now_or(value: datetime | None) -> datetime:
+    return value or utcnow()
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def config(name: str):
+    return current_app.config.get(name)
