@@ -14,7 +14,6 @@ from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.devices.services import session_for_token
 from app.extensions import csrf, db
-from app.tenancy.models import Park
 from pos_api import bp
 
 UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
@@ -154,7 +153,7 @@ def device_login_required(*kinds: str):
             if kinds and session.staff.role.kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
             g.device_session, g.staff, g.handheld = session, session.staff, session.handheld
-            g.park = db.session.get(Park, session.handheld.park_id)
+            g.park = session.handheld.park
             return view(*args, **kwargs)
 
         return wrapped

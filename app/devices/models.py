@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.staff.models import Staff
-from app.tenancy.models import AnchoredMixin, TimestampMixin
+from app.tenancy.models import AnchoredMixin, Park, TimestampMixin
 
 
 class HandheldStatus(str, enum.Enum):
@@ -31,6 +31,7 @@ class Handheld(AnchoredMixin, TimestampMixin, db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_seen_by: Mapped[Staff | None] = relationship(foreign_keys=[first_seen_by_id])
+    park: Mapped[Park | None] = relationship(foreign_keys="Handheld.park_id")
 
     @property
     def is_approved(self) -> bool:

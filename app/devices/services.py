@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
 from app.auth.services import authenticate
@@ -89,7 +90,10 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
 
 def session_for_token(token: str) -> DeviceSession | None:
     """The live session of a bearer token, or None (unknown, expired, revoked, device or person off)."""
-    session = db.session.scalar(select(DeviceSession).where(DeviceSession.token_hash == hash_token(token)))
+    session = db.session.scalar(
+        select(DeviceSession).where(DeviceSession.token_hash == hash_token(token))
+        .options(joinedload(DeviceSession.staff).joinedload(Staff.role),
+                 joinedload(DeviceSession.handheld).joinedload(Handheld.park)))
     now = utcnow()
     if session is None or not session.is_valid(now):
         return None

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.berths.models import Berth
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -99,12 +100,13 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
     settings = collector_settings(park, collector.role_id)
     if settings.refuse_blacklisted and blacklisted(park.id, plate, entered_at):
         raise Conflict("plate_blacklisted", "This plate is on the park's black list.", {"plate": "blacklisted"})
-    if _open_order(ParkingOrder.berth_id == berth.id):
-        raise Conflict("berth_occupied", "This berth already has a car; settle or move it first.")
-    other = _open_order(ParkingOrder.park_id == park.id, ParkingOrder.plate == plate)
-    if other:
-        raise Conflict("plate_parked", f"This plate is already parked at berth {other.berth.number if other.berth else '?'}.",
-                       extra={"order_id": other.id})
+    for other in db.session.scalars(select(ParkingOrder).where(
+            ParkingOrder.state == OrderState.OPEN.value,
+            (ParkingOrder.berth_id == berth.id) | ((ParkingOrder.park_id == park.id) & (ParkingOrder.plate == plate)))):
+        if other.berth_id == berth.id:
+            raise Conflict("berth_occupied", "This berth already has a car; settle or move it first.")
+        raise Conflict("plate_parked", f"This plate is already parked at berth "
+                                       f"{other.berth.number if other.berth else '?'}.", extra={"order_id": other.id})
     if prepay_fen:
         _check_prepay(settings, prepay_fen, prepay_method)
     version = applicable_version(park.id, vehicle_class, entered_at)
@@ -117,10 +119,6 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
     if prepay_fen:
         _ledger(order, collector, shift, prepay_method, LedgerKind.PREPAY, prepay_fen, received_at)
     return order
-
-
-def _open_order(*where) -> ParkingOrder | None:
-    return db.session.scalar(select(ParkingOrder).where(ParkingOrder.state == OrderState.OPEN.value, *where))
 
 
 def _check_prepay(settings, amount_fen: int, method: str | None) -> None:
@@ -154,8 +152,11 @@ def quote_order(order: ParkingOrder, left_at: datetime) -> Quote:
 
 
 def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
-    order = db.session.scalar(_for_update(select(ParkingOrder).where(ParkingOrder.id == order_id,
-                                                                     ParkingOrder.park_id == park.id)))
+    stmt = select(ParkingOrder).where(ParkingOrder.id == order_id, ParkingOrder.park_id == park.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=ParkingOrder)
+    order = db.session.scalar(stmt.options(joinedload(ParkingOrder.park), joinedload(ParkingOrder.segment),
+                                           joinedload(ParkingOrder.berth)))
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     if order.state != OrderState.OPEN.value:

@@ -43,7 +43,7 @@ class Role(AnchoredMixin, TimestampMixin, db.Model):
     builtin: Mapped[bool] = mapped_column(default=False)
     description: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
-    grants: Mapped[list["RolePermission"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    grants: Mapped[list["RolePermission"]] = relationship(cascade="all, delete-orphan")
 
     @property
     def role_kind(self) -> RoleKind:

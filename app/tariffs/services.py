@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from app.audit import services as audit
 from app.core.types import utcnow
@@ -21,15 +21,13 @@ from app.tenancy.models import Park
 
 def applicable_version(park_id: int, vehicle_class: str, at: datetime) -> TariffVersion | None:
     """The version in force at `at` of the park's active rule for the class (or of its 'any' rule)."""
-    for cls in dict.fromkeys((vehicle_class, ANY_CLASS)):
-        version = db.session.scalar(
-            select(TariffVersion).join(TariffRule)
-            .where(TariffRule.park_id == park_id, TariffRule.active.is_(True), TariffRule.vehicle_class == cls,
-                   TariffVersion.effective_from <= at)
-            .order_by(TariffVersion.effective_from.desc(), TariffVersion.version.desc()).limit(1))
-        if version is not None:
-            return version
-    return None
+    exact = TariffRule.vehicle_class == vehicle_class
+    return db.session.scalar(
+        select(TariffVersion).join(TariffRule)
+        .where(TariffRule.park_id == park_id, TariffRule.active.is_(True),
+               TariffRule.vehicle_class.in_((vehicle_class, ANY_CLASS)), TariffVersion.effective_from <= at)
+        .order_by(case((exact, 0), else_=1), TariffVersion.effective_from.desc(), TariffVersion.version.desc())
+        .limit(1))
 
 
 @lru_cache(maxsize=1024)

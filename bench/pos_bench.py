@@ -1,0 +1,161 @@
+"""Full car cycles (car in, quote, settle) through the device API under gunicorn on PostgreSQL,
+against a baseline endpoint of the same stack doing one insert and commit, measured in the same run.
+
+    python bench/pos_bench.py [--seconds 20] [--clients 8]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+import uuid
+from datetime import datetime, timezone
+
+from _support import BENCH_URL, Client, ensure_database, gunicorn, percentile, result_line
+
+PASSWORD = "bench-password-1"
+RULE = {"kind": "parkingos", "day": {"b_time": 7, "e_time": 21, "unit": 15, "price": "1.50", "free_time": 15,
+                                     "fpay_type": 1, "total24": "20", "is_fulldaytime": 0},
+        "night": {"b_time": 21, "e_time": 7, "unit": 60, "price": "1", "free_time": 15, "fpay_type": 1}}
+
+
+def prepare(url: str, clients: int) -> None:
+    """Schema by migrations, one park, a segment, berths, a handheld and a collector per client."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.berths.models import Berth, BerthSegment
+    from app.devices.models import Handheld
+    from app.extensions import db
+    from app.staff.models import RoleKind, Staff
+    from app.staff.services import builtin_role, ensure_builtin_roles
+    from app.tariffs.models import TariffRule, TariffVersion
+    from app.tenancy.models import City, Level, OperatingGroup, Park
+
+    from config import normalize_database_url
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    with app.app_context():
+        upgrade()
+        db.session.execute(text("CREATE TABLE bench_baseline (id serial primary key, payload text, "
+                                "created_at timestamptz default now())"))
+        city = City(name="Bench City")
+        db.session.add(city)
+        db.session.flush()
+        group = OperatingGroup(city_id=city.id, name="Bench Group")
+        db.session.add(group)
+        db.session.flush()
+        park = Park(city_id=city.id, group_id=group.id, name="Bench Street")
+        db.session.add(park)
+        db.session.flush()
+        rule = TariffRule(park_id=park.id, name="Street", vehicle_class="any")
+        rule.versions.append(TariffVersion(version=1, kind="parkingos", document=RULE,
+                                           effective_from=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        db.session.add(rule)
+        ensure_builtin_roles()
+        role = builtin_role(Level.PARK, RoleKind.COLLECTOR)
+        for i in range(clients):
+            segment = BerthSegment(park_id=park.id, name=f"Segment {i}")
+            db.session.add(segment)
+            db.session.flush()
+            db.session.add_all(Berth(park_id=park.id, segment_id=segment.id, number=f"S{i:02d}-{n:03d}")
+                               for n in range(20))
+            handheld = Handheld(serial=f"BENCH-{i}", status="approved")
+            handheld.anchor_at(park)
+            staff = Staff(username=f"bench{i}", display_name=f"Bench {i}", role=role)
+            staff.anchor_at(park)
+            staff.set_password(PASSWORD)
+            db.session.add_all([handheld, staff])
+        db.session.commit()
+
+
+def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
+    client = Client(port)
+    status, body = client.call("POST", "/pos/v1/session", {"username": f"bench{index}", "password": PASSWORD,
+                                                           "device_serial": f"BENCH-{index}"})
+    assert status == 201, body
+    client = Client(port, body["token"])
+    segment = body["segments"][0]["id"]
+    status, _ = client.call("POST", "/pos/v1/shifts", {"client_ref": str(uuid.uuid4()), "segment_id": segment})
+    berths = [b["id"] for b in client.call("GET", "/pos/v1/berths")[1]["berths"]]
+    client.latencies.clear()
+    cycles, errors, n = 0, 0, 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        berth = berths[n % len(berths)]
+        n += 1
+        status, order = client.call("POST", "/pos/v1/orders", {"client_ref": str(uuid.uuid4()), "berth_id": berth,
+                                                                "plate": f"B{index:02d}{n:06d}"[:10]})
+        if status != 201:
+            errors += 1
+            continue
+        order_id = order["order"]["id"]
+        left = datetime.now(timezone.utc).isoformat()
+        status, quote = client.call("GET", f"/pos/v1/orders/{order_id}/quote?left_at={left.replace('+', '%2B')}")
+        due = quote["quote"]["due_fen"] if status == 200 else 0
+        status, _ = client.call("POST", f"/pos/v1/orders/{order_id}/settle",
+                                {"client_ref": str(uuid.uuid4()), "left_at": left, "method": "cash",
+                                 "amount_fen": due})
+        if status == 200:
+            cycles += 1
+        else:
+            errors += 1
+    out.put((cycles, errors, client.latencies))
+
+
+def baseline_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
+    client = Client(port)
+    count = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        status, _ = client.call("POST", "/insert", {"client": index, "n": count})
+        count += status == 201
+    out.put((count, 0, client.latencies))
+
+
+def drive(worker, port: int, clients: int, seconds: float):
+    queue: mp.Queue = mp.Queue()
+    procs = [mp.Process(target=worker, args=(port, i, seconds, queue)) for i in range(clients)]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - started
+    done = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    latencies = [lat for r in results for lat in r[2]]
+    return done, errors, latencies, min(elapsed, seconds + 5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    url = ensure_database(BENCH_URL)
+    prepare(url, args.clients)
+    env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
+    with gunicorn("bench.baseline_app:app", env, args.workers) as port:
+        inserts, _, base_lat, base_elapsed = drive(baseline_worker, port, args.clients, args.seconds)
+    with gunicorn("wsgi:app", env, args.workers) as port:
+        cycles, errors, lat, elapsed = drive(cycle_worker, port, args.clients, args.seconds)
+    baseline_rps = inserts / args.seconds
+    cycle_rps = cycles * 3 / args.seconds
+    print(f"baseline: {inserts} inserts in {args.seconds:.0f}s = {baseline_rps:.0f} req/s, "
+          f"p50 {percentile(base_lat, .5) * 1000:.1f} ms, p99 {percentile(base_lat, .99) * 1000:.1f} ms")
+    print(f"car cycles: {cycles} cycles ({errors} errors) in {args.seconds:.0f}s = {cycles / args.seconds:.1f} "
+          f"cycles/s = {cycle_rps:.0f} req/s, p50 {percentile(lat, .5) * 1000:.1f} ms, "
+          f"p99 {percentile(lat, .99) * 1000:.1f} ms per request")
+    print(result_line("pos_cycle", cycles / args.seconds, "cycles/s", ">=0.40", baseline_rps / 3,
+                      cycle_rps / baseline_rps if baseline_rps else 0))
+    print(result_line("pos_request_p50", percentile(lat, .5) * 1000, "ms", "<100"))
+    print(result_line("pos_request_p99", percentile(lat, .99) * 1000, "ms", "<500"))
+
+
+if __name__ == "__main__":
+    main()
