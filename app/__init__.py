@@ -21,6 +21,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)
+    app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     from app.core import templating
     templating.init_app(app)
@@ -96,6 +97,15 @@ def _error_response(status: int, code: str, message: str):
     if _wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
     return render_template("errors/error.html", status=status, message=message), status
+
+
+def _refuse_nul_bytes():
+    """A NUL byte in a form or query would reach the database driver and fail there (PostgreSQL
+    refuses it in text): answer 400 at the door instead."""
+    values = list(request.args.values()) + (list(request.form.values()) if request.form else [])
+    if any("\x00" in value for value in values):
+        return _error_response(400, "bad_input", _("The request contains a NUL character."))
+    return None
 
 
 def _security_headers(response):

@@ -17,7 +17,7 @@ from app.orders.models import LedgerEntry, OrderState, ParkingOrder
 from app.shifts import services as shifts
 from app.tenancy.models import Park
 from pos_api import bp
-from pos_api.support import Body, device_login_required, idempotent, iso, now_or
+from pos_api.support import MAX_ID, Body, device_login_required, existing_id, idempotent, iso, now_or
 
 COLLECTOR = "collector"
 PAY_METHODS = ("cash", "electronic", "card", "free")
@@ -139,7 +139,7 @@ def order_dict(order: ParkingOrder) -> dict:
 
 
 def _my_order(order_id: int) -> ParkingOrder:
-    order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.id == order_id,
+    order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.id == existing_id(order_id),
                                                          ParkingOrder.park_id == g.park.id))
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
@@ -171,7 +171,7 @@ def settle(order_id):
     amount = body.int("amount_fen", minimum=0, maximum=10_000_000)
     reason = body.str("free_reason", required=False, max_len=80)
     body.check()
-    order, quote = orders.settle(collector=g.staff, shift=_shift(), park=g.park, order_id=order_id,
+    order, quote = orders.settle(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id),
                                  left_at=left_at, received_at=utcnow(), method=method, amount_fen=amount,
                                  free_reason=reason)
     return {"order": order_dict(order), "receipt": _receipt(order, quote)}, 200
@@ -201,7 +201,7 @@ def escape(order_id):
     body.client_ref()
     left_at = body.time("left_at", required=True)
     body.check()
-    arrear = orders.escape(collector=g.staff, shift=_shift(), park=g.park, order_id=order_id, left_at=left_at,
+    arrear = orders.escape(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id), left_at=left_at,
                            received_at=utcnow())
     return {"order": order_dict(arrear.order), "arrear": _arrear_dict(arrear)}, 200
 
@@ -286,7 +286,7 @@ def server_time():
 @device_login_required()
 def messages():
     after = request.args.get("after", "0")
-    if not after.isdigit():
+    if not after.isdigit() or int(after) > MAX_ID:
         raise Invalid("validation_failed", "after is a message id.", {"after": "a whole number"})
     rows = db.session.scalars(select(Message).where(Message.recipient_id == g.staff.id, Message.id > int(after))
                               .order_by(Message.id).limit(100)).all()

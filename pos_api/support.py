@@ -9,13 +9,14 @@ from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.core.errors import DomainError, Forbidden, Invalid, Unauthorized
+from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.devices.services import session_for_token
 from app.extensions import csrf, db
 from pos_api import bp
 
+MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exist
 UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
 MAX_AHEAD = timedelta(minutes=2)
 MAX_AGE = timedelta(hours=48)
@@ -61,6 +62,9 @@ class Body:
         if not isinstance(value, str) or not value.strip() or len(value) > max_len:
             self.errors[name] = f"a text of 1 to {max_len} characters"
             return None
+        if not printable(value):
+            self.errors[name] = "contains control characters or invalid Unicode"
+            return None
         if choices and value not in choices:
             self.errors[name] = "one of " + ", ".join(choices)
             return None
@@ -73,6 +77,7 @@ class Body:
         if isinstance(value, bool) or not isinstance(value, int):
             self.errors[name] = "a whole number"
             return None
+        maximum = MAX_ID if maximum is None else maximum
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             self.errors[name] = f"between {minimum} and {maximum}"
             return None
@@ -83,7 +88,7 @@ class Body:
         if value is None:
             return None
         if (not isinstance(value, list) or not value or len(value) > max_items
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID for v in value)):
             self.errors[name] = f"a list of 1 to {max_items} ids"
             return None
         return value
@@ -119,6 +124,24 @@ class Body:
                 errors.update({f"{prefix}.{k}": v for k, v in child.errors.items()})
         if errors:
             raise Invalid("validation_failed", "Some fields are missing or wrong.", errors)
+
+
+def printable(value: str) -> bool:
+    """No NUL or other control characters, and valid UTF-8 (no lone surrogates)."""
+    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def existing_id(value: int) -> int:
+    """Path ids beyond the column's range are simply not found (never an overflow)."""
+    if not 0 < value <= MAX_ID:
+        raise NotFound("not_found", "No such object.")
+    return value
 
 
 def parse_device_time(value) -> datetime | str:

@@ -145,3 +145,9 @@ def test_security_headers_and_cookie_flags(tree, client):
 def test_passwords_are_stored_hashed(tree):
     staff = tree.staff["parkp1"]
     assert PASSWORD not in staff.password_hash and staff.password_hash.startswith(("pbkdf2:", "scrypt:"))
+
+
+def test_nul_bytes_in_forms_are_refused_not_crashing(tree, client):
+    response = client.post("/login", data={"username": "park\x00p1", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/login?next=%00").status_code == 400

@@ -101,3 +101,10 @@ def test_no_token_and_garbage_token(street):
     assert street.client.get("/pos/v1/berths").status_code == 401
     response = street.client.get("/pos/v1/berths", headers={"Authorization": "Bearer nonsense"})
     assert response.status_code == 401 and response.get_json()["error"]["message"]
+
+
+def test_control_characters_and_bad_unicode_are_field_errors(street):
+    for username in ("\x00", "abc\x07", "\ud800x"):
+        response = street.client.post("/pos/v1/session", json={"username": username, "password": "x",
+                                                               "device_serial": "POS-P1-A"})
+        assert response.status_code == 422 and "username" in response.get_json()["error"]["fields"]
