@@ -29,7 +29,7 @@ run: seed
 	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
 
 test: install
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -q
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
