@@ -10,3 +10,5 @@ from app.inbox.models import Message  # noqa: F401
 from app.orders.models import Arrear, LedgerEntry, OrderPhoto, ParkingOrder, PlateListEntry  # noqa: F401
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
 from app.shifts.models import Shift, WorkHours  # noqa: F401
+from app.exports.models import ExportJob  # noqa: F401
+from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal  # noqa: F401

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+from sqlalchemy import Date, ForeignKey, Index, String, Time
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.types import UTCDateTime, utcnow
+from app.extensions import db
+from app.staff.models import Staff
+from app.tenancy.models import AnchoredMixin, Park, ParkScopedMixin, TimestampMixin
+
+
+class ProductKind(str, enum.Enum):
+    ALL_DAY = "all_day"            # 全天
+    DAY_WINDOW = "day_window"      # 日间
+    NIGHT_WINDOW = "night_window"  # 夜间
+    DISCOUNT = "discount"          # percent off inside the window
+    FREE_HOURS = "free_hours"      # first N hours of each stay free
+
+
+class MonthlyProduct(AnchoredMixin, TimestampMixin, db.Model):
+    """A monthly product sold at one park (anchored at the park) or at every park of a group."""
+
+    __tablename__ = "monthly_products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16), default=ProductKind.ALL_DAY.value)
+    price_fen: Mapped[int]
+    window_start: Mapped[time | None] = mapped_column(Time())
+    window_end: Mapped[time | None] = mapped_column(Time())
+    discount_percent: Mapped[int | None]
+    free_hours: Mapped[int | None]
+    vehicle_class: Mapped[str] = mapped_column(String(32), default="small")
+    valid_until: Mapped[date | None] = mapped_column(Date())
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class MonthlyPass(AnchoredMixin, TimestampMixin, db.Model):
+    """月卡: a holder's pass for one or more plates, valid from `starts_on` to `ends_on` inclusive
+    (dates in the park's time zone). Anchored where its product is."""
+
+    __tablename__ = "monthly_passes"
+    __table_args__ = (Index("ix_monthly_passes_ends_on", "ends_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("monthly_products.id"), index=True)
+    holder_name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    starts_on: Mapped[date] = mapped_column(Date())
+    ends_on: Mapped[date] = mapped_column(Date())
+    state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | cancelled
+    note: Mapped[str | None] = mapped_column(String(200))
+    product: Mapped[MonthlyProduct] = relationship()
+    plates: Mapped[list["PassPlate"]] = relationship(cascade="all, delete-orphan", back_populates="pass_")
+
+
+class PassPlate(db.Model):
+    __tablename__ = "pass_plates"
+    __table_args__ = (Index("ix_pass_plates_plate", "plate"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("monthly_passes.id", ondelete="CASCADE"), index=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    pass_: Mapped[MonthlyPass] = relationship(back_populates="plates")
+
+
+class PassRenewal(ParkScopedMixin, db.Model):
+    """续费记录: one sale or renewal of a pass; its money is also one ledger row (kind pass_sale)."""
+
+    __tablename__ = "pass_renewals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pass_id: Mapped[int] = mapped_column(ForeignKey("monthly_passes.id"), index=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), index=True)  # where the money was taken
+    kind: Mapped[str] = mapped_column(String(16))  # sale | renewal
+    months: Mapped[int]
+    starts_on: Mapped[date] = mapped_column(Date())
+    ends_on: Mapped[date] = mapped_column(Date())
+    receivable_fen: Mapped[int]
+    paid_fen: Mapped[int]
+    method: Mapped[str] = mapped_column(String(16))
+    sold_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    pass_: Mapped[MonthlyPass] = relationship()
+    park: Mapped[Park] = relationship()
+    sold_by: Mapped[Staff | None] = relationship()
