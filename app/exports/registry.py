@@ -1,0 +1,27 @@
+"""What can be exported. Each list or report registers one ExportSpec; the exports package turns
+it into an .xlsx file (streamed, in the background when large) with the same filters as the page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+# value kinds a column may hold; money is integer fen, written as yuan with two decimals
+TEXT, INT, MONEY, DATETIME, DATE, PERCENT = "text", "int", "money", "datetime", "date", "percent"
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    kind: str                                   # unique key, used in URLs: /exports/new/<kind>
+    title: str                                  # sheet and file title
+    permission: str                             # e.g. "orders.export"
+    columns: Sequence[tuple[str, str]]          # (header as shown on screen, value kind)
+    rows: Callable[..., Iterable[Sequence]]     # rows(scope, params: dict) -> rows in column order
+    timezone_param: str | None = None           # DATETIME values are shown in this zone (default: the node's)
+
+
+EXPORTS: dict[str, ExportSpec] = {}
+
+
+def register_export(spec: ExportSpec) -> ExportSpec:
+    EXPORTS[spec.kind] = spec
+    return spec
