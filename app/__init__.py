@@ -61,8 +61,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.dashboard.views import bp as dashboard_bp
     from app.staff.views import bp as staff_bp
     from app.tenancy.views import bp as tenancy_bp
+    from app.berths.views import bp as berths_bp
+    from app.devices.views import bp as devices_bp
+    from app.parks.views import bp as parks_bp
 
-    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp):
+    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, berths_bp, devices_bp, parks_bp):
         app.register_blueprint(bp)
     from pos_api import bp as pos_api_bp
 

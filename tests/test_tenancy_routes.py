@@ -6,12 +6,18 @@ A new route with an id parameter nobody taught this test about fails here until 
 from __future__ import annotations
 
 import re
+from datetime import time
 
 import pytest
 
 from app.audit.models import AuditEntry
+from app.berths.models import Berth, BerthSegment
+from app.devices.models import Handheld
 from app.extensions import db
+from app.parks.models import CollectorSettings, FreeReason
+from app.shifts.models import WorkHours
 from app.staff.models import Role
+from app.tariffs.models import TariffRule
 from tests.factories import MARKER
 
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout"}
@@ -49,6 +55,15 @@ FOREIGN = {
     "staff_id": lambda tree, f: tree.staff[f["staff"]],
     "role_id": _foreign_role,
     "entry_id": _foreign_audit_entry,
+    "segment_id": lambda tree, f: BerthSegment(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} segment"),
+    "berth_id": lambda tree, f: Berth(park_id=tree.nodes[f["park"]].id, number="HARBOR1", segment=BerthSegment(
+        park_id=tree.nodes[f["park"]].id, name=f"{MARKER} berth segment")),
+    "handheld_id": lambda tree, f: (h := Handheld(serial=f"{MARKER}-pos")).anchor_at(tree.nodes[f["park"]]) or h,
+    "settings_id": lambda tree, f: CollectorSettings(park_id=tree.nodes[f["park"]].id, receipt_header=MARKER),
+    "reason_id": lambda tree, f: FreeReason(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} reason"),
+    "hours_id": lambda tree, f: WorkHours(park_id=tree.nodes[f["park"]].id, role=_foreign_role(tree, f),
+                                          starts_at=time(8), ends_at=time(18)),
+    "rule_id": lambda tree, f: TariffRule(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} foreign tariff"),
 }
 
 
