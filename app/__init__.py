@@ -64,8 +64,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.berths.views import bp as berths_bp
     from app.devices.views import bp as devices_bp
     from app.parks.views import bp as parks_bp
+    from app.tariffs.views import bp as tariffs_bp
 
-    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, berths_bp, devices_bp, parks_bp):
+    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, tariffs_bp, berths_bp, devices_bp, parks_bp):
         app.register_blueprint(bp)
     from pos_api import bp as pos_api_bp
 

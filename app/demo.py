@@ -6,8 +6,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.orders.demo import seed_street
 from app.staff.models import RoleKind, Staff
 from app.staff.services import builtin_role, ensure_builtin_roles
+from app.tariffs.demo import seed_tariffs
 from app.tenancy.models import Area, City, Level, OperatingGroup, Park, ParkKind
 
 DEMO_PASSWORD = "parkingos-demo"
@@ -91,10 +93,12 @@ def seed_accounts(nodes: dict) -> None:
         db.session.add(staff)
 
 
-def seed_demo() -> None:
+def seed_demo(history_days: int = 30) -> None:
     ensure_builtin_roles()
     nodes = seed_tree()
     seed_accounts(nodes)
+    seed_tariffs(nodes)
+    seed_street(DEMO_PASSWORD, history_days)
     db.session.commit()
 
 

@@ -10,7 +10,7 @@ from app.tenancy.models import Area, City, OperatingGroup, Park
 @pytest.fixture
 def demo(db, app):
     app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
-    seed_demo()
+    seed_demo(history_days=1)
     return db
 
 
@@ -20,7 +20,7 @@ def _counts(db):
 
 def test_seed_twice_changes_nothing(demo):
     first = _counts(demo)
-    seed_demo()
+    seed_demo(history_days=1)
     assert _counts(demo) == first and first[0] >= 2
 
 
@@ -63,3 +63,33 @@ def test_demo_city_managers_never_see_harbor(demo, app, login):
         assert "Harbor" not in client.get(url).get_data(as_text=True), url
     client = login(app.test_client(), "city2", DEMO_PASSWORD)
     assert "Harbor Pier Street" in client.get("/org/parks").get_data(as_text=True)
+
+
+def test_demo_streets_have_berths_devices_and_history(demo):
+    from app.berths.models import Berth
+    from app.devices.models import Handheld
+    from app.orders.models import LedgerEntry, ParkingOrder
+
+    central = demo.session.scalar(select(Park).where(Park.name == "Central Street"))
+    assert demo.session.scalar(select(func.count()).select_from(Berth).where(Berth.park_id == central.id)) == 60
+    pos = demo.session.scalar(select(Handheld).where(Handheld.serial == "DEMO-POS-0001"))
+    assert pos.status == "approved" and pos.park_id == central.id
+    orders = demo.session.scalar(select(func.count()).select_from(ParkingOrder)
+                                 .where(ParkingOrder.park_id == central.id))
+    money = demo.session.scalar(select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.park_id == central.id))
+    assert orders > 50 and money > 0
+
+
+def test_demo_collector_works_a_car_through_the_api(demo, app):
+    client = app.test_client()
+    login = client.post("/pos/v1/session", json={"username": "collector1", "password": DEMO_PASSWORD,
+                                                 "device_serial": "DEMO-POS-0001"}).get_json()
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    segment = login["segments"][0]["id"]
+    assert client.post("/pos/v1/shifts", json={"client_ref": "demo-shift-1", "segment_id": segment},
+                       headers=auth).status_code == 201
+    berths = client.get("/pos/v1/berths", headers=auth).get_json()["berths"]
+    free = next(b for b in berths if not b["occupied"])
+    response = client.post("/pos/v1/orders", json={"client_ref": "demo-order-1", "berth_id": free["id"],
+                                                   "plate": "沪Z99999"}, headers=auth)
+    assert response.status_code == 201
