@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -52,6 +52,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _select_locale():
+    if not has_request_context():  # CLI commands and background jobs
+        return "en"
     return request.accept_languages.best_match(["en", "zh"]) or "en"
 
 
