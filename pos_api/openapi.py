@@ -32,6 +32,14 @@ ID = {"type": "integer", "minimum": 1}
 OBJ = {"type": "object"}
 
 
+EXTRA_PATHS: dict = {}
+
+
+def register_paths(paths: dict) -> None:
+    """Other device modules (sensors, inspectors, tracks) describe their endpoints here."""
+    EXTRA_PATHS.update(paths)
+
+
 def document() -> dict:
     order = {"$ref": "#/components/schemas/Order"}
     paths = {
@@ -133,7 +141,7 @@ def document() -> dict:
                                 "offset. Every write carries client_ref; errors are "
                                 '{"error": {"code", "message", "fields"}}.'},
         "servers": [{"url": "/pos/v1"}],
-        "paths": paths,
+        "paths": {**paths, **EXTRA_PATHS},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
