@@ -18,6 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     _configure_logging(app)
     _init_extensions(app)
+    from app.exports.tasks import init_app as init_task_queue
+
+    init_task_queue(app)  # huey: the worker's queue (tasks run at once when testing)
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)
@@ -67,8 +70,24 @@ def _register_blueprints(app: Flask) -> None:
     from app.devices.views import bp as devices_bp
     from app.parks.views import bp as parks_bp
     from app.tariffs.views import bp as tariffs_bp
+    from app.orders.views import bp as orders_bp
+    from app.shifts.views import bp as shifts_bp
+    from app.members.views import bp as members_bp
 
-    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, tariffs_bp, berths_bp, devices_bp, parks_bp):
+    for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, tariffs_bp, berths_bp, devices_bp, parks_bp,
+               orders_bp, shifts_bp):
+        app.register_blueprint(bp)
+    app.register_blueprint(members_bp)
+    from app.exports.views import bp as exports_bp
+    from app.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(exports_bp)
+    from app.inspections.views import bp as inspections_bp
+    from app.sensors.views import bp as sensors_bp
+    from app.tracks.views import bp as tracks_bp
+
+    for bp in (sensors_bp, inspections_bp, tracks_bp):
         app.register_blueprint(bp)
     from pos_api import bp as pos_api_bp
 
@@ -137,4 +156,8 @@ def _register_cli(app: Flask) -> None:
         tariff_cli = None
     if tariff_cli is not None:
         app.cli.add_command(tariff_cli)
+    from app.sensors.cli import sensor_gateway_command, sensors_cli, simulate_command
+
+    for command in (sensors_cli, sensor_gateway_command, simulate_command):
+        app.cli.add_command(command)
 

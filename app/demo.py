@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.members.demo import seed_members
 from app.orders.demo import seed_street
 from app.staff.models import RoleKind, Staff
 from app.staff.services import builtin_role, ensure_builtin_roles
@@ -99,6 +100,10 @@ def seed_demo(history_days: int = 30) -> None:
     seed_accounts(nodes)
     seed_tariffs(nodes)
     seed_street(DEMO_PASSWORD, history_days)
+    seed_members()
+    from app.sensors.demo import seed_sensors
+
+    seed_sensors()
     db.session.commit()
 
 

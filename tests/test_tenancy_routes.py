@@ -6,18 +6,23 @@ A new route with an id parameter nobody taught this test about fails here until 
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 
 import pytest
 
 from app.audit.models import AuditEntry
+from app.core.types import utcnow
 from app.berths.models import Berth, BerthSegment
 from app.devices.models import Handheld
 from app.extensions import db
+from app.members.models import MonthlyPass, MonthlyProduct
+from app.orders.models import ParkingOrder, PlateListEntry
 from app.parks.models import CollectorSettings, FreeReason
-from app.shifts.models import WorkHours
+from app.shifts.models import Shift, WorkHours
 from app.staff.models import Role
 from app.tariffs.models import TariffRule
+from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport
+from app.sensors.models import BaseStation, Sensor
 from tests.factories import MARKER
 
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout"}
@@ -45,6 +50,22 @@ def _foreign_audit_entry(tree, foreign):
     return entry
 
 
+def _foreign_export_job(tree, foreign):
+    from app.exports.models import ExportJob
+
+    job = ExportJob(requested_by_id=tree.staff[foreign["staff"]].id, kind="report_daily", state="done",
+                    params={"note": MARKER}, file_path="foreign.xlsx")
+    job.anchor_at(tree.nodes[foreign["park"]])
+    return job
+
+
+class _NotAnObject:
+    """A URL value that names no row (export kinds): nothing to save, only an id to put in the URL."""
+
+    def __init__(self, value):
+        self.id = value
+
+
 # URL parameter -> builder of an object outside the viewer's scope (a node id, or a new row to save).
 # A route with a parameter missing here fails the walk: add a builder for it.
 FOREIGN = {
@@ -64,6 +85,28 @@ FOREIGN = {
     "hours_id": lambda tree, f: WorkHours(park_id=tree.nodes[f["park"]].id, role=_foreign_role(tree, f),
                                           starts_at=time(8), ends_at=time(18)),
     "rule_id": lambda tree, f: TariffRule(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} foreign tariff"),
+    "job_id": lambda tree, f: _foreign_export_job(tree, f),
+    "kind": lambda tree, f: _NotAnObject("no-such-export"),  # not tenant data: an unknown kind answers 404
+    "product_id": lambda tree, f: (p := MonthlyProduct(name=f"{MARKER} product", price_fen=100)).anchor_at(
+        tree.nodes[f["park"]]) or p,
+    "pass_id": lambda tree, f: (p := MonthlyPass(holder_name=f"{MARKER} holder", starts_on=date(2025, 1, 1),
+                                                 ends_on=date(2025, 1, 31), product=(pr := MonthlyProduct(
+                                                     name=f"{MARKER} pass product", price_fen=100)))).anchor_at(
+        tree.nodes[f["park"]]) or pr.anchor_at(tree.nodes[f["park"]]) or p,
+    "list_entry_id": lambda tree, f: PlateListEntry(park_id=tree.nodes[f["park"]].id, plate="HARBOR01", kind="black",
+                                                    reason=f"{MARKER} reason"),
+    "order_id": lambda tree, f: ParkingOrder(park_id=tree.nodes[f["park"]].id, plate="HB00001", entered_at=utcnow(),
+                                             free_reason=f"{MARKER} reason"),
+    "shift_id": lambda tree, f: Shift(park_id=tree.nodes[f["park"]].id, collector=tree.staff[f["staff"]],
+                                      started_at=utcnow(), segment=BerthSegment(park_id=tree.nodes[f["park"]].id,
+                                                                                name=f"{MARKER} shift segment")),
+    "sensor_id": lambda tree, f: Sensor(park_id=tree.nodes[f["park"]].id, serial=f"{MARKER}-SENSOR-1"),
+    "station_id": lambda tree, f: BaseStation(park_id=tree.nodes[f["park"]].id, serial=f"{MARKER}-BS-1",
+                                              name=f"{MARKER} station", key_hash="0" * 64, key_hint="bs_harb"),
+    "task_id": lambda tree, f: InspectionTask(park_id=tree.nodes[f["park"]].id, kind="other", note=f"{MARKER} task"),
+    "inspector_group_id": lambda tree, f: InspectorGroup(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} patrol"),
+    "report_id": lambda tree, f: ViolationReport(park_id=tree.nodes[f["park"]].id, inspector=tree.staff[f["staff"]],
+                                                 kind="violation", note=f"{MARKER} report", observed_at=utcnow()),
 }
 
 
@@ -129,6 +172,35 @@ def test_list_pages_show_no_rows_of_other_tenants(app, seeded, client_as, viewer
         assert not leaked, f"{viewer} sees {leaked} on {rule.rule}"
         pages += 1
     assert pages >= 5
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_exports_hold_no_rows_of_other_tenants(app, seeded, client_as, viewer):
+    """The list-leak walk, for files: every registered export kind, downloaded as the viewer."""
+    import io
+
+    import openpyxl
+
+    from app.exports.registry import EXPORTS
+
+    foreign, forbidden = VIEWERS[viewer]
+    _foreign_objects(seeded, foreign)  # rows of the other tenants that an export could leak
+    client = client_as(viewer)
+    files = 0
+    for kind in sorted(EXPORTS):
+        response = client.post(f"/exports/new/{kind}")
+        if response.status_code == 403:
+            continue
+        assert response.status_code == 302, f"{viewer} export {kind} -> {response.status_code}"
+        status = client.get(response.headers["Location"] + "/status").get_json()
+        assert status["state"] == "done", f"{viewer} export {kind}: {status}"
+        book = openpyxl.load_workbook(io.BytesIO(client.get(status["download_url"]).data), read_only=True)
+        text = " ".join(str(v) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+                        for v in row if v is not None).lower()
+        leaked = [word for word in forbidden if word in text]
+        assert not leaked, f"{viewer} finds {leaked} in the {kind} export"
+        files += 1
+    assert files >= 2
 
 
 def test_platform_sees_both_cities(seeded, client_as):

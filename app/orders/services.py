@@ -22,7 +22,7 @@ from app.parks.models import FreeReason
 from app.parks.settings import collector_settings
 from app.shifts.models import Shift
 from app.staff.models import Staff
-from app.tariffs.engine import Fee
+from app.tariffs.engine import Fee, PassCoverage
 from app.tariffs.services import applicable_version, quote_stay
 from app.tariffs.models import TariffVersion
 from app.tenancy.models import City, Park
@@ -98,6 +98,9 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
     _require_shift_segment(shift, berth.segment_id)
     settings = collector_settings(park, collector.role_id)
+    from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
+
+    entered_at, sensor_session = arrival_time_for(berth, received_at, entered_at, settings.use_sensor_time)
     if settings.refuse_blacklisted and blacklisted(park.id, plate, entered_at):
         raise Conflict("plate_blacklisted", "This plate is on the park's black list.", {"plate": "blacklisted"})
     for other in db.session.scalars(select(ParkingOrder).where(
@@ -116,6 +119,7 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
                          entry_collector_id=collector.id, entry_shift_id=shift.id)
     db.session.add(order)
     _flush_or_conflict("berth_occupied", "This berth or plate already has an open order.")
+    link_order(sensor_session, order)
     if prepay_fen:
         _ledger(order, collector, shift, prepay_method, LedgerKind.PREPAY, prepay_fen, received_at)
     return order
@@ -147,8 +151,21 @@ def quote_order(order: ParkingOrder, left_at: datetime) -> Quote:
     if left_at < order.entered_at:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"left_at": "before entry"})
     version = db.session.get(TariffVersion, order.tariff_version_id) if order.tariff_version_id else None
-    fee = quote_stay(order.park, version, order.entered_at, left_at, order.vehicle_class)
+    fee = quote_stay(order.park, version, order.entered_at, left_at, order.vehicle_class,
+                     pass_=_coverage(order))
     return Quote(fee, order.prepaid_fen, left_at, order.tariff_version_id)
+
+
+WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
+
+
+def _coverage(order: ParkingOrder) -> PassCoverage | None:
+    """A white-listed plate parks free; a monthly pass covers what its product says."""
+    from app.members.services import pass_for, white_listed  # members build on orders, not the reverse
+
+    if white_listed(order.park_id, order.plate, order.entered_at):
+        return WHITE_LIST_COVERAGE
+    return pass_for(order.park, order.plate, order.entered_at)
 
 
 def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
@@ -240,6 +257,26 @@ def escape(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
     return arrear
 
 
+def escape_unattended(order_id: int, park: Park, left_at: datetime, received_at: datetime) -> Arrear | None:
+    """逃单 decided by the system: a sensor saw the car leave while nobody was on duty on the segment.
+    The same arrear as `escape`, without collector or shift. None (order left open) when the
+    prepayment covers the fee, because nothing is owed and only a person can hand money back."""
+    order = lock_open_order(order_id, park)
+    quote = quote_order(order, max(left_at, order.entered_at))
+    if quote.due_fen <= 0:
+        return None
+    order.state = OrderState.UNPAID.value
+    order.left_at, order.exit_received_at = quote.left_at, received_at
+    order.exit_collector_id = order.exit_shift_id = None
+    order.fee_fen = quote.fee.total_fen
+    order.fee_lines = quote.fee.to_dict()["lines"]
+    order.paid_fen = order.prepaid_fen
+    arrear = Arrear(park_id=park.id, order_id=order.id, plate=order.plate, amount_fen=quote.due_fen)
+    db.session.add(arrear)
+    db.session.flush()
+    return arrear
+
+
 def arrears_scope_parks(park: Park):
     """Parks whose debts a collector of `park` may recover: its group, or the whole city if the city says so."""
     city = db.session.get(City, park.city_id)
@@ -282,5 +319,101 @@ def recover(*, collector: Staff, shift: Shift | None, park: Park, arrear_ids: li
         order.state = OrderState.RECOVERED.value
         order.paid_fen += arrear.amount_fen
         _ledger(order, collector, shift, method, LedgerKind.RECOVERY, arrear.amount_fen, at, arrear=arrear)
+    db.session.flush()
+    return arrears
+
+
+# --- manager actions from the admin (no shift, no handheld) ------------------------------------
+
+MANAGER_SETTLE_METHODS = MONEY_METHODS + (PaymentMethod.FREE.value,)
+_SETTLE_AUDIT_FIELDS = ("state", "left_at", "fee_fen", "paid_fen", "reduction_fen", "payment_method", "free_reason")
+_RECOVER_AUDIT_FIELDS = ("state", "recovered_at", "recovered_method", "recovered_park_id")
+
+
+def park_free_reasons(park_id: int) -> list[str]:
+    return list(db.session.scalars(select(FreeReason.name).where(
+        FreeReason.park_id == park_id, FreeReason.active.is_(True)).order_by(FreeReason.name)))
+
+
+def manual_settle(actor: Staff, order: ParkingOrder, amount_fen: int, method: str, reason: str | None,
+                  at: datetime, *, ip: str | None = None) -> tuple[ParkingOrder, Quote]:
+    """手动结算 / 0元结算: a manager closes an open order from the admin, quoted to `at`.
+
+    `amount_fen` is the money collected now, beyond any prepayment: from 0 up to what is due.
+    Whatever is not collected is a reduction and needs one of the park's free-release reasons;
+    a zero settlement is method "free". A manager hands nothing back, so a prepayment larger
+    than the fee is kept (no refund row). Ledger and audit rows go into the caller's transaction."""
+    from app.audit.services import record, snapshot
+
+    order = lock_open_order(order.id, order.park)
+    quote = quote_order(order, at)
+    if method not in MANAGER_SETTLE_METHODS:
+        raise Invalid("bad_method", "Settle by cash, electronic, card or free release.", {"method": "invalid"})
+    if amount_fen < 0 or amount_fen > quote.due_fen:
+        raise Invalid("bad_amount", f"The amount must be between 0 and the {quote.due_fen / 100:.2f} due.",
+                      {"amount": "out of range"}, extra={"due_fen": quote.due_fen})
+    if method == PaymentMethod.FREE.value and amount_fen:
+        raise Invalid("bad_amount", "A free release collects nothing.", {"amount": "must be 0"})
+    if method != PaymentMethod.FREE.value and amount_fen == 0 and quote.due_fen > 0:
+        raise Invalid("bad_amount", "To settle at zero choose “free release” and a reason.", {"method": "free"})
+    reduction = quote.due_fen - amount_fen
+    if reduction and reason not in park_free_reasons(order.park_id):
+        raise Invalid("bad_free_reason", "A reduction needs one of the park's free-release reasons.",
+                      {"reason": "required"})
+    before = snapshot(order, _SETTLE_AUDIT_FIELDS)
+    if amount_fen:
+        _ledger(order, actor, None, method, LedgerKind.FEE, amount_fen, at)
+    _close(order, OrderState.SETTLED, actor, None, quote, at)
+    order.paid_fen = order.prepaid_fen + amount_fen
+    order.reduction_fen = reduction
+    order.payment_method = method
+    order.free_reason = reason if reduction else None
+    order.receipt_no = f"{order.park_id:04d}-{order.id:08d}"
+    record(actor, "settle", order, anchor=order.park, before=before,
+           after={**snapshot(order, _SETTLE_AUDIT_FIELDS), "due_fen": quote.due_fen, "manual": True},
+           label=order.plate, ip=ip)
+    db.session.flush()
+    return order, quote
+
+
+def manager_recover(actor: Staff, arrear_ids: list[int], method: str, amount_fen: int, at: datetime, *,
+                    ip: str | None = None) -> list[Arrear]:
+    """追缴 by a manager: pay several open debts of the manager's scope at once, all or nothing.
+    The recovery is booked at the debt's own park and segment (no collector shift took it)."""
+    from app.audit.services import record, snapshot
+    from app.tenancy.scope import Scope
+
+    if method not in MONEY_METHODS:
+        raise Invalid("bad_method", "Pay by cash, electronic or card.", {"method": "invalid"})
+    ids = sorted(set(arrear_ids))
+    if not ids:
+        raise Invalid("no_arrears", "Choose at least one debt to recover.", {"arrear_ids": "required"})
+    arrears = list(db.session.scalars(_for_update(select(Arrear).where(
+        Arrear.id.in_(ids), Arrear.scope_clause(Scope.of(actor)))).order_by(Arrear.id)))
+    if len(arrears) != len(ids):
+        raise NotFound("arrear_not_found", "Some of these debts do not exist or are not yours to recover.",
+                       {"arrear_ids": "unknown"})
+    closed = [a.id for a in arrears if a.state != "open"]
+    if closed:
+        raise Conflict("arrear_already_recovered", "Some of these debts are already paid.",
+                       extra={"arrear_ids": closed})
+    total = sum(a.amount_fen for a in arrears)
+    if amount_fen != total:
+        raise Conflict("fee_changed", f"The total owed is {total / 100:.2f}; the amount must equal it.",
+                       extra={"due_fen": total})
+    for arrear in arrears:
+        before = snapshot(arrear, _RECOVER_AUDIT_FIELDS)
+        arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", at, actor.id
+        arrear.recovered_park_id, arrear.recovered_method = arrear.park_id, method
+        order = arrear.order
+        order.state = OrderState.RECOVERED.value
+        order.paid_fen += arrear.amount_fen
+        db.session.add(LedgerEntry(
+            park_id=arrear.park_id, segment_id=order.segment_id, berth_id=None, order_id=order.id,
+            arrear_id=arrear.id, collector_id=actor.id, shift_id=None, method=method,
+            kind=LedgerKind.RECOVERY.value, amount_fen=arrear.amount_fen, occurred_at=at))
+        record(actor, "recover", arrear, anchor=arrear.park, before=before,
+               after={**snapshot(arrear, _RECOVER_AUDIT_FIELDS), "amount_fen": arrear.amount_fen,
+                      "order_id": order.id}, label=arrear.plate, ip=ip)
     db.session.flush()
     return arrears

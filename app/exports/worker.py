@@ -1,0 +1,9 @@
+"""Entry point of the background worker: `huey_consumer app.exports.worker.huey -w 2`
+(started by `make run` beside gunicorn). It builds the Flask app once; each task runs in its context."""
+from app import create_app
+from app.exports.tasks import huey, set_worker_app
+
+app = create_app()
+set_worker_app(app)
+
+__all__ = ["huey", "app"]

@@ -1,0 +1,1 @@
+"""Inspectors (巡查员): inspection tasks, inspector groups bound to segments, violation reports."""

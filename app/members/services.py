@@ -1,0 +1,751 @@
+"""Members: monthly products (月卡套餐), passes (月卡), renewals (续费记录), white and black lists.
+
+Plain functions, no request objects. Each write adds its rows, its ledger row (when money moves)
+and its audit row to the caller's transaction; the caller commits once or rolls back.
+
+Pass arithmetic
+---------------
+* A period of N months starting on S ends on ``add_months(S, N) - 1 day``. Calendar months; when the
+  target month is shorter, the day is clamped to its last day: Jan 31 + 1 month = Feb 28 (29 in a leap
+  year), so the period Jan 31 .. Feb 27 (.. Feb 28 in a leap year). Mar 15 + 1 month ends Apr 14.
+* A renewal starts the day after the current ``ends_on``; when the pass has lapsed (ends_on before
+  today in the selling park's time zone) it starts today. Each sale and renewal is one ``PassRenewal``
+  row; those rows are the truth about which days a pass covers (a lapsed pass has a gap).
+* Receivable = months x product price; the amount paid may be lower (a discount), never negative and
+  never above the receivable. Paid money is one ledger row (kind ``pass_sale``) at the selling park.
+* A plate cannot hold two active passes whose periods overlap at the same park. A pass anchored at a
+  park covers that park; one anchored at a group covers every park of the group.
+"""
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+
+from app.audit import services as audit
+from app.core.errors import Invalid
+from app.core.types import utcnow
+from app.extensions import db
+from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
+from app.orders.models import LedgerEntry, PlateListEntry
+from app.orders.services import normalize_plate
+from app.tariffs.engine import PassCoverage
+from app.tenancy.models import City, Level, OperatingGroup, Park
+
+PAY_METHODS = ("cash", "electronic", "card")
+PASS_SALE = "pass_sale"
+MAX_MONTHS = 36
+MAX_PLATES = 5
+MAX_FEN = 100_000_000  # one million yuan: a sanity bound for one sale
+WINDOW_KINDS = (ProductKind.DAY_WINDOW.value, ProductKind.NIGHT_WINDOW.value, ProductKind.DISCOUNT.value)
+PRODUCT_KINDS = tuple(k.value for k in ProductKind)
+PRODUCT_FIELDS = ("name", "kind", "price_fen", "window_start", "window_end", "discount_percent", "free_hours",
+                  "vehicle_class", "valid_until", "active", "level", "group_id", "park_id")
+PASS_FIELDS = ("holder_name", "phone", "starts_on", "ends_on", "state", "note", "product_id")
+LIST_FIELDS = ("park_id", "plate", "kind", "reason", "valid_from", "valid_until", "active")
+EXPIRING_DAYS = 7
+
+
+class MemberError(Invalid):
+    """A refusal tied to one form field (or None for the whole form)."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__("member_refused", message, {field or "form": message})
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- dates and arithmetic ----------------------------------------------------------------------
+
+def add_months(start: date, months: int) -> date:
+    """Calendar months; the day is clamped to the last day of a shorter month."""
+    years, month0 = divmod(start.month - 1 + months, 12)
+    year, month = start.year + years, month0 + 1
+    return date(year, month, min(start.day, monthrange(year, month)[1]))
+
+
+def period_end(start: date, months: int) -> date:
+    return add_months(start, months) - timedelta(days=1)
+
+
+def receivable_fen(product: MonthlyProduct, months: int) -> int:
+    return months * product.price_fen
+
+
+def local_today(zone: str, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(zone)).date()
+
+
+def node_timezone(node) -> str:
+    """The zone of a park, or of the city above any other node (platform: the default)."""
+    if isinstance(node, Park):
+        return node.timezone
+    city_id = getattr(node, "city_id", None)
+    city = db.session.get(City, city_id) if city_id else None
+    return city.timezone if city else current_app.config["DEFAULT_TIMEZONE"]
+
+
+def pass_today(pass_: MonthlyPass, now: datetime | None = None) -> date:
+    return local_today(node_timezone(pass_.anchor_node), now)
+
+
+def parse_plates(raw) -> list[str]:
+    """A comma/space separated list (or a list) of plates, normalised, without repeats."""
+    items = raw if isinstance(raw, (list, tuple)) else re.split(r"[,，;；/\n]+", raw or "")
+    plates: list[str] = []
+    for item in items:
+        if not item or not str(item).strip():
+            continue
+        try:
+            plate = normalize_plate(str(item))
+        except Invalid:
+            raise MemberError("plates", f"“{str(item)[:20]}” is not a plate: 4 to 10 letters, digits or "
+                                        f"Chinese characters.") from None
+        if plate not in plates:
+            plates.append(plate)
+    if not plates:
+        raise MemberError("plates", "Give at least one plate.")
+    if len(plates) > MAX_PLATES:
+        raise MemberError("plates", f"A pass holds at most {MAX_PLATES} plates.")
+    return plates
+
+
+# --- coverage and overlap ------------------------------------------------------------------------
+
+def covered_parks(anchor_level: str, group_id: int | None, park_id: int | None):
+    """Parks a product or pass anchored like this covers."""
+    if anchor_level == Level.PARK.value:
+        return select(Park.id).where(Park.id == park_id)
+    return select(Park.id).where(Park.group_id == group_id)
+
+
+def _passes_covering_park(park: Park):
+    return or_(MonthlyPass.park_id == park.id,
+               and_(MonthlyPass.level == Level.GROUP.value, MonthlyPass.group_id == park.group_id))
+
+
+def _passes_sharing_a_park(level: str, group_id: int | None, park_id: int | None):
+    if level == Level.PARK.value:
+        return or_(MonthlyPass.park_id == park_id,
+                   and_(MonthlyPass.level == Level.GROUP.value, MonthlyPass.group_id == group_id))
+    return MonthlyPass.group_id == group_id
+
+
+def _lock_group(group_id: int | None) -> None:
+    """Sales of one group are serialised on PostgreSQL (SQLite serialises writers anyway), so two
+    concurrent sales cannot both pass the overlap check."""
+    if group_id is not None and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(OperatingGroup.id).where(OperatingGroup.id == group_id).with_for_update())
+
+
+def find_overlap(plates: list[str], level: str, group_id: int | None, park_id: int | None,
+                 periods: list[tuple[date, date]], exclude_pass_id: int | None = None):
+    """The first (plate, pass, renewal) of another active pass that shares a park and a day."""
+    periods = [(s, e) for s, e in periods if s <= e]
+    if not plates or not periods:
+        return None
+    stmt = (select(PassPlate.plate, MonthlyPass, PassRenewal)
+            .join(MonthlyPass, PassPlate.pass_id == MonthlyPass.id)
+            .join(PassRenewal, PassRenewal.pass_id == MonthlyPass.id)
+            .where(PassPlate.plate.in_(plates), MonthlyPass.state == "active",
+                   _passes_sharing_a_park(level, group_id, park_id),
+                   or_(*(and_(PassRenewal.starts_on <= e, PassRenewal.ends_on >= s) for s, e in periods)))
+            .order_by(PassRenewal.starts_on).limit(1))
+    if exclude_pass_id is not None:
+        stmt = stmt.where(MonthlyPass.id != exclude_pass_id)
+    return db.session.execute(stmt).first()
+
+
+def _refuse_overlap(plates, level, group_id, park_id, periods, exclude_pass_id=None) -> None:
+    hit = find_overlap(plates, level, group_id, park_id, periods, exclude_pass_id)
+    if hit is not None:
+        plate, other, renewal = hit
+        raise MemberError("plates", f"Plate {plate} already has an active pass at this park from "
+                                    f"{renewal.starts_on.isoformat()} to {renewal.ends_on.isoformat()} "
+                                    f"(pass #{other.id}, {other.holder_name}).")
+
+
+# --- products ------------------------------------------------------------------------------------
+
+@dataclass
+class ProductValues:
+    anchor: object            # a Park or an OperatingGroup
+    name: str
+    kind: str
+    price_fen: int
+    window_start: time | None = None
+    window_end: time | None = None
+    discount_percent: int | None = None
+    free_hours: int | None = None
+    vehicle_class: str = "small"
+    valid_until: date | None = None
+
+
+def check_product(values: ProductValues) -> None:
+    if not isinstance(values.anchor, (Park, OperatingGroup)):
+        raise MemberError("anchor", "Sell the product at one park or at a whole operating group.")
+    if values.kind not in PRODUCT_KINDS:
+        raise MemberError("kind", "Unknown product kind.")
+    if not 0 <= values.price_fen <= MAX_FEN:
+        raise MemberError("price", "The price is out of range.")
+    if values.kind in WINDOW_KINDS:
+        if values.window_start is None:
+            raise MemberError("window_start", "A window product needs the window's start.")
+        if values.window_end is None:
+            raise MemberError("window_end", "A window product needs the window's end.")
+        if values.window_start == values.window_end:
+            raise MemberError("window_end", "The window's end must differ from its start.")
+        if values.kind == ProductKind.DAY_WINDOW.value and values.window_end < values.window_start:
+            raise MemberError("window_end", "A day window ends after it starts; use a night window for a "
+                                            "window across midnight.")
+    if values.kind == ProductKind.DISCOUNT.value and not (values.discount_percent and
+                                                          1 <= values.discount_percent <= 100):
+        raise MemberError("discount_percent", "Give the percent off inside the window, 1 to 100.")
+    if values.kind == ProductKind.FREE_HOURS.value and not (values.free_hours and 1 <= values.free_hours <= 24):
+        raise MemberError("free_hours", "Give the free hours of each stay, 1 to 24.")
+
+
+def _product_snapshot(product: MonthlyProduct) -> dict:
+    data = audit.snapshot(product, PRODUCT_FIELDS)
+    for key in ("window_start", "window_end"):
+        data[key] = data[key].strftime("%H:%M") if data[key] is not None else None
+    return data
+
+
+def save_product(actor, product: MonthlyProduct | None, values: ProductValues, ip: str | None = None):
+    check_product(values)
+    creating = product is None
+    product = product or MonthlyProduct()
+    before = None if creating else _product_snapshot(product)
+    anchor_changes = creating or (product.level, product.group_id, product.park_id) != (
+        values.anchor.level.value, values.anchor.group_id, values.anchor.park_id)
+    if not creating and anchor_changes and db.session.scalar(
+            select(func.count()).select_from(MonthlyPass).where(MonthlyPass.product_id == product.id)):
+        raise MemberError("anchor", "Passes were sold on this product: it stays where it is sold.")
+    same_name = select(MonthlyProduct.id).where(
+        func.lower(MonthlyProduct.name) == values.name.strip().lower(),
+        MonthlyProduct.level == values.anchor.level.value,
+        (MonthlyProduct.park_id == values.anchor.id) if isinstance(values.anchor, Park)
+        else (MonthlyProduct.group_id == values.anchor.id))
+    if product.id is not None:
+        same_name = same_name.where(MonthlyProduct.id != product.id)
+    if db.session.scalar(same_name.limit(1)) is not None:
+        raise MemberError("name", "Another product here already has this name.")
+    window = values.kind in WINDOW_KINDS
+    product.anchor_at(values.anchor)
+    product.name = values.name.strip()
+    product.kind = values.kind
+    product.price_fen = values.price_fen
+    product.window_start = values.window_start if window else None
+    product.window_end = values.window_end if window else None
+    product.discount_percent = values.discount_percent if values.kind == ProductKind.DISCOUNT.value else None
+    product.free_hours = values.free_hours if values.kind == ProductKind.FREE_HOURS.value else None
+    product.vehicle_class = values.vehicle_class or "small"
+    product.valid_until = values.valid_until
+    if creating:
+        product.active = True
+        db.session.add(product)
+    db.session.flush()
+    audit.record(actor, "create" if creating else "update", product, before=before,
+                 after=_product_snapshot(product), ip=ip)
+    return product
+
+
+def set_product_active(actor, product: MonthlyProduct, active: bool, ip: str | None = None) -> None:
+    """A disabled product is no longer sold or renewed; passes already sold keep covering."""
+    before = audit.snapshot(product, ("active",))
+    product.active = active
+    audit.record(actor, "enable" if active else "disable", product, before=before,
+                 after=audit.snapshot(product, ("active",)), ip=ip)
+
+
+def product_parks(product: MonthlyProduct, scope=None) -> list[Park]:
+    """Parks where the product's passes are valid (and so may be sold), inside `scope` if given."""
+    stmt = select(Park).where(Park.id.in_(covered_parks(product.level, product.group_id, product.park_id)),
+                              Park.active.is_(True))
+    if scope is not None:
+        stmt = stmt.where(scope.clause(Park))
+    return list(db.session.scalars(stmt.order_by(Park.name)))
+
+
+def product_covers(product: MonthlyProduct, park: Park) -> bool:
+    if product.level == Level.PARK.value:
+        return product.park_id == park.id
+    return product.level == Level.GROUP.value and product.group_id == park.group_id
+
+
+# --- passes --------------------------------------------------------------------------------------
+
+def _check_sale(product: MonthlyProduct, selling_park: Park | None, months, paid_fen, method) -> int:
+    if product is None or not product.active:
+        raise MemberError("product_id", "This product is disabled; it is no longer sold.")
+    if selling_park is None:
+        raise MemberError("selling_park_id", "Choose the park that takes the money.")
+    if not product_covers(product, selling_park):
+        raise MemberError("selling_park_id", "The product is not valid at that park.")
+    if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= MAX_MONTHS:
+        raise MemberError("months", f"Sell 1 to {MAX_MONTHS} months.")
+    receivable = receivable_fen(product, months)
+    if paid_fen is None:
+        paid_fen = receivable
+    if not isinstance(paid_fen, int) or paid_fen < 0:
+        raise MemberError("paid", "The amount paid cannot be negative.")
+    if paid_fen > receivable:
+        raise MemberError("paid", "The amount paid cannot be more than the amount receivable.")
+    if method not in PAY_METHODS:
+        raise MemberError("method", "Pay by cash, electronic payment or card.")
+    return paid_fen
+
+
+def _check_valid_until(product: MonthlyProduct, ends_on: date) -> None:
+    if product.valid_until is not None and ends_on > product.valid_until:
+        raise MemberError("months", f"The product is sold only for periods ending by "
+                                    f"{product.valid_until.isoformat()}; this one would end on "
+                                    f"{ends_on.isoformat()}.")
+
+
+def _book(actor, pass_: MonthlyPass, kind: str, park: Park, months: int, starts_on: date, ends_on: date,
+          receivable: int, paid: int, method: str, at: datetime) -> PassRenewal:
+    renewal = PassRenewal(pass_id=pass_.id, park_id=park.id, kind=kind, months=months, starts_on=starts_on,
+                          ends_on=ends_on, receivable_fen=receivable, paid_fen=paid, method=method,
+                          sold_by_id=getattr(actor, "id", None), at=at)
+    db.session.add(renewal)
+    if paid > 0:
+        db.session.add(LedgerEntry(park_id=park.id, order_id=None, collector_id=getattr(actor, "id", None),
+                                   method=method, kind=PASS_SALE, amount_fen=paid, occurred_at=at))
+    return renewal
+
+
+def sell_pass(actor, *, product: MonthlyProduct, selling_park: Park | None, holder_name: str,
+              phone: str | None, plates, starts_on: date, months: int, paid_fen: int | None = None,
+              method: str = "cash", note: str | None = None, now: datetime | None = None,
+              ip: str | None = None) -> MonthlyPass:
+    """注册会员: a new pass, its sale record and its ledger row."""
+    paid_fen = _check_sale(product, selling_park, months, paid_fen, method)
+    holder_name = (holder_name or "").strip()
+    if not holder_name:
+        raise MemberError("holder_name", "Give the holder's name.")
+    if starts_on is None:
+        raise MemberError("starts_on", "Give the start date.")
+    plates = parse_plates(plates)
+    ends_on = period_end(starts_on, months)
+    _check_valid_until(product, ends_on)
+    _lock_group(product.group_id)
+    _refuse_overlap(plates, product.level, product.group_id, product.park_id, [(starts_on, ends_on)])
+    at = now or utcnow()
+    pass_ = MonthlyPass(product_id=product.id, holder_name=holder_name[:80], phone=(phone or "").strip() or None,
+                        starts_on=starts_on, ends_on=ends_on, state="active", note=(note or "").strip() or None)
+    pass_.anchor_at(product.anchor_node)
+    pass_.plates = [PassPlate(plate=p) for p in plates]
+    db.session.add(pass_)
+    db.session.flush()
+    receivable = receivable_fen(product, months)
+    _book(actor, pass_, "sale", selling_park, months, starts_on, ends_on, receivable, paid_fen, method, at)
+    audit.record(actor, "create", pass_, label=f"{pass_.holder_name} ({', '.join(plates)})",
+                 after={**audit.snapshot(pass_, PASS_FIELDS), "plates": plates, "months": months,
+                        "receivable_fen": receivable, "paid_fen": paid_fen, "method": method,
+                        "selling_park_id": selling_park.id}, ip=ip)
+    return pass_
+
+
+def renewal_start(pass_: MonthlyPass, today: date) -> date:
+    """The day after the current end, or today when the pass has lapsed."""
+    return max(pass_.ends_on + timedelta(days=1), today)
+
+
+def renew_pass(actor, pass_: MonthlyPass, *, months: int, selling_park: Park | None, paid_fen: int | None = None,
+               method: str = "cash", now: datetime | None = None, ip: str | None = None) -> PassRenewal:
+    """续费: extend the pass by `months` from its current end (or from today if it lapsed)."""
+    if pass_.state != "active":
+        raise MemberError(None, "A cancelled pass cannot be renewed.")
+    product = pass_.product
+    paid_fen = _check_sale(product, selling_park, months, paid_fen, method)
+    today = local_today(selling_park.timezone, now)
+    starts_on = renewal_start(pass_, today)
+    ends_on = period_end(starts_on, months)
+    _check_valid_until(product, ends_on)
+    _lock_group(pass_.group_id)
+    _refuse_overlap([p.plate for p in pass_.plates], pass_.level, pass_.group_id, pass_.park_id,
+                    [(starts_on, ends_on)], exclude_pass_id=pass_.id)
+    before = audit.snapshot(pass_, ("ends_on",))
+    pass_.ends_on = ends_on
+    receivable = receivable_fen(product, months)
+    renewal = _book(actor, pass_, "renewal", selling_park, months, starts_on, ends_on, receivable, paid_fen, method,
+                    now or utcnow())
+    audit.record(actor, "renew", pass_, label=_pass_label(pass_), before=before,
+                 after={**audit.snapshot(pass_, ("ends_on",)), "months": months, "starts_on": starts_on.isoformat(),
+                        "receivable_fen": receivable, "paid_fen": paid_fen, "method": method,
+                        "selling_park_id": selling_park.id}, ip=ip)
+    return renewal
+
+
+def pass_periods(pass_: MonthlyPass) -> list[tuple[date, date]]:
+    return [(r.starts_on, r.ends_on) for r in db.session.scalars(
+        select(PassRenewal).where(PassRenewal.pass_id == pass_.id).order_by(PassRenewal.starts_on))]
+
+
+def change_plates(actor, pass_: MonthlyPass, plates, now: datetime | None = None, ip: str | None = None) -> None:
+    """修改车牌: the new plates must not overlap another active pass from today on."""
+    if pass_.state != "active":
+        raise MemberError("plates", "The plates of a cancelled pass cannot change.")
+    plates = parse_plates(plates)
+    today = pass_today(pass_, now)
+    periods = [(max(s, today), e) for s, e in pass_periods(pass_) or [(pass_.starts_on, pass_.ends_on)]]
+    _lock_group(pass_.group_id)
+    _refuse_overlap(plates, pass_.level, pass_.group_id, pass_.park_id, periods, exclude_pass_id=pass_.id)
+    before = [p.plate for p in pass_.plates]
+    if before == plates:
+        return
+    keep = {p.plate: p for p in pass_.plates}
+    pass_.plates = [keep.get(p) or PassPlate(plate=p) for p in plates]
+    audit.record(actor, "change_plates", pass_, label=_pass_label(pass_), before={"plates": before},
+                 after={"plates": plates}, ip=ip)
+
+
+def update_pass(actor, pass_: MonthlyPass, *, holder_name: str, phone: str | None, note: str | None,
+                ip: str | None = None) -> None:
+    holder_name = (holder_name or "").strip()
+    if not holder_name:
+        raise MemberError("holder_name", "Give the holder's name.")
+    before = audit.snapshot(pass_, PASS_FIELDS)
+    pass_.holder_name = holder_name[:80]
+    pass_.phone = (phone or "").strip() or None
+    pass_.note = (note or "").strip()[:200] or None
+    audit.record(actor, "update", pass_, label=_pass_label(pass_), before=before,
+                 after=audit.snapshot(pass_, PASS_FIELDS), ip=ip)
+
+
+def cancel_pass(actor, pass_: MonthlyPass, reason: str, ip: str | None = None) -> None:
+    """Cancel with a reason; no money moves (a refund, if any, is outside this system)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise MemberError("reason", "Say why the pass is cancelled.")
+    if pass_.state != "active":
+        raise MemberError("reason", "The pass is already cancelled.")
+    before = audit.snapshot(pass_, ("state", "note"))
+    pass_.state = "cancelled"
+    pass_.note = f"{(pass_.note + ' | ') if pass_.note else ''}cancelled: {reason}"[:200]
+    audit.record(actor, "cancel", pass_, label=_pass_label(pass_), before=before,
+                 after={**audit.snapshot(pass_, ("state", "note")), "reason": reason}, ip=ip)
+
+
+def _pass_label(pass_: MonthlyPass) -> str:
+    return f"{pass_.holder_name} ({', '.join(p.plate for p in pass_.plates)})"[:200]
+
+
+def pass_state(pass_: MonthlyPass, today: date) -> str:
+    if pass_.state != "active":
+        return "cancelled"
+    if pass_.ends_on < today:
+        return "expired"
+    if pass_.ends_on <= today + timedelta(days=EXPIRING_DAYS):
+        return "expiring"
+    if pass_.starts_on > today:
+        return "future"
+    return "active"
+
+
+# --- what the fee computation asks ----------------------------------------------------------------
+
+def _coverage_kind(product: MonthlyProduct, valid_from: date, valid_until: date) -> PassCoverage:
+    hhmm = (lambda t: t.strftime("%H:%M") if t is not None else None)
+    kind = product.kind
+    if kind == ProductKind.DISCOUNT.value:
+        return PassCoverage("discount", hhmm(product.window_start), hhmm(product.window_end),
+                            percent=product.discount_percent or 100, valid_from=valid_from, valid_until=valid_until)
+    if kind in (ProductKind.DAY_WINDOW.value, ProductKind.NIGHT_WINDOW.value):
+        return PassCoverage(kind, hhmm(product.window_start), hhmm(product.window_end),
+                            valid_from=valid_from, valid_until=valid_until)
+    if kind == ProductKind.FREE_HOURS.value:
+        return PassCoverage("free_hours", hours=product.free_hours or 1, valid_from=valid_from,
+                            valid_until=valid_until)
+    return PassCoverage("all_day", valid_from=valid_from, valid_until=valid_until)
+
+
+def pass_for(park: Park, plate: str, at: datetime) -> PassCoverage | None:
+    """The coverage of the plate's active pass valid at `park` on the park-local day of `at`, or None.
+    Validity runs over the renewal periods around that day that follow one another without a gap."""
+    try:
+        plate = normalize_plate(plate)
+    except Invalid:
+        return None
+    day = at.astimezone(ZoneInfo(park.timezone)).date()
+    row = db.session.execute(
+        select(MonthlyPass, PassRenewal)
+        .join(PassPlate, PassPlate.pass_id == MonthlyPass.id)
+        .join(PassRenewal, PassRenewal.pass_id == MonthlyPass.id)
+        .where(PassPlate.plate == plate, MonthlyPass.state == "active", _passes_covering_park(park),
+               PassRenewal.starts_on <= day, PassRenewal.ends_on >= day)
+        .order_by(MonthlyPass.id).limit(1)).first()
+    if row is None:
+        return None
+    pass_ = row[0]
+    low, high = row[1].starts_on, row[1].ends_on
+    periods = pass_periods(pass_)
+    changed = True
+    while changed:
+        changed = False
+        for s, e in periods:
+            if s < low <= e + timedelta(days=1):
+                low, changed = s, True
+            if s <= high + timedelta(days=1) and e > high:
+                high, changed = e, True
+    return _coverage_kind(pass_.product, low, high)
+
+
+def white_listed(park_id: int, plate: str, at: datetime) -> bool:
+    try:
+        plate = normalize_plate(plate)
+    except Invalid:
+        return False
+    return db.session.scalar(select(PlateListEntry.id).where(
+        PlateListEntry.park_id == park_id, PlateListEntry.plate == plate, PlateListEntry.kind == "white",
+        PlateListEntry.active.is_(True),
+        (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= at),
+        (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > at)).limit(1)) is not None
+
+
+# --- white and black lists -----------------------------------------------------------------------
+
+def local_day_start(zone: str, day: date | None) -> datetime | None:
+    """Midnight of a park-local day, as an aware datetime (stored in UTC)."""
+    if day is None:
+        return None
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone))
+
+
+def entry_dates(entry: PlateListEntry, zone: str) -> tuple[date | None, date | None]:
+    """The inclusive local dates of an entry (valid_until is stored as the next midnight)."""
+    tz = ZoneInfo(zone)
+    start = entry.valid_from.astimezone(tz).date() if entry.valid_from else None
+    end = (entry.valid_until - timedelta(seconds=1)).astimezone(tz).date() if entry.valid_until else None
+    return start, end
+
+
+def save_list_entry(actor, entry: PlateListEntry | None, *, kind: str, park: Park, plate: str,
+                    reason: str | None, valid_from: date | None, valid_until: date | None,
+                    ip: str | None = None) -> PlateListEntry:
+    if kind not in ("white", "black"):
+        raise MemberError(None, "Unknown list.")
+    if park is None:
+        raise MemberError("park_id", "Choose the park.")
+    try:
+        plate = normalize_plate(plate)
+    except Invalid:
+        raise MemberError("plate", "A plate is 4 to 10 letters, digits or Chinese characters.") from None
+    reason = (reason or "").strip() or None
+    if kind == "black" and not reason:
+        raise MemberError("reason", "Say why the plate is on the black list.")
+    if valid_from and valid_until and valid_until < valid_from:
+        raise MemberError("valid_until", "The end date is before the start date.")
+    start = local_day_start(park.timezone, valid_from)
+    stop = local_day_start(park.timezone, valid_until + timedelta(days=1)) if valid_until else None
+    clash = select(PlateListEntry.id).where(
+        PlateListEntry.park_id == park.id, PlateListEntry.plate == plate, PlateListEntry.kind == kind,
+        PlateListEntry.active.is_(True))
+    if stop is not None:  # intervals [from, until) overlap; None is open-ended
+        clash = clash.where(PlateListEntry.valid_from.is_(None) | (PlateListEntry.valid_from < stop))
+    if start is not None:
+        clash = clash.where(PlateListEntry.valid_until.is_(None) | (PlateListEntry.valid_until > start))
+    if entry is not None and entry.id is not None:
+        clash = clash.where(PlateListEntry.id != entry.id)
+    if db.session.scalar(clash.limit(1)) is not None:
+        raise MemberError("plate", "This plate is already on the list at this park for these dates.")
+    creating = entry is None
+    before = None if creating else audit.snapshot(entry, LIST_FIELDS)
+    entry = entry or PlateListEntry(kind=kind, active=True)
+    entry.park_id, entry.plate, entry.reason = park.id, plate, reason
+    entry.valid_from, entry.valid_until = start, stop
+    if creating:
+        db.session.add(entry)
+    db.session.flush()
+    audit.record(actor, "create" if creating else "update", entry, anchor=park,
+                 label=f"{kind} list {plate}", before=before, after=audit.snapshot(entry, LIST_FIELDS), ip=ip)
+    return entry
+
+
+def deactivate_list_entry(actor, entry: PlateListEntry, reason: str, ip: str | None = None) -> None:
+    """漂白 (black list) or removal (white list): the entry stays, inactive, with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise MemberError("reason", "Say why the entry is lifted.")
+    if not entry.active:
+        raise MemberError("reason", "The entry is already inactive.")
+    before = audit.snapshot(entry, ("active", "reason"))
+    entry.active = False
+    word = "whitewashed" if entry.kind == "black" else "removed"
+    entry.reason = f"{(entry.reason + ' · ') if entry.reason else ''}{word}: {reason}"[:200]
+    audit.record(actor, "whitewash" if entry.kind == "black" else "deactivate", entry,
+                 anchor=db.session.get(Park, entry.park_id), label=f"{entry.kind} list {entry.plate}",
+                 before=before, after={**audit.snapshot(entry, ("active", "reason")), "why": reason}, ip=ip)
+
+
+# --- list queries (pages and exports share them) -----------------------------------------------
+
+def _text(params, key: str, limit: int = 80) -> str:
+    value = params.get(key) if params else None
+    return str(value).strip()[:limit] if value not in (None, "") else ""
+
+
+def _int(params, key: str) -> int | None:
+    value = _text(params, key, 12)
+    return int(value) if value.isdigit() else None
+
+
+def _day(params, key: str) -> date | None:
+    try:
+        return date.fromisoformat(_text(params, key, 10)) if _text(params, key) else None
+    except ValueError:
+        return None
+
+
+def filter_node(scope, key: str):
+    """A 'level:id' key resolved inside the scope; None when absent or outside."""
+    from app.core.web import node_from_key  # (keeps services importable without the web layer loaded)
+
+    if not key or key == "platform":
+        return None
+    return node_from_key(scope, key) or None
+
+
+def scope_timezone(scope) -> str:
+    return node_timezone(scope.node) if scope.node is not None else current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+def _plate_like(value: str) -> str:
+    return _like(re.sub(r"[\s·.\-]", "", value).upper())
+
+
+def _node_passes(node):
+    if isinstance(node, Park):
+        return _passes_covering_park(node)
+    if isinstance(node, OperatingGroup):
+        return MonthlyPass.group_id == node.id
+    if isinstance(node, City):
+        return MonthlyPass.city_id == node.id
+    # an area: passes of its parks and group passes of its group
+    return or_(MonthlyPass.area_id == node.id,
+               and_(MonthlyPass.level == Level.GROUP.value, MonthlyPass.group_id == node.group_id))
+
+
+def pass_query(scope, params, today: date | None = None):
+    today = today or local_today(scope_timezone(scope))
+    stmt = scope.select(MonthlyPass)
+    node = filter_node(scope, _text(params, "node"))
+    if node is not None:
+        stmt = stmt.where(_node_passes(node))
+    if plate := _text(params, "plate", 16):
+        stmt = stmt.where(MonthlyPass.id.in_(select(PassPlate.pass_id).where(PassPlate.plate.like(_plate_like(plate)))))
+    if holder := _text(params, "holder"):
+        stmt = stmt.where(or_(MonthlyPass.holder_name.ilike(_like(holder)), MonthlyPass.phone.ilike(_like(holder))))
+    if (product_id := _int(params, "product_id")) is not None:
+        stmt = stmt.where(MonthlyPass.product_id == product_id)
+    state = _text(params, "state", 16)
+    active = MonthlyPass.state == "active"
+    if state == "active":
+        stmt = stmt.where(active, MonthlyPass.ends_on >= today)
+    elif state == "expiring":
+        stmt = stmt.where(active, MonthlyPass.ends_on >= today,
+                          MonthlyPass.ends_on <= today + timedelta(days=EXPIRING_DAYS))
+    elif state == "expired":
+        stmt = stmt.where(active, MonthlyPass.ends_on < today)
+    elif state == "cancelled":
+        stmt = stmt.where(MonthlyPass.state == "cancelled")
+    return stmt.order_by(MonthlyPass.ends_on.desc(), MonthlyPass.id.desc())
+
+
+def _utc_day_bounds(zone: str, start: date | None, end: date | None):
+    return local_day_start(zone, start), local_day_start(zone, end + timedelta(days=1)) if end else None
+
+
+def renewal_query(scope, params, *entities):
+    stmt = scope.select(PassRenewal, *entities).join(MonthlyPass, MonthlyPass.id == PassRenewal.pass_id)
+    node = filter_node(scope, _text(params, "node"))
+    if node is not None:
+        stmt = stmt.where(PassRenewal.park_id.in_(select(Park.id).where(
+            Park.id == node.id if isinstance(node, Park) else getattr(Park, f"{node.level.value}_id") == node.id)))
+    if plate := _text(params, "plate", 16):
+        stmt = stmt.where(MonthlyPass.id.in_(select(PassPlate.pass_id).where(PassPlate.plate.like(_plate_like(plate)))))
+    if holder := _text(params, "holder"):
+        stmt = stmt.where(MonthlyPass.holder_name.ilike(_like(holder)))
+    if (pass_id := _int(params, "pass_no")) is not None:
+        stmt = stmt.where(PassRenewal.pass_id == pass_id)
+    if (kind := _text(params, "kind", 16)) in ("sale", "renewal"):
+        stmt = stmt.where(PassRenewal.kind == kind)
+    if (method := _text(params, "method", 16)) in PAY_METHODS:
+        stmt = stmt.where(PassRenewal.method == method)
+    low, high = _utc_day_bounds(scope_timezone(scope), _day(params, "date_from"), _day(params, "date_to"))
+    if low is not None:
+        stmt = stmt.where(PassRenewal.at >= low)
+    if high is not None:
+        stmt = stmt.where(PassRenewal.at < high)
+    return stmt
+
+
+def renewal_totals(scope, params) -> dict:
+    base = renewal_query(scope, params).with_only_columns(
+        func.count(PassRenewal.id), func.coalesce(func.sum(PassRenewal.receivable_fen), 0),
+        func.coalesce(func.sum(PassRenewal.paid_fen), 0), func.coalesce(func.sum(PassRenewal.months), 0))
+    count, receivable, paid, months = db.session.execute(base).one()
+    return {"count": count, "receivable_fen": int(receivable), "paid_fen": int(paid), "months": int(months)}
+
+
+def list_entry_query(scope, kind: str, params):
+    stmt = scope.select(PlateListEntry).where(PlateListEntry.kind == kind)
+    node = filter_node(scope, _text(params, "node"))
+    if node is not None:
+        stmt = stmt.where(PlateListEntry.park_id.in_(select(Park.id).where(
+            Park.id == node.id if isinstance(node, Park) else getattr(Park, f"{node.level.value}_id") == node.id)))
+    if plate := _text(params, "plate", 16):
+        stmt = stmt.where(PlateListEntry.plate.like(_plate_like(plate)))
+    if reason := _text(params, "reason"):
+        stmt = stmt.where(PlateListEntry.reason.ilike(_like(reason)))
+    if (status := _text(params, "status", 16)) in ("active", "inactive"):
+        stmt = stmt.where(PlateListEntry.active.is_(status == "active"))
+    return stmt.order_by(PlateListEntry.created_at.desc(), PlateListEntry.id.desc())
+
+
+def product_query(scope, params):
+    stmt = scope.select(MonthlyProduct)
+    node = filter_node(scope, _text(params, "node"))
+    if isinstance(node, Park):
+        stmt = stmt.where(or_(MonthlyProduct.park_id == node.id, and_(MonthlyProduct.level == Level.GROUP.value,
+                                                                       MonthlyProduct.group_id == node.group_id)))
+    elif node is not None:
+        stmt = stmt.where(getattr(MonthlyProduct, f"{node.level.value}_id") == node.id)
+    if name := _text(params, "q"):
+        stmt = stmt.where(MonthlyProduct.name.ilike(_like(name)))
+    if (status := _text(params, "status", 16)) in ("active", "inactive"):
+        stmt = stmt.where(MonthlyProduct.active.is_(status == "active"))
+    return stmt.order_by(MonthlyProduct.name, MonthlyProduct.id)
+
+
+def sellable_products(scope) -> list[MonthlyProduct]:
+    return list(db.session.scalars(scope.select(MonthlyProduct).where(MonthlyProduct.active.is_(True))
+                                   .order_by(MonthlyProduct.name)))
+
+
+def anchor_label(obj) -> str:
+    node = obj.anchor_node
+    if node is None:
+        return "—"
+    if isinstance(node, OperatingGroup):
+        return f"{node.name} (all parks)"
+    return node.name
+
+
+def selling_park_of(pass_: MonthlyPass) -> Park | None:
+    first = db.session.scalar(select(PassRenewal).where(PassRenewal.pass_id == pass_.id)
+                              .order_by(PassRenewal.at, PassRenewal.id).limit(1))
+    return first.park if first else None

@@ -1,0 +1,1 @@
+"""GPS tracks of field staff: bulk upload, latest positions, day replay with distance, stops and presence."""
