@@ -134,6 +134,10 @@ def document() -> dict:
                                               "schema": {"type": "integer", "minimum": 0}}],
                               "responses": {"200": _json(OBJ), **_err(401, 422)}}},
     }
+    all_paths = {**paths, **EXTRA_PATHS}
+    for operations in all_paths.values():
+        for operation in operations.values():  # any request can be refused at the door (NUL bytes, bad body)
+            operation.setdefault("responses", {}).setdefault("400", _err(400)["400"])
     return {
         "openapi": "3.0.3",
         "info": {"title": "ParkingOS device API", "version": "1.0.0",
@@ -141,7 +145,7 @@ def document() -> dict:
                                 "offset. Every write carries client_ref; errors are "
                                 '{"error": {"code", "message", "fields"}}.'},
         "servers": [{"url": "/pos/v1"}],
-        "paths": {**paths, **EXTRA_PATHS},
+        "paths": all_paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
