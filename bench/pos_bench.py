@@ -77,11 +77,12 @@ def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
                                                            "device_serial": f"BENCH-{index}"})
     assert status == 201, body
     client = Client(port, body["token"])
-    segment = body["segments"][0]["id"]
+    segment = next(s["id"] for s in body["segments"] if s["name"] == f"Segment {index}")
     status, _ = client.call("POST", "/pos/v1/shifts", {"client_ref": str(uuid.uuid4()), "segment_id": segment})
     berths = [b["id"] for b in client.call("GET", "/pos/v1/berths")[1]["berths"]]
     client.latencies.clear()
     cycles, errors, n = 0, 0, 0
+    codes: dict = {}
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         berth = berths[n % len(berths)]
@@ -90,18 +91,24 @@ def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
                                                                 "plate": f"B{index:02d}{n:06d}"[:10]})
         if status != 201:
             errors += 1
+            code = (order or {}).get("error", {}).get("code", status)
+            codes[code] = codes.get(code, 0) + 1
             continue
         order_id = order["order"]["id"]
         left = datetime.now(timezone.utc).isoformat()
         status, quote = client.call("GET", f"/pos/v1/orders/{order_id}/quote?left_at={left.replace('+', '%2B')}")
         due = quote["quote"]["due_fen"] if status == 200 else 0
-        status, _ = client.call("POST", f"/pos/v1/orders/{order_id}/settle",
+        status, settled = client.call("POST", f"/pos/v1/orders/{order_id}/settle",
                                 {"client_ref": str(uuid.uuid4()), "left_at": left, "method": "cash",
                                  "amount_fen": due})
         if status == 200:
             cycles += 1
         else:
             errors += 1
+            code = (settled or {}).get("error", {}).get("code", status)
+            codes[code] = codes.get(code, 0) + 1
+    if codes:
+        print(f"client {index} refusals: {codes}")
     out.put((cycles, errors, client.latencies))
 
 
