@@ -9,7 +9,7 @@ from app.berths import services
 from app.berths.forms import BerthFilterForm, BerthForm, BulkBerthForm, SegmentFilterForm, SegmentForm
 from app.berths.models import Berth, BerthSegment
 from app.core.templating import add_nav
-from app.core.web import client_ip, paginate, permission_required
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park, ParkKind
@@ -42,16 +42,6 @@ def _segments(scope, *, active_only: bool = False, park_id: int | None = None) -
 
 def _segment_label(segment: BerthSegment) -> str:
     return f"{segment.park.name} / {segment.name}"
-
-
-def _field_error(form, exc: services.BerthError) -> None:
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 # --- segments ---------------------------------------------------------------------------------
@@ -90,7 +80,7 @@ def _segment_form(segment=None):
                                           address=form.address.data, latitude=form.latitude.data,
                                           longitude=form.longitude.data, ip=client_ip())
         except services.BerthError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Segment “%(name)s” saved.", name=saved.name), "success")
@@ -165,7 +155,7 @@ def bulk_berths():
                                             start=form.start.data, end=form.end.data, width=form.width.data)
             berths = services.bulk_create_berths(_actor(), segment, numbers, ip=client_ip())
         except services.BerthError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("%(count)d berths created in “%(segment)s”.", count=len(berths), segment=segment.name),
@@ -187,7 +177,7 @@ def edit_berth(berth_id):
         try:
             services.update_berth(_actor(), berth, number=form.number.data, segment=segment, ip=client_ip())
         except services.BerthError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Berth %(number)s saved.", number=berth.number), "success")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, request
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -68,3 +68,15 @@ def node_from_key(scope: Scope, key: str):
     if not node_id.isdigit() or level.is_above(scope.level):
         return False
     return scope.get(model, int(node_id)) or False
+
+
+def show_refusal(form, exc) -> None:
+    """A service refused the change: roll back and show its message on the field it names
+    (`exc.field`), or above the form."""
+    db.session.rollback()
+    field = getattr(form, exc.field, None) if getattr(exc, "field", None) else None
+    if field is not None:
+        field.errors = list(field.errors) + [str(exc)]
+    else:
+        form.form_errors.append(str(exc))
+        flash(str(exc), "danger")

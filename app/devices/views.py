@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import case, or_
 
 from app.core.templating import add_nav
-from app.core.web import client_ip, paginate, permission_required
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.devices import admin
 from app.devices.forms import ApproveForm, HandheldEditForm, HandheldFilterForm, HandheldForm
 from app.devices.models import Handheld, HandheldStatus
@@ -36,16 +36,6 @@ def _park_choices(scope, current: Park | None = None):
     if current is not None and all(p.id != current.id for p in parks):
         parks.append(current)
     return [(p.id, node_label(p)) for p in parks]
-
-
-def _field_error(form, exc: admin.DeviceError) -> None:
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 @bp.route("")
@@ -78,7 +68,7 @@ def new_handheld():
             handheld = admin.create_handheld(_actor(), serial=form.serial.data, label=form.label.data, park=park,
                                              ip=client_ip())
         except admin.DeviceError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Handheld %(serial)s registered and approved for %(park)s.", serial=handheld.serial,
@@ -122,7 +112,7 @@ def approve_handheld(handheld_id):
         try:
             admin.approve(_actor(), handheld, park, label=form.label.data, ip=client_ip())
         except admin.DeviceError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Handheld %(serial)s approved for %(park)s.", serial=handheld.serial, park=park.name),

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from app.core.templating import add_nav
-from app.core.web import client_ip, paginate, permission_required
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.parks import services
 from app.parks.forms import (CollectorSettingsForm, FreeReasonFilterForm, FreeReasonForm, OverrideForm,
@@ -30,16 +30,6 @@ add_nav(_l("Parks"), _l("Work hours"), "parks.list_work_hours", "park_settings.v
 
 def _actor():
     return current_user._get_current_object()
-
-
-def _field_error(form, exc: services.SettingsError) -> None:
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 def _park_choices(scope, current_id: int | None = None):
@@ -101,7 +91,7 @@ def _settings_form(park: Park, row: CollectorSettings, *, with_role: bool = Fals
                 services.save_settings(_actor(), row, values, signout_password=form.signout_password.data or None,
                                        clear_signout=form.clear_signout_password.data, ip=client_ip())
             except services.SettingsError as exc:
-                _field_error(form, exc)
+                show_refusal(form, exc)
             else:
                 db.session.commit()
                 flash(_("Collector settings of %(park)s saved.", park=park.name), "success")
@@ -190,7 +180,7 @@ def _free_reason_form(reason=None):
             saved = services.save_free_reason(_actor(), reason or FreeReason(), park=park, name=form.name.data,
                                               ip=client_ip())
         except services.SettingsError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Reason “%(name)s” saved.", name=saved.name), "success")
@@ -259,7 +249,7 @@ def _work_hours_form(hours=None):
                                      starts_at=form.starts_at.data, ends_at=form.ends_at.data,
                                      grace_minutes=form.grace_minutes.data, ip=client_ip())
         except services.SettingsError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Work hours of %(role)s at %(park)s saved.", role=role.name, park=park.name), "success")

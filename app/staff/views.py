@@ -4,7 +4,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
-from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
+from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff import services
 from app.staff.forms import ResetPasswordForm, RoleForm, StaffEditForm, StaffFilterForm, StaffForm
@@ -71,22 +71,12 @@ def new_staff():
                                           display_name=form.display_name.data, password=form.password.data,
                                           phone=form.phone.data, note=form.note.data, ip=client_ip())
         except services.StaffError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Staff account %(name)s created.", name=staff.username), "success")
             return redirect(url_for("staff.list_staff"))
     return render_template("staff/form.html", form=form, staff=None), 400 if form.errors else 200
-
-
-def _field_error(form, exc):
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 @bp.route("/staff/<int:staff_id>/edit", methods=["GET", "POST"])
@@ -105,7 +95,7 @@ def edit_staff(staff_id):
                                   display_name=form.display_name.data, phone=form.phone.data,
                                   note=form.note.data, ip=client_ip())
         except services.StaffError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Saved."), "success")
@@ -186,7 +176,7 @@ def _role_form(role):
                                target_level=Level(form.target_level.data), codes=set(form.codes.data or []),
                                description=form.description.data, ip=client_ip())
         except services.StaffError as exc:
-            _field_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Role saved."), "success")
