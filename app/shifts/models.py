@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import ForeignKey, Index, String, Time, text
+from sqlalchemy import ForeignKey, Index, Time, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.berths.models import BerthSegment
