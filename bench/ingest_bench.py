@@ -4,8 +4,8 @@ batch) from the same number of client processes, measured in the same run.
 
     python bench/ingest_bench.py [--seconds 15] [--clients 4] [--workers 4]
 
-Sensor batches are 1,000 events of which ~85 % heartbeats and ~15 % arrivals/departures, each client
-owning its own sensors (as each base station does). Track batches are 5,000 points per person."""
+Sensor batches are 1,000 events of which ~85 % heartbeats and ~15 % arrivals/departures (each one opens or
+closes an occupancy session), each client owning its own 1,000 sensors (as each base station does). Track batches are 5,000 points per person."""
 from __future__ import annotations
 
 import argparse
@@ -32,7 +32,7 @@ def prepare(url: str, clients: int) -> dict:
     from app.berths.models import Berth, BerthSegment
     from app.devices.models import Handheld
     from app.extensions import db
-    from app.sensors.models import BaseStation, Sensor
+    from app.sensors.models import BaseStation, Sensor, SensorSettings
     from app.sensors.services import hash_key
     from app.staff.models import RoleKind, Staff
     from app.staff.services import builtin_role, ensure_builtin_roles
@@ -81,6 +81,8 @@ def prepare(url: str, clients: int) -> dict:
                                                  "station_id": station.id, "online": True, "active": True,
                                                  "low_battery": False} for n, b in enumerate(berths)])
             info["keys"].append(key)
+            if i == 0:
+                db.session.add(SensorSettings(park_id=park.id, blip_seconds=20))  # 35 s stays are real
             handheld = Handheld(serial=f"BENCH-{i}", status="approved")
             handheld.anchor_at(park)
             staff = Staff(username=f"bench{i}", display_name=f"Bench {i}", role=role)
@@ -107,7 +109,7 @@ class EventSource:
             self.n += 1
             sensor = self.n % SENSORS_PER_CLIENT
             if sensor == 0:
-                self.clock += timedelta(seconds=97)
+                self.clock += timedelta(seconds=5)  # each sensor reports every 5 s of device time
             at = self.clock + timedelta(milliseconds=sensor)
             serial = f"BS{self.index}-{sensor:04d}"
             if self.n % 7 == 0:
@@ -242,7 +244,7 @@ def main() -> None:
     raw_url = url
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
     now = datetime.now(timezone.utc)
-    ev_start = now - timedelta(hours=40)   # device times must be within 48 h
+    ev_start = now - timedelta(minutes=8)  # live traffic: recent device times (no alert is overdue yet)
     pt_start = now - timedelta(hours=30)
     secs, n = args.seconds, args.clients
 

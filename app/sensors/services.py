@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.berths.models import Berth
@@ -78,6 +78,27 @@ def station_for_key(key: str | None) -> BaseStation | None:
 
 # --- parsing -----------------------------------------------------------------------------------
 
+class SensorState:
+    """What ingest needs of a sensor, read with one Core query (not ORM objects: a batch touches up to
+    1,000 sensors) and written back in one statement by `_write_sensors`."""
+
+    __slots__ = ("id", "park_id", "serial", "berth_id", "battery_mv", "low_battery", "last_heartbeat_at", "online",
+                 "magnet", "state_changed_at")
+
+
+def _states(*where, lock: bool = False) -> list[SensorState]:
+    stmt = select(*(getattr(Sensor, name) for name in SensorState.__slots__)).where(*where)
+    if lock:
+        stmt = stmt.order_by(Sensor.id).with_for_update()
+    found = []
+    for row in db.session.execute(stmt):
+        state = SensorState()
+        for name, value in zip(SensorState.__slots__, row):
+            setattr(state, name, value)
+        found.append(state)
+    return found
+
+
 @dataclass
 class Item:
     index: int
@@ -87,7 +108,7 @@ class Item:
     occurred_at: datetime
     battery_mv: int | None
     magnet: bool | None
-    sensor: Sensor | None = None
+    sensor: SensorState | None = None
 
 
 def _parse_time(value, now: datetime):
@@ -170,8 +191,8 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
     _touch_station(station, now)
     if not items:
         return results
-    sensors = {s.serial: s for s in db.session.scalars(select(Sensor).where(
-        Sensor.serial.in_({i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True)))}
+    sensors = {s.serial: s for s in _states(
+        Sensor.serial.in_({i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True))}
     rows, seen, known = [], set(), []
     for item in items:
         sensor = sensors.get(item.serial)
@@ -188,11 +209,7 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
         rows.append({"park_id": sensor.park_id, "sensor_id": sensor.id, "station_id": station.id,
                      "kind": item.kind, "occurred_at": item.occurred_at, "received_at": now,
                      "battery_mv": item.battery_mv, "magnet": item.magnet})
-    inserted = set()
-    if rows:
-        stmt = _insert_ignore(SensorEvent.__table__).returning(
-            SensorEvent.sensor_id, SensorEvent.kind, SensorEvent.occurred_at)
-        inserted = {(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)}
+    inserted = _insert_events(rows)
     accepted: list[Item] = []
     for item in known:
         if (item.sensor.id, item.kind, item.occurred_at) in inserted:
@@ -203,6 +220,27 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
     if accepted:
         apply(accepted, now)
     return results
+
+
+EVENT_COLUMNS = ("park_id", "sensor_id", "station_id", "kind", "occurred_at", "received_at", "battery_mv", "magnet")
+
+
+def _insert_events(rows: list[dict]) -> set:
+    """Insert the batch, skipping what is stored already; the keys (sensor, kind, occurred_at) that were new."""
+    if not rows:
+        return set()
+    if db.session.get_bind().dialect.name == "postgresql":
+        from psycopg2.extras import execute_values
+
+        cursor = db.session.connection().connection.cursor()
+        found = execute_values(
+            cursor, f"INSERT INTO sensor_events ({', '.join(EVENT_COLUMNS)}) VALUES %s ON CONFLICT DO NOTHING "
+                    "RETURNING sensor_id, kind, occurred_at",
+            [tuple(r[c] for c in EVENT_COLUMNS) for r in rows], page_size=len(rows), fetch=True)
+        return {(r[0], r[1], r[2].astimezone(timezone.utc)) for r in found}
+    stmt = _insert_ignore(SensorEvent.__table__).returning(
+        SensorEvent.sensor_id, SensorEvent.kind, SensorEvent.occurred_at)
+    return {(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)}
 
 
 def _touch_station(station: BaseStation, now: datetime) -> None:
@@ -221,10 +259,12 @@ def apply(items: list[Item], now: datetime) -> None:
                       if sensors[sid].berth_id is not None and any(i.kind != EventKind.HEARTBEAT for i in its))
     if stateful and db.session.get_bind().dialect.name == "postgresql":
         # one writer per sensor at a time; ids in order so two batches cannot deadlock
-        db.session.scalars(select(Sensor).where(Sensor.id.in_(stateful)).order_by(Sensor.id).with_for_update()
-                           .execution_options(populate_existing=True)).all()
+        for fresh in _states(Sensor.id.in_(stateful), lock=True):  # the state as of the lock
+            for name in SensorState.__slots__:
+                setattr(sensors[fresh.id], name, getattr(fresh, name))
     ctx = Context(now, _settings_map(s.park_id for s in sensors.values()), {}, [])
     open_sessions, recent_closed, free_orders = _preload(by_sensor, sensors, stateful, ctx)
+    before = {sid: _row(sensor) for sid, sensor in sensors.items()}
     for sid, its in by_sensor.items():
         sensor = sensors[sid]
         its.sort(key=lambda i: (i.occurred_at, i.kind != EventKind.DEPART))
@@ -239,11 +279,40 @@ def apply(items: list[Item], now: datetime) -> None:
             if item.kind == EventKind.HEARTBEAT:
                 continue
             _apply_state(sensor, item, ctx, open_sessions, recent_closed, free_orders)
+    _write_sensors(sensors, before)
     db.session.flush()
     _notify_changes(ctx)
     for session in ctx.touched_sessions.values():
         if session.id is not None and session in db.session:
             check_session(session, now, ctx.settings.get(session.park_id))
+
+
+SENSOR_STATE = ("last_heartbeat_at", "battery_mv", "low_battery", "online", "magnet", "state_changed_at")
+
+
+def _row(sensor: SensorState) -> tuple:
+    return tuple(getattr(sensor, f) for f in SENSOR_STATE)
+
+
+def _write_sensors(sensors: dict, before: dict) -> None:
+    """Write the changed state of a batch's sensors in one statement (UPDATE … FROM VALUES on PostgreSQL,
+    one executemany on SQLite) instead of one UPDATE per sensor row."""
+    rows = [(sid, *_row(sensor)) for sid, sensor in sensors.items() if _row(sensor) != before[sid]]
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        from psycopg2.extras import execute_values
+
+        cursor = db.session.connection().connection.cursor()
+        execute_values(cursor, "UPDATE sensors AS s SET last_heartbeat_at = v.hb::timestamptz, battery_mv = v.bat::int, "
+                               "low_battery = v.low::boolean, online = v.onl::boolean, magnet = v.mag::boolean, "
+                               "state_changed_at = v.chg::timestamptz FROM (VALUES %s) AS v(id, hb, bat, low, onl, mag, chg) "
+                               "WHERE s.id = v.id", rows, page_size=1000)
+        return
+    table = Sensor.__table__
+    db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+        {name: bindparam(f"b_{name}") for name in SENSOR_STATE}),
+        [{"b_id": r[0], **{f"b_{name}": v for name, v in zip(SENSOR_STATE, r[1:])}} for r in rows])
 
 
 def _preload(by_sensor, sensors, stateful, ctx):
@@ -273,7 +342,7 @@ def _preload(by_sensor, sensors, stateful, ctx):
     return open_sessions, recent_closed, free_orders
 
 
-def _sign_of_life(sensor: Sensor, items: list[Item], ctx: Context) -> None:
+def _sign_of_life(sensor: SensorState, items: list[Item], ctx: Context) -> None:
     newest = max(i.occurred_at for i in items)
     settings = ctx.settings[sensor.park_id]
     battery = next((i.battery_mv for i in reversed(items) if i.battery_mv is not None), None)
@@ -294,7 +363,7 @@ def _sign_of_life(sensor: Sensor, items: list[Item], ctx: Context) -> None:
             sensor.magnet = reported
 
 
-def _apply_state(sensor: Sensor, item: Item, ctx: Context, open_sessions, recent_closed, free_orders) -> None:
+def _apply_state(sensor: SensorState, item: Item, ctx: Context, open_sessions, recent_closed, free_orders) -> None:
     t = item.occurred_at
     if sensor.state_changed_at is not None and t <= sensor.state_changed_at:
         return  # older than what we already know: stored, not applied
