@@ -58,6 +58,7 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     PAGE_SIZE = 50
+    FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset
 
     @classmethod
     def load(cls) -> dict:
