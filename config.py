@@ -41,7 +41,10 @@ def _flag(name: str, default: bool = False) -> bool:
 
 class Config:
     SQLALCHEMY_DATABASE_URI = None  # resolved in load()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No pre-ping (a round trip per request): connections are renewed before a server or firewall
+    # idle limit can drop them, and a connection that died anyway fails its request's first statement,
+    # invalidating the pool; nothing was written, and the client's retry (idempotent) runs on a fresh one.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SECRET_KEY = None
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True

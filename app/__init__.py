@@ -24,6 +24,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)
+    from app.core.web import CookieSessionOutsideDeviceApi
+
+    app.session_interface = CookieSessionOutsideDeviceApi()
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     from app.core import templating
@@ -78,6 +81,9 @@ def _register_blueprints(app: Flask) -> None:
                orders_bp, shifts_bp):
         app.register_blueprint(bp)
     app.register_blueprint(members_bp)
+    from app.parks.config_views import bp as park_config_bp
+
+    app.register_blueprint(park_config_bp)
     from app.exports.views import bp as exports_bp
     from app.reports.views import bp as reports_bp
 
@@ -89,9 +95,17 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (sensors_bp, inspections_bp, tracks_bp):
         app.register_blueprint(bp)
+    from app.lanes.views import bp as lanes_bp
+
+    app.register_blueprint(lanes_bp)
     from pos_api import bp as pos_api_bp
 
     app.register_blueprint(pos_api_bp)
+    from app.sync.api import bp as sync_api_bp
+    from app.sync.views import bp as sync_bp
+
+    app.register_blueprint(sync_api_bp)
+    app.register_blueprint(sync_bp)
 
 
 def _wants_json() -> bool:
@@ -160,4 +174,7 @@ def _register_cli(app: Flask) -> None:
 
     for command in (sensors_cli, sensor_gateway_command, simulate_command):
         app.cli.add_command(command)
+    from app.sync.cli import simulate_lane_command
+
+    app.cli.add_command(simulate_lane_command)
 

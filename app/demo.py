@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.lanes.demo import seed_demo_lanes
 from app.members.demo import seed_members
 from app.orders.demo import seed_street
 from app.staff.models import RoleKind, Staff
@@ -104,6 +105,13 @@ def seed_demo(history_days: int = 30) -> None:
     from app.sensors.demo import seed_sensors
 
     seed_sensors()
+    seed_demo_lanes()
+    from app.parks.demo import seed_park_config
+
+    seed_park_config()
+    from app.sync.demo import seed_lane_history
+
+    seed_lane_history(history_days)
     db.session.commit()
 
 

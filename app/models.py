@@ -5,7 +5,8 @@ from app.tenancy.models import Area, City, OperatingGroup, Park  # noqa: F401
 from app.tariffs.models import TariffRule, TariffVersion  # noqa: F401
 from app.berths.models import Berth, BerthSegment  # noqa: F401
 from app.core.idempotency import IdempotentRequest  # noqa: F401
-from app.devices.models import DeviceSession, Handheld  # noqa: F401
+from app.devices.models import DeviceSession, Handheld, SimCard  # noqa: F401
+from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor  # noqa: F401
 from app.inbox.models import Message  # noqa: F401
 from app.orders.models import Arrear, LedgerEntry, OrderPhoto, ParkingOrder, PlateListEntry  # noqa: F401
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
@@ -15,3 +16,4 @@ from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenew
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings  # noqa: F401
 from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport  # noqa: F401
 from app.tracks.models import LastPosition, TrackPoint  # noqa: F401
+from app.sync.models import BarrierCommand, LaneUpload, SiteServer, SyncChange, SyncNonce  # noqa: F401

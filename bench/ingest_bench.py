@@ -2,7 +2,9 @@
 inserts the same rows with plain SQL (psycopg2, batched VALUES, ON CONFLICT DO NOTHING, one commit per
 batch) from the same number of client processes, measured in the same run.
 
-    python bench/ingest_bench.py [--seconds 15] [--clients 4] [--workers 4]
+    python bench/ingest_bench.py [--seconds 15] [--clients 4] [--workers 4] [--rounds 3]
+
+Baseline and API take turns (`--rounds`, each seconds / rounds long), so both see the same background load.
 
 Sensor batches are 1,000 events of which ~85 % heartbeats and ~15 % arrivals/departures (each one opens or
 closes an occupancy session), each client owning its own 1,000 sensors (as each base station does). Track batches are 5,000 points per person."""
@@ -128,10 +130,10 @@ def point_batch(start: datetime, offset: int) -> list[dict]:
             for i in range(POINT_BATCH)]
 
 
-def api_events_worker(port, index, key, seconds, start, out):
+def api_events_worker(port, index, key, seconds, source, out):
     client = Client(port)
     client.headers["X-Station-Key"] = key
-    source = EventSource(index, start)
+    client.call("POST", "/pos/v1/stations/heartbeat", {})  # untimed: the first requests wait for workers to boot
     accepted = errors = 0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -140,15 +142,14 @@ def api_events_worker(port, index, key, seconds, start, out):
             accepted += body["counts"]["accepted"]
         else:
             errors += 1
-    out.put((accepted, errors))
+    out.put((index, accepted, errors, source))
 
 
-def sql_events_worker(url, index, info, seconds, start, out):
+def sql_events_worker(url, index, info, seconds, source, out):
     import psycopg2
     from psycopg2.extras import execute_values
 
     conn = psycopg2.connect(url)
-    source = EventSource(index, start)
     rows_done = 0
     deadline = time.perf_counter() + seconds
     with conn.cursor() as cur:
@@ -162,7 +163,7 @@ def sql_events_worker(url, index, info, seconds, start, out):
             conn.commit()
             rows_done += len(rows)
     conn.close()
-    out.put((rows_done, 0))
+    out.put((index, rows_done, 0, source))
 
 
 def api_points_worker(port, index, seconds, start, out):
@@ -181,7 +182,7 @@ def api_points_worker(port, index, seconds, start, out):
             added += body["added"]
         else:
             errors += 1
-    out.put((added, errors))
+    out.put((index, added, errors, start + timedelta(milliseconds=10 * offset)))
 
 
 def sql_points_worker(url, index, info, seconds, start, out):
@@ -204,7 +205,7 @@ def sql_points_worker(url, index, info, seconds, start, out):
             conn.commit()
             rows_done += len(rows)
     conn.close()
-    out.put((rows_done, 0))
+    out.put((index, rows_done, 0, start + timedelta(milliseconds=10 * offset)))
 
 
 def drive(target, args_of, clients, seconds):
@@ -215,7 +216,24 @@ def drive(target, args_of, clients, seconds):
     results = [queue.get(timeout=seconds + 180) for _ in procs]
     for p in procs:
         p.join()
-    return sum(r[0] for r in results), sum(r[1] for r in results)
+    return results
+
+
+def alternate(rounds, seconds, clients, *sides):
+    """Run each side (worker, its arguments for client i, its data source for client i) for `seconds` in
+    turn, `rounds` times, so that the baseline and the API see the same background load (on a shared machine
+    it drifts within a minute); each client's source goes on where its last round stopped.
+    Per side: (rows, failed batches)."""
+    sources = [[source_of(i) for i in range(clients)] for _, _, source_of in sides]
+    totals = [[0, 0] for _ in sides]
+    for _ in range(rounds):
+        for side, (target, args_of, _) in enumerate(sides):
+            for index, rows, errors, source in drive(
+                    target, lambda i: (*args_of(i), seconds, sources[side][i]), clients, seconds):
+                totals[side][0] += rows
+                totals[side][1] += errors
+                sources[side][index] = source
+    return totals
 
 
 def single_batch_time(port: int, start: datetime) -> float:
@@ -238,6 +256,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="turns of baseline and API, seconds / rounds each")
     args = parser.parse_args()
     url = ensure_database(BENCH_URL)
     info = prepare(url, args.clients)
@@ -246,15 +265,17 @@ def main() -> None:
     now = datetime.now(timezone.utc)
     ev_start = now - timedelta(minutes=8)  # live traffic: recent device times (no alert is overdue yet)
     pt_start = now - timedelta(hours=30)
-    secs, n = args.seconds, args.clients
+    secs, n, turn = args.seconds, args.clients, args.seconds / args.rounds
 
-    base_events, _ = drive(sql_events_worker, lambda i: (raw_url, i, info, secs, ev_start - timedelta(hours=5)), n,
-                           secs)
-    base_points, _ = drive(sql_points_worker, lambda i: (raw_url, i, info, secs, pt_start - timedelta(hours=5)), n,
-                           secs)
     with gunicorn("wsgi:app", env, args.workers) as port:
-        api_events, ev_errors = drive(api_events_worker, lambda i: (port, i, info["keys"][i], secs, ev_start), n, secs)
-        api_points, pt_errors = drive(api_points_worker, lambda i: (port, i, secs, pt_start), n, secs)
+        (base_events, _), (api_events, ev_errors) = alternate(
+            args.rounds, turn, n,
+            (sql_events_worker, lambda i: (raw_url, i, info), lambda i: EventSource(i, ev_start - timedelta(hours=5))),
+            (api_events_worker, lambda i: (port, i, info["keys"][i]), lambda i: EventSource(i, ev_start)))
+        (base_points, _), (api_points, pt_errors) = alternate(
+            args.rounds, turn, n,
+            (sql_points_worker, lambda i: (raw_url, i, info), lambda i: pt_start - timedelta(hours=5)),
+            (api_points_worker, lambda i: (port, i), lambda i: pt_start))
         one_batch = single_batch_time(port, pt_start + timedelta(hours=10))
     ev_rate, ev_base = api_events / secs, base_events / secs
     pt_rate, pt_base = api_points / secs, base_points / secs

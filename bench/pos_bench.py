@@ -1,7 +1,11 @@
 """Full car cycles (car in, quote, settle) through the device API under gunicorn on PostgreSQL,
 against a baseline endpoint of the same stack doing one insert and commit, measured in the same run.
+Both servers are warmed up first (gunicorn opens its port before the workers have imported the app,
+which takes the full app over a second of CPU per worker): the figures are steady state. Both run at
+once and the measured seconds alternate between them in `--rounds` slices, so that the load of a
+shared machine, which drifts from one minute to the next, weighs on both alike.
 
-    python bench/pos_bench.py [--seconds 20] [--clients 8]
+    python bench/pos_bench.py [--seconds 20] [--clients 8] [--warmup 3] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import argparse
 import multiprocessing as mp
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from _support import BENCH_URL, Client, ensure_database, gunicorn, percentile, result_line
 
@@ -71,7 +75,7 @@ def prepare(url: str, clients: int) -> None:
         db.session.commit()
 
 
-def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
+def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue, first: int = 0) -> None:
     client = Client(port)
     status, body = client.call("POST", "/pos/v1/session", {"username": f"bench{index}", "password": PASSWORD,
                                                            "device_serial": f"BENCH-{index}"})
@@ -81,14 +85,16 @@ def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
     status, _ = client.call("POST", "/pos/v1/shifts", {"client_ref": str(uuid.uuid4()), "segment_id": segment})
     berths = [b["id"] for b in client.call("GET", "/pos/v1/berths")[1]["berths"]]
     client.latencies.clear()
-    cycles, errors, n = 0, 0, 0
+    cycles, errors, n = 0, 0, first  # plates differ from one slice to the next
     codes: dict = {}
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         berth = berths[n % len(berths)]
         n += 1
+        entered = datetime.now(timezone.utc) - timedelta(minutes=20 + n % 100)  # a fee is due: a ledger row
         status, order = client.call("POST", "/pos/v1/orders", {"client_ref": str(uuid.uuid4()), "berth_id": berth,
-                                                                "plate": f"B{index:02d}{n:06d}"[:10]})
+                                                                "plate": f"B{index:02d}{n:06d}"[:10],
+                                                                "entered_at": entered.isoformat()})
         if status != 201:
             errors += 1
             code = (order or {}).get("error", {}).get("code", status)
@@ -112,7 +118,7 @@ def cycle_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
     out.put((cycles, errors, client.latencies))
 
 
-def baseline_worker(port: int, index: int, seconds: float, out: mp.Queue) -> None:
+def baseline_worker(port: int, index: int, seconds: float, out: mp.Queue, first: int = 0) -> None:
     client = Client(port)
     count = 0
     deadline = time.perf_counter() + seconds
@@ -122,9 +128,9 @@ def baseline_worker(port: int, index: int, seconds: float, out: mp.Queue) -> Non
     out.put((count, 0, client.latencies))
 
 
-def drive(worker, port: int, clients: int, seconds: float):
+def drive(worker, port: int, clients: int, seconds: float, first: int = 0):
     queue: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=worker, args=(port, i, seconds, queue)) for i in range(clients)]
+    procs = [mp.Process(target=worker, args=(port, i, seconds, queue, first)) for i in range(clients)]
     started = time.perf_counter()
     for p in procs:
         p.start()
@@ -138,19 +144,36 @@ def drive(worker, port: int, clients: int, seconds: float):
     return done, errors, latencies, min(elapsed, seconds + 5)
 
 
+def fee_rows(url: str) -> int:
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM ledger_entries WHERE kind = 'fee'")
+        return cur.fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--warmup", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     url = ensure_database(BENCH_URL)
     prepare(url, args.clients)
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
-    with gunicorn("bench.baseline_app:app", env, args.workers) as port:
-        inserts, _, base_lat, base_elapsed = drive(baseline_worker, port, args.clients, args.seconds)
-    with gunicorn("wsgi:app", env, args.workers) as port:
-        cycles, errors, lat, elapsed = drive(cycle_worker, port, args.clients, args.seconds)
+    inserts, base_lat, cycles, errors, lat = 0, [], 0, 0, []
+    with gunicorn("bench.baseline_app:app", env, args.workers) as base_port, \
+            gunicorn("wsgi:app", env, args.workers) as app_port:
+        drive(baseline_worker, base_port, args.clients, args.warmup)
+        drive(cycle_worker, app_port, args.clients, args.warmup, first=900_000)
+        for round_ in range(args.rounds):
+            done, _, latencies, _ = drive(baseline_worker, base_port, args.clients, args.seconds / args.rounds)
+            inserts, base_lat = inserts + done, base_lat + latencies
+            done, failed, latencies, _ = drive(cycle_worker, app_port, args.clients, args.seconds / args.rounds,
+                                               first=round_ * 100_000)
+            cycles, errors, lat = cycles + done, errors + failed, lat + latencies
     baseline_rps = inserts / args.seconds
     cycle_rps = cycles * 3 / args.seconds
     print(f"baseline: {inserts} inserts in {args.seconds:.0f}s = {baseline_rps:.0f} req/s, "
@@ -158,6 +181,7 @@ def main() -> None:
     print(f"car cycles: {cycles} cycles ({errors} errors) in {args.seconds:.0f}s = {cycles / args.seconds:.1f} "
           f"cycles/s = {cycle_rps:.0f} req/s, p50 {percentile(lat, .5) * 1000:.1f} ms, "
           f"p99 {percentile(lat, .99) * 1000:.1f} ms per request")
+    print(f"fee ledger rows written (warm-up included): {fee_rows(url)}")
     print(result_line("pos_cycle", cycles / args.seconds, "cycles/s", ">=0.40", baseline_rps / 3,
                       cycle_rps / baseline_rps if baseline_rps else 0))
     print(result_line("pos_request_p50", percentile(lat, .5) * 1000, "ms", "<100"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import g, jsonify, request
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.berths.models import Berth
 from app.core.errors import Invalid, NotFound
@@ -24,7 +25,8 @@ PAY_METHODS = ("cash", "electronic", "card", "free")
 
 
 def _shift():
-    return shifts.open_shift(g.staff)
+    """The open shift, read with the token (see device_login_required)."""
+    return g.open_shift
 
 
 @bp.post("/shifts")
@@ -138,9 +140,14 @@ def order_dict(order: ParkingOrder) -> dict:
             "payment_method": order.payment_method, "receipt_no": order.receipt_no}
 
 
+_MY_ORDER = orders.WITH_TARIFF_DOCUMENT.where(
+    ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
+    joinedload(ParkingOrder.berth))
+
+
 def _my_order(order_id: int) -> ParkingOrder:
-    order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.id == existing_id(order_id),
-                                                         ParkingOrder.park_id == g.park.id))
+    order = orders.loaded_with_document(db.session.execute(
+        _MY_ORDER, {"order_id": existing_id(order_id), "park_id": g.park.id}).first())
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     return order

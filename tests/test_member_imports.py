@@ -154,3 +154,54 @@ def test_list_imports(db, tree, client_as):
     kinds = db.session.execute(select(PlateListEntry.kind, func.count()).group_by(PlateListEntry.kind)).all()
     assert dict(kinds) == {"black": 2, "white": 2}
     assert services.white_listed(tree.p1.id, "沪W11111", datetime(2025, 7, 2, 12).astimezone())
+
+
+def _lookups(db, tables):
+    """Counts the SELECTs that read `tables` while the block runs."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def listen(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and any(f"FROM {t}" in statement for t in tables):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    return seen, lambda: event.remove(db.engine, "before_cursor_execute", listen)
+
+
+def test_large_imports_look_up_in_batches_and_still_refuse_per_row(db, tree, products):
+    n = 240
+    actor = tree.staff["groupa1"]
+    services.sell_pass(actor, product=products[1], selling_park=tree.p2, holder_name="Existing", phone=None,
+                       plates="沪E00007", starts_on=date(2025, 1, 1), months=12)
+    db.session.commit()
+    rows = [["Alpha Street One", "Street monthly" if i % 2 else "Group wide", f"Holder {i}", None, f"沪E{i:05d}",
+             "2025-02-01", 1, None, "cash", None] for i in range(n)]
+    seen, stop = _lookups(db, ("pass_plates", "monthly_passes"))
+    report = imports.import_passes(actor, _scope(tree, "groupa1"), xlsx(PASS_HEADERS, rows))
+    stop()
+    assert len(seen) <= 3, len(seen)  # not one per row
+    assert [(e.row, e.column) for e in report.errors] == [(9, "Plates")]  # 沪E00007 has a group pass
+    assert "pass #" in report.errors[0].message and count(db, MonthlyPass) == 1
+    rows[7][4] = "沪E99999"
+    report = imports.import_passes(actor, _scope(tree, "groupa1"), xlsx(PASS_HEADERS, rows))
+    assert report.ok and report.imported == n
+    db.session.commit()
+    assert count(db, MonthlyPass) == n + 1 and count(db, PassRenewal) == n + 1
+    assert db.session.scalar(select(func.sum(LedgerEntry.amount_fen))) == (
+        50000 * 12 + (n // 2) * 30000 + (n // 2) * 50000)
+    # the white list: one lookup per chunk of plates; a plate already listed is refused on its row
+    services.save_list_entry(actor, None, kind="white", park=tree.p1, plate="沪W00003", reason=None,
+                             valid_from=None, valid_until=None)
+    db.session.commit()
+    rows = [["Alpha Street One", f"沪W{i:05d}", "", "2025-01-01", None] for i in range(n)]
+    seen, stop = _lookups(db, ("plate_list_entries",))
+    report = imports.import_list(actor, _scope(tree, "groupa1"), "white", xlsx(LIST_HEADERS, rows))
+    stop()
+    assert len(seen) <= 3, len(seen)
+    assert [(e.row, e.column) for e in report.errors] == [(5, "Plate")] and count(db, PlateListEntry) == 1
+    del rows[3]
+    assert imports.import_list(actor, _scope(tree, "groupa1"), "white", xlsx(LIST_HEADERS, rows)).ok
+    db.session.commit()
+    assert count(db, PlateListEntry) == n

@@ -475,9 +475,43 @@ def test_permissions_answer_403(db, tree, make, client_as):
 def test_group_products_are_managed_above_the_park(db, tree, client_as):
     group_prod = product(db, tree.a1, name="Group wide")
     client = client_as("parkp1")
-    assert client.get(f"/members/products/{group_prod.id}/edit").status_code == 404
+    assert client.get(f"/members/products/{group_prod.id}/edit").status_code == 403
+    assert client.post(f"/members/products/{group_prod.id}/active").status_code == 403
     body = client.get("/members/products/new").get_data(as_text=True)
     assert f"group:{tree.a1.id}" not in body
+
+
+def test_a_park_sees_its_groups_passes_read_only(db, tree, client_as):
+    group_prod = product(db, tree.a1, name="Group wide")
+    other_group = product(db, tree.a2, name="Other group wide")
+    sibling = product(db, tree.p2, name="Sibling street")
+    actor = tree.staff["groupa1"]
+    ours = sell(db, actor, group_prod, tree.p2, plates="沪G00001", holder="Group Holder")
+    theirs = sell(db, tree.staff["groupa2"], other_group, tree.p3, plates="沪G00002", holder="Other Holder")
+    next_door = sell(db, actor, sibling, tree.p2, plates="沪G00003", holder="Sibling Holder")
+    client = client_as("parkp1")
+    listed = client.get("/members/passes").get_data(as_text=True)
+    assert "Group Holder" in listed and "Other Holder" not in listed and "Sibling Holder" not in listed
+    products = client.get("/members/products").get_data(as_text=True)
+    assert "Group wide" in products and "Other group wide" not in products and "Sibling street" not in products
+    assert "set by the group" in products
+    detail = client.get(f"/members/passes/{ours.id}").get_data(as_text=True)
+    assert "Group Holder" in detail and "Change plates" not in detail and 'id="group-pass-note"' in detail
+    assert "Alpha Street Two" not in detail  # the sale was made at a sibling park
+    for url in (f"/members/passes/{ours.id}/edit", f"/members/passes/{ours.id}/plates",
+                f"/members/passes/{ours.id}/cancel"):
+        assert client.get(url).status_code == 403, url
+        assert client.post(url, data={"holder_name": "X", "plates": "沪G00009", "reason": "x"}).status_code == 403
+    for other in (theirs, next_door):
+        assert client.get(f"/members/passes/{other.id}").status_code == 404
+        assert client.get(f"/members/passes/{other.id}/edit").status_code == 404
+    db.session.expire_all()
+    assert ours.holder_name == "Group Holder" and ours.state == "active"
+    assert [p.plate for p in ours.plates] == ["沪G00001"]
+    # the desk of a covered park may renew it, booking the money at its own park
+    assert client.get(f"/members/passes/{ours.id}/renew").status_code == 200
+    # the group manager still edits it
+    assert client_as("groupa1").get(f"/members/passes/{ours.id}/edit").status_code == 200
 
 
 def test_exports_are_registered_with_the_pages_filters(db, tree):

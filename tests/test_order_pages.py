@@ -273,14 +273,27 @@ def test_order_detail_of_escaped_and_recovered_order(day, client_as, db):
     assert "recover" in audit and "groupa1" in audit
 
 
-def test_order_detail_lists_photos(day, client_as, street, db):
+def test_order_photos_show_on_the_detail_and_stream_in_scope_only(day, client_as, street, db, app, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setitem(app.config, "PHOTO_DIR", str(tmp_path))
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 100
     response = street.call("POST", f"/orders/{day['parked']}/photos", day["token"],
                            data={"client_ref": ref(), "kind": "entry", "photo": (__import__("io").BytesIO(png),
                                                                                   "a.png")})
     assert response.status_code == 201, response.get_json()
-    body = client_as("parkp1").get(f"/orders/{day['parked']}").get_data(as_text=True)
-    assert "entry" in body[body.index('id="photos"'):] and "image/png" in body
+    client = client_as("parkp1")
+    body = client.get(f"/orders/{day['parked']}").get_data(as_text=True)
+    photos = body[body.index('id="photos"'):]
+    src = re.search(r'<img [^>]*src="([^"]+)"', photos).group(1)
+    assert "entry" in photos and f'href="{src}"' in photos
+    image = client.get(src)
+    assert image.status_code == 200 and image.data == png and image.mimetype == "image/png"
+    assert "private" in image.headers["Cache-Control"]
+    for outsider in ("parkp2", "harborpark"):
+        assert client_as(outsider).get(src).status_code == 404, outsider
+    for path in tmp_path.rglob("*.png"):
+        path.unlink()  # purged from disk: gone, not a 500
+    assert client.get(src).status_code == 404
 
 
 # --- cars parked, long stays, manual settlement -----------------------------------------------
@@ -474,6 +487,49 @@ def test_recover_page_without_a_choice_says_what_to_do(client_as, tree):
     body = client.get("/orders/unpaid/recover").get_data(as_text=True)
     assert "Tick the debts" in body or "No debt chosen" in body
     assert client.post("/orders/unpaid/recover", data={"method": "cash", "amount": "1"}).status_code == 400
+
+
+def test_zero_recovery_waives_with_a_reason_audited_and_no_money(debts, client_as, db, make, tree):
+    client = client_as("groupa1")
+    chosen = debts[:2]
+    owed = {a.id: a.amount_fen for a in db.session.scalars(select(Arrear).where(Arrear.id.in_(chosen)))}
+    page = client.get("/orders/unpaid/recover?" + "&".join(f"arrear_id={i}" for i in chosen))
+    assert 'id="waive-form"' in page.get_data(as_text=True)
+    harbor = _harbor_order(db, tree, plate="HB77778", state="unpaid")
+    foreign = Arrear(park_id=tree.hp.id, order_id=harbor.id, plate="HB77778", amount_fen=500)
+    db.session.add(foreign)
+    db.session.commit()
+    for data in ({"arrear_id": chosen, "reason": " "}, {"arrear_id": [chosen[0], foreign.id], "reason": "Hearse"}):
+        response = client.post("/orders/unpaid/waive", data=data)
+        assert response.status_code == 400 and "HB77778" not in response.get_data(as_text=True)
+    assert _count(db, Arrear, Arrear.state != "open") == 0
+    response = client.post("/orders/unpaid/waive", data={"arrear_id": chosen, "reason": "Hearse on duty"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    for arrear_id in chosen:
+        arrear = db.session.get(Arrear, arrear_id)
+        order = arrear.order
+        assert arrear.state == "waived" and arrear.recovered_method == "free" and arrear.recovered_by_id
+        assert order.state == "recovered" and order.free_reason == "Hearse on duty"
+        assert order.fee_fen == order.paid_fen + order.reduction_fen and order.reduction_fen >= owed[arrear_id]
+        ledger = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
+                                   .where(LedgerEntry.order_id == order.id))
+        assert ledger == order.paid_fen  # no money moved
+    assert _count(db, LedgerEntry, LedgerEntry.kind == "recovery") == 0
+    assert _count(db, AuditEntry, AuditEntry.action == "waive", AuditEntry.actor_name == "groupa1") == 2
+    # a waived debt cannot be recovered or waived again
+    assert client.post("/orders/unpaid/waive", data={"arrear_id": chosen[0], "reason": "again"}).status_code == 400
+    unpaid = client.get("/orders/unpaid").get_data(as_text=True)
+    assert "1 debts" in unpaid
+    history = client.get("/orders/recovered").get_data(as_text=True)
+    assert "2 debts closed, 0.00 yuan recovered" in history and "waived" in history and "Hearse on duty" in history
+    detail = client.get(f"/orders/{db.session.get(Arrear, chosen[0]).order_id}").get_data(as_text=True)
+    assert "Debt waived" in detail
+    # recovering money does not let a role waive
+    limited = _limited_client(make, tree, client_as, ["orders.view", "orders.recover"])
+    assert 'id="waive-form"' not in limited.get(f"/orders/unpaid/recover?arrear_id={debts[2]}").get_data(as_text=True)
+    assert limited.post("/orders/unpaid/waive", data={"arrear_id": debts[2], "reason": "x"}).status_code == 403
+    assert db.session.get(Arrear, debts[2]).state == "open"
 
 
 # --- berth check and empty states -------------------------------------------------------------

@@ -128,3 +128,45 @@ def test_empty_list_says_what_to_do(make, client_as):
     make.staff(city, "emptycity")
     body = client_as("emptycity").get("/org/parks").get_data(as_text=True)
     assert "Nothing here yet" in body and "New park" in body
+
+
+def test_park_manager_edits_the_profile_of_their_park(tree, client_as, db):
+    client = client_as("parkp1")
+    data = _park_form(tree.a1, "Alpha Street One", site_type="underground", opens_at="07:30", closes_at="01:00",
+                      phone="020-1234 5678", timezone="Asia/Urumqi")
+    assert client.post(f"/org/parks/{tree.p1.id}/edit", data=data).status_code == 302
+    db.session.refresh(tree.p1)
+    park = tree.p1
+    assert (park.site_type, park.opens_at.strftime("%H:%M"), park.closes_at.strftime("%H:%M")) == \
+        ("underground", "07:30", "01:00")
+    assert park.timezone == "Asia/Urumqi" and park.phone == "020-1234 5678"
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "update", AuditEntry.object_type == "Park"))
+    assert entry.after["opens_at"] == "07:30" and entry.before["opens_at"] is None
+    body = client.get(f"/org/parks/{tree.p1.id}").get_data(as_text=True)
+    assert "07:30–01:00" in body and "Underground" in body
+    assert "07:30–01:00" in client.get("/org/parks").get_data(as_text=True)
+    data.update(opens_at="", closes_at="", site_type="")
+    assert client.post(f"/org/parks/{tree.p1.id}/edit", data=data).status_code == 302
+    db.session.refresh(park)
+    assert (park.opens_at, park.site_type) == (None, None)
+    assert "Open day and night" in client.get(f"/org/parks/{tree.p1.id}").get_data(as_text=True)
+
+
+def test_bad_profile_input_is_refused_field_by_field(tree, client_as, db):
+    client = client_as("parkp1")
+    cases = [
+        ({"latitude": "", "longitude": "121.4"}, "Give both latitude and longitude"),
+        ({"latitude": "0", "longitude": "0"}, "0, 0 is not a place"),
+        ({"longitude": "181"}, "Number must be between -180"),
+        ({"opens_at": "08:00"}, "Give both opening and closing times"),
+        ({"opens_at": "08:00", "closes_at": "08:00"}, "Closing must differ"),
+        ({"opens_at": "25:00", "closes_at": "08:00"}, "Not a valid time"),
+        ({"timezone": "CST"}, "Unknown time zone"),
+        ({"site_type": "cave"}, "Not a valid choice"),
+    ]
+    for change, message in cases:
+        response = client.post(f"/org/parks/{tree.p1.id}/edit", data=_park_form(tree.a1, "Renamed", **change))
+        assert response.status_code == 400, change
+        assert message in response.get_data(as_text=True), change
+    db.session.refresh(tree.p1)
+    assert tree.p1.name == "Alpha Street One"

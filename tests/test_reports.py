@@ -102,6 +102,14 @@ def _expected(entries, arrears):
     return exp
 
 
+def _waive_open_debts(db, tree):
+    from app.orders.services import manager_waive
+
+    open_ids = [a.id for a in _open_arrears(db, {tree.p1.id})]
+    manager_waive(tree.staff["parkp1"], open_ids, "disabled driver", utcnow())
+    db.session.commit()
+
+
 def _open_arrears(db, park_ids):
     return [a for a in db.session.scalars(select(Arrear)) if a.park_id in park_ids and a.state == "open"]
 
@@ -161,6 +169,9 @@ def test_arrears_methods_berths_and_passes(activity, db):
     [row] = q.arrears_recovery(scope, f)
     assert (row["count"], row["unpaid"], row["recovered"], row["open"]) == (2, 800, 600, 200)
     assert row["rate"] == pytest.approx(0.75)
+    _waive_open_debts(db, tree)
+    [row] = q.arrears_recovery(scope, f)
+    assert (row["recovered"], row["waived"], row["open"], row["rate"]) == (600, 200, 0, pytest.approx(0.75))
     share = {r["key"]: r for r in q.method_share(scope, f)}
     assert share["card"]["amount"] == 1000 and sum(r["share"] for r in share.values()) == pytest.approx(1.0)
     [usage] = q.berth_usage(scope, f)

@@ -13,11 +13,12 @@ import pytest
 from app.audit.models import AuditEntry
 from app.core.types import utcnow
 from app.berths.models import Berth, BerthSegment
-from app.devices.models import Handheld
+from app.devices.models import Handheld, SimCard
 from app.extensions import db
+from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor
 from app.members.models import MonthlyPass, MonthlyProduct
-from app.orders.models import ParkingOrder, PlateListEntry
-from app.parks.models import CollectorSettings, FreeReason
+from app.orders.models import OrderPhoto, ParkingOrder, PlateListEntry
+from app.parks.models import CarType, CollectorSettings, FreeReason, PlateCarType
 from app.shifts.models import Shift, WorkHours
 from app.staff.models import Role
 from app.tariffs.models import TariffRule
@@ -97,6 +98,10 @@ FOREIGN = {
                                                     reason=f"{MARKER} reason"),
     "order_id": lambda tree, f: ParkingOrder(park_id=tree.nodes[f["park"]].id, plate="HB00001", entered_at=utcnow(),
                                              free_reason=f"{MARKER} reason"),
+    "photo_id": lambda tree, f: OrderPhoto(park_id=(p := tree.nodes[f["park"]].id), order_id=(o := ParkingOrder(
+        park_id=p, plate="HB00002", entered_at=utcnow())) and (db.session.add(o) or db.session.flush() or o.id),
+                                           kind="entry", path="x.png", content_type="image/png", size_bytes=1,
+                                           delete_after=utcnow()),
     "shift_id": lambda tree, f: Shift(park_id=tree.nodes[f["park"]].id, collector=tree.staff[f["staff"]],
                                       started_at=utcnow(), segment=BerthSegment(park_id=tree.nodes[f["park"]].id,
                                                                                 name=f"{MARKER} shift segment")),
@@ -107,7 +112,29 @@ FOREIGN = {
     "inspector_group_id": lambda tree, f: InspectorGroup(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} patrol"),
     "report_id": lambda tree, f: ViolationReport(park_id=tree.nodes[f["park"]].id, inspector=tree.staff[f["staff"]],
                                                  kind="violation", note=f"{MARKER} report", observed_at=utcnow()),
+    "booth_id": lambda tree, f: Booth(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} booth"),
+    "lane_id": lambda tree, f: _foreign_lane(tree, f, "lane"),
+    "camera_id": lambda tree, f: Camera(lane=_foreign_lane(tree, f, "camera"), park_id=tree.nodes[f["park"]].id,
+                                        name=f"{MARKER} camera", ip="10.0.0.1", password="harbor-secret"),
+    "barrier_id": lambda tree, f: Barrier(lane=_foreign_lane(tree, f, "barrier"), park_id=tree.nodes[f["park"]].id,
+                                          name=f"{MARKER} barrier"),
+    "screen_id": lambda tree, f: LedScreen(lane=_foreign_lane(tree, f, "screen"), park_id=tree.nodes[f["park"]].id,
+                                           name=f"{MARKER} screen"),
+    "monitor_id": lambda tree, f: Monitor(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} monitor"),
+    "sim_id": lambda tree, f: SimCard(park_id=tree.nodes[f["park"]].id, iccid=f"8986{MARKER}{f['park']}",
+                                      note=f"{MARKER} sim"),
+    "car_type_id": lambda tree, f: _foreign_car_type(tree, f, "car type"),
+    "binding_id": lambda tree, f: PlateCarType(park_id=tree.nodes[f["park"]].id, plate="HARBOR02", note=MARKER,
+                                               car_type=_foreign_car_type(tree, f, "bound type")),
 }
+
+
+def _foreign_car_type(tree, foreign, what):
+    return CarType(park_id=tree.nodes[foreign["park"]].id, name=f"{MARKER} {what}", code=what)
+
+
+def _foreign_lane(tree, foreign, what):
+    return Lane(park_id=tree.nodes[foreign["park"]].id, name=f"{MARKER} {what} lane")
 
 
 def _foreign_objects(tree, foreign: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, current_app, flash, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -80,3 +81,13 @@ def show_refusal(form, exc) -> None:
     else:
         form.form_errors.append(str(exc))
         flash(str(exc), "danger")
+
+
+class CookieSessionOutsideDeviceApi(SecureCookieSessionInterface):
+    """The device API authenticates each request by bearer token and keeps no cookie session:
+    its requests get the null session (nothing to verify, sign or send back)."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/pos/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)

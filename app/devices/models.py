@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.staff.models import Staff
-from app.tenancy.models import AnchoredMixin, Park, TimestampMixin
+from app.tenancy.models import AnchoredMixin, Park, ParkScopedMixin, TimestampMixin
 
 
 class HandheldStatus(str, enum.Enum):
@@ -55,3 +55,21 @@ class DeviceSession(db.Model):
 
     def is_valid(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class SimCard(ParkScopedMixin, TimestampMixin, db.Model):
+    """SIM卡 of any device of a park: a handheld, a base station, a booth, a camera...
+    (device_kind, device_id) names the device; both empty = in stock (未绑定)."""
+
+    __tablename__ = "sim_cards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), index=True)
+    iccid: Mapped[str] = mapped_column(String(22), unique=True)
+    number: Mapped[str | None] = mapped_column(String(20))
+    carrier: Mapped[str | None] = mapped_column(String(20))
+    device_kind: Mapped[str | None] = mapped_column(String(16))
+    device_id: Mapped[int | None] = mapped_column()
+    expires_on: Mapped[date | None] = mapped_column(Date())
+    note: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    park: Mapped[Park] = relationship()

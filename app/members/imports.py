@@ -216,11 +216,20 @@ def _resolve_park(rows: _Rows, number: int, parks: dict, raw) -> Park | None:
     return matches[0]
 
 
+def _pass_key(field: str | None) -> str | None:
+    return {"selling_park_id": "park", "product_id": "product", "holder_name": "holder"}.get(field, field)
+
+
 def import_passes(actor, scope, data: bytes, now: datetime | None = None, ip: str | None = None) -> ImportResult:
+    """Every row is parsed and checked against the file first; the rows that pass are sold in one
+    bulk call (one overlap lookup for the whole file, one flush)."""
     rows = _Rows(COLUMNS["passes"])
     lines = read_rows(data, "passes")
     parks = _by_name(db.session.scalars(scope.select(Park).where(Park.active.is_(True))))
     products = _by_name(db.session.scalars(scope.select(MonthlyProduct).where(MonthlyProduct.active.is_(True))))
+    covered: dict[int, set] = {}       # product id -> parks it covers
+    claims: dict[str, list] = {}       # plate -> [(parks, start, end, row)] of earlier rows of the file
+    sales = []
     for number, cells in lines:
         before = len(rows.result.errors)
         park = _resolve_park(rows, number, parks, cells.get("park"))
@@ -256,23 +265,23 @@ def import_passes(actor, scope, data: bytes, now: datetime | None = None, ip: st
         if len(rows.result.errors) > before:
             continue
         ends_on = services.period_end(starts_on, months)
-        covered = set(db.session.scalars(services.covered_parks(product.level, product.group_id, product.park_id)))
-        duplicate = next((row for plate, parks_, s, e, row in rows.claims
-                          if plate in plates and parks_ & covered and s <= ends_on and e >= starts_on), None)
-        rows.claims += [(plate, covered, starts_on, ends_on, number) for plate in plates]
+        if product.id not in covered:
+            covered[product.id] = set(db.session.scalars(
+                services.covered_parks(product.level, product.group_id, product.park_id)))
+        parks_ = covered[product.id]
+        duplicate = min((row for plate in plates for other, s, e, row in claims.get(plate, ())
+                         if other & parks_ and s <= ends_on and e >= starts_on), default=None)
+        for plate in plates:
+            claims.setdefault(plate, []).append((parks_, starts_on, ends_on, number))
         if duplicate is not None:
             rows.refuse(number, "plates", f"Repeats row {duplicate} of this file (same plate, park and dates).")
             continue
-        try:
-            services.sell_pass(actor, product=product, selling_park=park, holder_name=holder, phone=phone,
-                               plates=plates, starts_on=starts_on, months=months, paid_fen=paid, method=method,
-                               note=note, now=now, ip=ip)
-        except services.MemberError as exc:
-            key = {"selling_park_id": "park", "product_id": "product", "holder_name": "holder"}.get(exc.field,
-                                                                                                   exc.field)
-            rows.refuse(number, key, str(exc))
-        else:
-            rows.result.imported += 1
+        sales.append(services.PassSale(number, product, park, holder, phone, plates, starts_on, months, paid,
+                                       method, note))
+    # the rows that passed are checked against the database even when others failed: one report
+    for number, exc in services.sell_passes(actor, sales, now=now, ip=ip):
+        rows.refuse(number, _pass_key(exc.field), str(exc))
+    rows.result.imported = len(sales)
     return _finish(rows.result)
 
 
@@ -280,6 +289,8 @@ def import_list(actor, scope, kind: str, data: bytes, ip: str | None = None) -> 
     rows = _Rows(COLUMNS[kind])
     lines = read_rows(data, kind)
     parks = _by_name(db.session.scalars(scope.select(Park).where(Park.active.is_(True))))
+    claims: dict[tuple, list] = {}     # (park, plate) -> [(start, end, row)] of earlier rows of the file
+    items = []
     for number, cells in lines:
         before = len(rows.result.errors)
         park = _resolve_park(rows, number, parks, cells.get("park"))
@@ -294,23 +305,21 @@ def import_list(actor, scope, kind: str, data: bytes, ip: str | None = None) -> 
         if len(rows.result.errors) > before:
             continue
         low, high = valid_from or date.min, valid_until or date.max
-        duplicate = next((row for park_id, plate_, s, e, row in rows.claims
-                          if park_id == park.id and plate_ == plate and s <= high and e >= low), None)
-        rows.claims.append((park.id, plate, low, high, number))
+        earlier = claims.setdefault((park.id, plate), [])
+        duplicate = next((row for s, e, row in earlier if s <= high and e >= low), None)
+        earlier.append((low, high, number))
         if duplicate is not None:
             rows.refuse(number, "plate", f"Repeats row {duplicate} of this file (same plate, park and dates).")
             continue
-        try:
-            services.save_list_entry(actor, None, kind=kind, park=park, plate=plate, reason=reason,
-                                     valid_from=valid_from, valid_until=valid_until, ip=ip)
-        except services.MemberError as exc:
-            rows.refuse(number, exc.field if exc.field in rows.headers else None, str(exc))
-        else:
-            rows.result.imported += 1
+        items.append(services.ListEntryValues(number, park, plate, reason, valid_from, valid_until))
+    for number, exc in services.add_list_entries(actor, kind, items, ip=ip):
+        rows.refuse(number, exc.field if exc.field in rows.headers else None, str(exc))
+    rows.result.imported = len(items)
     return _finish(rows.result)
 
 
 def _finish(result: ImportResult) -> ImportResult:
+    result.errors.sort(key=lambda e: e.row)  # the report reads down the file
     if result.errors:
         db.session.rollback()  # all or nothing: no row of a refused file stays
         result.imported = 0

@@ -3,13 +3,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import Date, ForeignKey, Index, String, Time
+from sqlalchemy import Date, ForeignKey, Index, String, Time, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.staff.models import Staff
-from app.tenancy.models import AnchoredMixin, Park, ParkScopedMixin, TimestampMixin
+from app.tenancy.models import AnchoredMixin, Level, Park, ParkScopedMixin, TimestampMixin
 
 
 class ProductKind(str, enum.Enum):
@@ -20,7 +20,28 @@ class ProductKind(str, enum.Enum):
     FREE_HOURS = "free_hours"      # first N hours of each stay free
 
 
-class MonthlyProduct(AnchoredMixin, TimestampMixin, db.Model):
+class CoversParksMixin(AnchoredMixin):
+    """Anchored at a park, or at a group and then valid at every park of the group. Managers below
+    the group (area, park) see the group's ones too, since they cover their parks; only a manager
+    at or above the anchor may change one (`writable_in`), except for the actions in
+    DESK_ACTIONS, which a covered park may take on it."""
+
+    DESK_ACTIONS: frozenset[str] = frozenset()
+
+    @classmethod
+    def scope_clause(cls, scope):
+        own = super().scope_clause(scope)
+        if scope.level in (Level.AREA, Level.PARK):
+            return or_(own, and_(cls.level == Level.GROUP.value, cls.group_id == scope.group_id))
+        return own
+
+    def writable_in(self, scope, action: str | None = None) -> bool:
+        if action in self.DESK_ACTIONS or scope.level == Level.PLATFORM:
+            return True
+        return getattr(self, f"{scope.level.value}_id") == scope.node_id
+
+
+class MonthlyProduct(CoversParksMixin, TimestampMixin, db.Model):
     """A monthly product sold at one park (anchored at the park) or at every park of a group."""
 
     __tablename__ = "monthly_products"
@@ -37,9 +58,13 @@ class MonthlyProduct(AnchoredMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
 
 
-class MonthlyPass(AnchoredMixin, TimestampMixin, db.Model):
+class MonthlyPass(CoversParksMixin, TimestampMixin, db.Model):
     """月卡: a holder's pass for one or more plates, valid from `starts_on` to `ends_on` inclusive
-    (dates in the park's time zone). Anchored where its product is."""
+    (dates in the park's time zone). Anchored where its product is. A park's desk may renew a
+    group pass (the money is taken at, and booked to, that park); holder, plates and cancellation
+    stay with the group."""
+
+    DESK_ACTIONS = frozenset({"renew"})
 
     __tablename__ = "monthly_passes"
     __table_args__ = (Index("ix_monthly_passes_ends_on", "ends_on"),)

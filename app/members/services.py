@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from app.audit import services as audit
 from app.core.errors import Invalid
@@ -33,7 +33,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
 from app.orders.models import LedgerEntry, PlateListEntry
-from app.orders.services import normalize_plate
+from app.orders.services import normalize_plate, white_or_pass_columns
 from app.tariffs.engine import PassCoverage
 from app.tenancy.models import City, Level, OperatingGroup, Park
 
@@ -512,6 +512,24 @@ def white_listed(park_id: int, plate: str, at: datetime) -> bool:
         (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > at)).limit(1)) is not None
 
 
+_WHITE_OR_PASS = select(*white_or_pass_columns(bindparam("park_id"), bindparam("plate"), bindparam("at")))
+
+
+def white_listed_or_pass(park: Park, plate: str, at: datetime, flags: tuple | None = None
+                         ) -> tuple[bool, PassCoverage | None]:
+    """(`white_listed`, `pass_for`) in one cheap query for the plate that has neither, as most have;
+    `flags` are the two already read with `white_or_pass_columns`."""
+    try:
+        plate = normalize_plate(plate)
+    except Invalid:
+        return False, None
+    white, any_pass = flags or db.session.execute(
+        _WHITE_OR_PASS, {"park_id": park.id, "plate": plate, "at": at}).one()
+    if white:
+        return True, None
+    return False, pass_for(park, plate, at) if any_pass else None
+
+
 # --- white and black lists -----------------------------------------------------------------------
 
 def local_day_start(zone: str, day: date | None) -> datetime | None:
@@ -749,3 +767,180 @@ def selling_park_of(pass_: MonthlyPass) -> Park | None:
     first = db.session.scalar(select(PassRenewal).where(PassRenewal.pass_id == pass_.id)
                               .order_by(PassRenewal.at, PassRenewal.id).limit(1))
     return first.park if first else None
+
+
+# --- bulk writes (Excel imports) ------------------------------------------------------------------
+# The same checks and rows as sell_pass / save_list_entry, for thousands of rows at once: the
+# lookups are one query per 500 plates instead of one per row, and the rows go in one flush.
+
+BULK_CHUNK = 500
+
+
+def _chunks(items: list, size: int = BULK_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class PassSale:
+    """One pass of a bulk sale; `key` tells the caller which of its rows it was."""
+    key: object
+    product: MonthlyProduct | None
+    selling_park: Park | None
+    holder_name: str
+    phone: str | None
+    plates: object
+    starts_on: date | None
+    months: int
+    paid_fen: int | None = None
+    method: str = "cash"
+    note: str | None = None
+
+
+def _active_pass_periods(plates: set[str]) -> dict[str, list]:
+    """plate -> [(starts_on, ends_on, level, group_id, park_id, pass id, holder)] of active passes."""
+    found: dict[str, list] = {}
+    for chunk in _chunks(sorted(plates)):
+        for row in db.session.execute(
+                select(PassPlate.plate, PassRenewal.starts_on, PassRenewal.ends_on, MonthlyPass.level,
+                       MonthlyPass.group_id, MonthlyPass.park_id, MonthlyPass.id, MonthlyPass.holder_name)
+                .join(MonthlyPass, PassPlate.pass_id == MonthlyPass.id)
+                .join(PassRenewal, PassRenewal.pass_id == MonthlyPass.id)
+                .where(PassPlate.plate.in_(chunk), MonthlyPass.state == "active")):
+            found.setdefault(row[0], []).append(tuple(row[1:]))
+    return found
+
+
+def _shares_a_park(level: str, group_id, park_id, other_level: str, other_group_id, other_park_id) -> bool:
+    """_passes_sharing_a_park, for one pair already in memory."""
+    if level == Level.PARK.value:
+        return other_park_id == park_id or (other_level == Level.GROUP.value and other_group_id == group_id)
+    return other_group_id == group_id
+
+
+def sell_passes(actor, sales: list[PassSale], now: datetime | None = None,
+                ip: str | None = None) -> list[tuple[object, MemberError]]:
+    """注册会员 in bulk: for each sale what sell_pass writes (pass, plates, sale record, ledger row,
+    audit entry). Returns the refusals as (key, error); when there is one, nothing was added."""
+    refusals, ready = [], []
+    for sale in sales:
+        try:
+            paid = _check_sale(sale.product, sale.selling_park, sale.months, sale.paid_fen, sale.method)
+            holder = (sale.holder_name or "").strip()
+            if not holder:
+                raise MemberError("holder_name", "Give the holder's name.")
+            if sale.starts_on is None:
+                raise MemberError("starts_on", "Give the start date.")
+            plates = parse_plates(sale.plates)
+            ends_on = period_end(sale.starts_on, sale.months)
+            _check_valid_until(sale.product, ends_on)
+        except MemberError as exc:
+            refusals.append((sale.key, exc))
+        else:
+            ready.append((sale, holder, plates, paid, ends_on))
+    for group_id in sorted({sale.product.group_id for sale, *_rest in ready if sale.product.group_id}):
+        _lock_group(group_id)
+    taken = _active_pass_periods({plate for _s, _h, plates, _p, _e in ready for plate in plates})
+    for sale, holder, plates, _paid, ends_on in ready:
+        p = sale.product
+        hits = [(s, e, plate, other_id, other_holder) for plate in plates
+                for s, e, level, group_id, park_id, other_id, other_holder in taken.get(plate, ())
+                if s <= ends_on and e >= sale.starts_on
+                and _shares_a_park(p.level, p.group_id, p.park_id, level, group_id, park_id)]
+        if hits:
+            s, e, plate, other_id, other_holder = min(hits, key=lambda h: h[0])
+            refusals.append((sale.key, MemberError(
+                "plates", f"Plate {plate} already has an active pass at this park from {s.isoformat()} to "
+                          f"{e.isoformat()} (pass #{other_id or '?'}, {other_holder}).")))
+            continue
+        for plate in plates:  # later sales of the batch must not overlap this one either
+            taken.setdefault(plate, []).append((sale.starts_on, ends_on, p.level, p.group_id, p.park_id, None,
+                                                holder))
+    if refusals:
+        return refusals
+    at = now or utcnow()
+    passes = []
+    for sale, holder, plates, _paid, ends_on in ready:
+        pass_ = MonthlyPass(product_id=sale.product.id, holder_name=holder[:80],
+                            phone=(sale.phone or "").strip() or None, starts_on=sale.starts_on, ends_on=ends_on,
+                            state="active", note=(sale.note or "").strip() or None)
+        pass_.anchor_at(sale.product.anchor_node)
+        pass_.plates = [PassPlate(plate=plate) for plate in plates]
+        passes.append(pass_)
+    db.session.add_all(passes)
+    db.session.flush()  # one batched insert; the sale records need the ids
+    for pass_, (sale, _holder, plates, paid, ends_on) in zip(passes, ready):
+        receivable = receivable_fen(sale.product, sale.months)
+        _book(actor, pass_, "sale", sale.selling_park, sale.months, sale.starts_on, ends_on, receivable, paid,
+              sale.method, at)
+        audit.record(actor, "create", pass_, label=f"{pass_.holder_name} ({', '.join(plates)})",
+                     after={**audit.snapshot(pass_, PASS_FIELDS), "plates": plates, "months": sale.months,
+                            "receivable_fen": receivable, "paid_fen": paid, "method": sale.method,
+                            "selling_park_id": sale.selling_park.id}, ip=ip)
+    return []
+
+
+@dataclass
+class ListEntryValues:
+    """One white or black list entry of a bulk import; `key` tells the caller which row it was."""
+    key: object
+    park: Park | None
+    plate: str
+    reason: str | None
+    valid_from: date | None
+    valid_until: date | None
+
+
+def add_list_entries(actor, kind: str, items: list[ListEntryValues],
+                     ip: str | None = None) -> list[tuple[object, MemberError]]:
+    """save_list_entry (new entries) in bulk. Returns the refusals as (key, error); when there is
+    one, nothing was added."""
+    if kind not in ("white", "black"):
+        raise MemberError(None, "Unknown list.")
+    refusals, ready = [], []
+    for item in items:
+        try:
+            if item.park is None:
+                raise MemberError("park_id", "Choose the park.")
+            try:
+                plate = normalize_plate(item.plate)
+            except Invalid:
+                raise MemberError("plate", "A plate is 4 to 10 letters, digits or Chinese characters.") from None
+            reason = (item.reason or "").strip() or None
+            if kind == "black" and not reason:
+                raise MemberError("reason", "Say why the plate is on the black list.")
+            if item.valid_from and item.valid_until and item.valid_until < item.valid_from:
+                raise MemberError("valid_until", "The end date is before the start date.")
+        except MemberError as exc:
+            refusals.append((item.key, exc))
+            continue
+        start = local_day_start(item.park.timezone, item.valid_from)
+        stop = local_day_start(item.park.timezone, item.valid_until + timedelta(days=1)) if item.valid_until else None
+        ready.append((item, plate, reason, start, stop))
+    existing: dict[tuple[int, str], list] = {}
+    park_ids = sorted({item.park.id for item, *_rest in ready})
+    for chunk in _chunks(sorted({plate for _i, plate, *_rest in ready})):
+        for park_id, plate, start, stop in db.session.execute(
+                select(PlateListEntry.park_id, PlateListEntry.plate, PlateListEntry.valid_from,
+                       PlateListEntry.valid_until)
+                .where(PlateListEntry.plate.in_(chunk), PlateListEntry.park_id.in_(park_ids),
+                       PlateListEntry.kind == kind, PlateListEntry.active.is_(True))):
+            existing.setdefault((park_id, plate), []).append((start, stop))
+    for item, plate, _reason, start, stop in ready:
+        # intervals [from, until) overlap; None is open-ended
+        if any((stop is None or s is None or s < stop) and (start is None or e is None or e > start)
+               for s, e in existing.get((item.park.id, plate), ())):
+            refusals.append((item.key, MemberError(
+                "plate", "This plate is already on the list at this park for these dates.")))
+        else:
+            existing.setdefault((item.park.id, plate), []).append((start, stop))
+    if refusals:
+        return refusals
+    entries = [PlateListEntry(kind=kind, active=True, park_id=item.park.id, plate=plate, reason=reason,
+                              valid_from=start, valid_until=stop) for item, plate, reason, start, stop in ready]
+    db.session.add_all(entries)
+    db.session.flush()
+    for entry, (item, plate, *_rest) in zip(entries, ready):
+        audit.record(actor, "create", entry, anchor=item.park, label=f"{kind} list {plate}",
+                     after=audit.snapshot(entry, LIST_FIELDS), ip=ip)
+    return []

@@ -2,12 +2,11 @@
 black lists (白名单 / 黑名单) and their Excel imports. Everything goes through `current_scope()`."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.templating import add_nav
@@ -65,6 +64,16 @@ def _anchor_label(obj) -> str:
     return node.name if node is not None else "—"
 
 
+def _writable(model, object_id, action: str | None = None):
+    """The object for a write: 404 outside the scope; 403 for a group's product or pass seen from
+    one of its parks (read-only there, but for the model's desk actions)."""
+    scope = current_scope()
+    obj = scope.get_or_404(model, object_id)
+    if not obj.writable_in(scope, action):
+        abort(403)
+    return obj
+
+
 def _plates(pass_: MonthlyPass) -> str:
     return ", ".join(p.plate for p in pass_.plates)
 
@@ -105,7 +114,7 @@ def list_products():
     params = request.args if form.validate() else {}
     page = paginate(services.product_query(scope, params))
     return render_template("members/products.html", page=page, form=form, kinds=KIND_LABELS,
-                           vehicles=VEHICLE_LABELS, anchor_label=_anchor_label)
+                           vehicles=VEHICLE_LABELS, anchor_label=_anchor_label, scope=scope)
 
 
 def _anchor_choices(scope):
@@ -122,7 +131,7 @@ def new_product():
 @bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
 @permission_required("members.edit")
 def edit_product(product_id):
-    return _product_form(current_scope().get_or_404(MonthlyProduct, product_id))
+    return _product_form(_writable(MonthlyProduct, product_id))
 
 
 def _product_form(product):
@@ -154,7 +163,7 @@ def _product_form(product):
 @bp.route("/products/<int:product_id>/active", methods=["POST"])
 @permission_required("members.delete")
 def toggle_product(product_id):
-    product = current_scope().get_or_404(MonthlyProduct, product_id)
+    product = _writable(MonthlyProduct, product_id)
     if FlaskForm().validate_on_submit():
         services.set_product_active(_actor(), product, not product.active, ip=client_ip())
         db.session.commit()
@@ -223,14 +232,15 @@ def new_pass():
 def pass_detail(pass_id):
     scope = current_scope()
     pass_ = scope.get_or_404(MonthlyPass, pass_id)
-    renewals = db.session.scalars(select(PassRenewal).where(PassRenewal.pass_id == pass_.id)
+    # a group pass seen from one of its parks: the sales of that park only
+    renewals = db.session.scalars(scope.select(PassRenewal).where(PassRenewal.pass_id == pass_.id)
                                   .options(joinedload(PassRenewal.park), joinedload(PassRenewal.sold_by))
                                   .order_by(PassRenewal.at, PassRenewal.id)).all()
     today = services.pass_today(pass_)
     return render_template("members/pass_detail.html", p=pass_, renewals=renewals, today=today,
                            state=services.pass_state(pass_, today), states=STATE_LABELS, kinds=KIND_LABELS,
                            methods=METHOD_LABELS, anchor_label=_anchor_label, plates=_plates(pass_),
-                           scope=scope, Park=Park)
+                           scope=scope, Park=Park, writable=pass_.writable_in(scope))
 
 
 def _pass_intro(pass_):
@@ -242,7 +252,7 @@ def _pass_intro(pass_):
 @bp.route("/passes/<int:pass_id>/edit", methods=["GET", "POST"])
 @permission_required("members.edit")
 def edit_pass(pass_id):
-    pass_ = current_scope().get_or_404(MonthlyPass, pass_id)
+    pass_ = _writable(MonthlyPass, pass_id)
     form = PassEditForm(obj=pass_)
     if form.validate_on_submit():
         try:
@@ -262,7 +272,7 @@ def edit_pass(pass_id):
 @permission_required("members.renew")
 def renew_pass(pass_id):
     scope = current_scope()
-    pass_ = scope.get_or_404(MonthlyPass, pass_id)
+    pass_ = _writable(MonthlyPass, pass_id, "renew")
     parks = services.product_parks(pass_.product, scope)
     form = RenewForm()
     form.selling_park_id.choices = [(p.id, p.name) for p in parks]
@@ -293,7 +303,7 @@ def renew_pass(pass_id):
 @bp.route("/passes/<int:pass_id>/plates", methods=["GET", "POST"])
 @permission_required("members.edit")
 def change_plates(pass_id):
-    pass_ = current_scope().get_or_404(MonthlyPass, pass_id)
+    pass_ = _writable(MonthlyPass, pass_id)
     form = PlatesForm()
     if request.method == "GET":
         form.plates.data = _plates(pass_)
@@ -313,7 +323,7 @@ def change_plates(pass_id):
 @bp.route("/passes/<int:pass_id>/cancel", methods=["GET", "POST"])
 @permission_required("members.delete")
 def cancel_pass(pass_id):
-    pass_ = current_scope().get_or_404(MonthlyPass, pass_id)
+    pass_ = _writable(MonthlyPass, pass_id)
     form = CancelForm()
     if form.validate_on_submit():
         try:

@@ -198,6 +198,13 @@ class RecoverForm(FlaskForm):
     submit = SubmitField(_l("Record the recovery"))
 
 
+class WaiveForm(FlaskForm):
+    """0元追缴: close the debts chosen at zero."""
+    reason = StringField(_l("Reason for waiving"), validators=[DataRequired(), Length(max=80)],
+                         description=_l("Kept on the order and in the audit log."))
+    submit = SubmitField(_l("Waive the debts (zero recovery)"))
+
+
 def selected_ids(values) -> list[int]:
     """Ids ticked in a list; anything that is not a plain id is dropped."""
     ids = []

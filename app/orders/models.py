@@ -45,6 +45,7 @@ class ParkingOrder(ParkScopedMixin, db.Model):
         Index("uq_orders_open_plate", "park_id", "plate", unique=True, sqlite_where=OPEN_ONLY,
               postgresql_where=OPEN_ONLY),
         Index("ix_orders_park_entered", "park_id", "entered_at"),
+        Index("ix_orders_entered_id", "entered_at", "id"),  # a group's or city's unfiltered list, newest first
         Index("ix_orders_park_left", "park_id", "left_at"),
         Index("ix_orders_plate_state", "plate", "state"),
     )

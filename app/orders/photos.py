@@ -50,6 +50,15 @@ def store(order: ParkingOrder, kind: str, data: bytes, taken_by) -> OrderPhoto:
     return photo
 
 
+def file_of(photo: OrderPhoto) -> Path | None:
+    """The photo's file on disk; None when it is gone (purged, or a path that leaves the root)."""
+    root = photo_root().resolve()
+    target = (root / photo.path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return None
+    return target
+
+
 def purge_expired(now=None) -> int:
     """Delete photos past their retention; returns how many went."""
     now = now or utcnow()

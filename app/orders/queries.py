@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import DateTime, Select, case, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
-from app.core.types import utcnow
+from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.orders.models import Arrear, OrderState, ParkingOrder
+from app.orders.services import CLOSED_ARREAR_STATES, WAIVED
 from app.staff.models import Staff
 from app.tenancy.models import City, Park
 
@@ -140,6 +141,72 @@ def order_filter_clauses(scope, f: OrderFilters, now: datetime | None = None) ->
     return clauses
 
 
+_ORDER = ParkingOrder.__table__.c
+# what 订单记录 and its export show, nothing more (no fee lines, no receipt, no shift ids)
+RECORD_COLUMNS = (_ORDER.id, _ORDER.plate, _ORDER.park_id, _ORDER.berth_id, _ORDER.entered_at, _ORDER.left_at,
+                  _ORDER.fee_fen, _ORDER.paid_fen, _ORDER.payment_method, _ORDER.free_reason, _ORDER.prepaid_fen,
+                  _ORDER.reduction_fen, _ORDER.entry_collector_id, _ORDER.exit_collector_id, _ORDER.state)
+
+
+def _read_columns(columns):
+    """PostgreSQL hands times back aware already: read them as they come instead of re-attaching
+    UTC row by row (SQLite stores them naive, so UTCDateTime's conversion stays there)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return columns
+    return [type_coerce(c, DateTime(timezone=True)).label(c.key) if isinstance(c.type, UTCDateTime) else c
+            for c in columns]
+
+
+def order_records(scope, f: OrderFilters, now: datetime | None = None) -> Select:
+    """订单记录: plain rows of RECORD_COLUMNS, newest entry first. Rows, not ParkingOrder objects:
+    the page only reads them, and building entities costs more than running the query.
+    Fetch with `keyset_page(..., plain=True)` or `fetch_rows`; names come from `NameBook`."""
+    return select(*_read_columns(RECORD_COLUMNS)).where(*order_filter_clauses(scope, f, now)) \
+        .order_by(_ORDER.entered_at.desc(), _ORDER.id.desc())
+
+
+def fetch_rows(stmt: Select) -> list:
+    """Plain rows straight from the connection (no ORM loading step for a column-only select)."""
+    return db.session.connection().execute(stmt).all()
+
+
+class NameBook:
+    """Names a page of order rows shows (park, berth, collectors), looked up once per page
+    with one primary-key IN query per kind, and remembered across pages of an export."""
+
+    def __init__(self):
+        self.parks: dict[int, tuple[str, str]] = {}
+        self.berths: dict[int, str] = {}
+        self.staff: dict[int, str] = {}
+
+    def add(self, rows) -> "NameBook":
+        from app.berths.models import Berth
+
+        def fill(known: dict, ids, *columns):
+            missing = {i for i in ids if i is not None and i not in known}
+            if missing:
+                for row in db.session.execute(select(*columns).where(columns[0].in_(missing))):
+                    known[row[0]] = tuple(row[1:]) if len(row) > 2 else row[1]
+
+        fill(self.parks, {r.park_id for r in rows}, Park.id, Park.name, Park.timezone)
+        fill(self.berths, {r.berth_id for r in rows}, Berth.id, Berth.number)
+        fill(self.staff, {r.entry_collector_id for r in rows} | {r.exit_collector_id for r in rows},
+             Staff.id, Staff.display_name)
+        return self
+
+    def park(self, park_id) -> str:
+        return self.parks.get(park_id, ("—", None))[0]
+
+    def zone(self, park_id) -> str | None:
+        return self.parks.get(park_id, ("—", None))[1]
+
+    def berth(self, berth_id) -> str:
+        return self.berths.get(berth_id, "—")
+
+    def person(self, staff_id) -> str:
+        return self.staff.get(staff_id, "—")
+
+
 def order_list(scope, f: OrderFilters, now: datetime | None = None, *, display: bool = True) -> Select:
     """订单记录 and its relatives (在场车辆, 大额订单): orders of the scope, newest entry first."""
     stmt = select(ParkingOrder).where(*order_filter_clauses(scope, f, now)) \
@@ -158,7 +225,9 @@ def parked_filters(values: dict) -> OrderFilters:
 # --- arrears ------------------------------------------------------------------------------------
 
 def arrear_filter_clauses(scope, f: ArrearFilters) -> list:
-    clauses = [scope.clause(Arrear), Arrear.state == f.state]
+    # the recovery history shows the debts waived at zero too
+    state = Arrear.state.in_(CLOSED_ARREAR_STATES) if f.state == "recovered" else Arrear.state == f.state
+    clauses = [scope.clause(Arrear), state]
     if f.park_id is not None:
         clauses.append(Arrear.park_id == f.park_id)
     if f.plate:
@@ -183,8 +252,10 @@ def arrear_list(scope, f: ArrearFilters) -> Select:
 
 
 def arrear_total(scope, f: ArrearFilters) -> tuple[int, int]:
-    """How many debts and how much they owe, summed by the database."""
-    count, total = db.session.execute(select(func.count(), func.coalesce(func.sum(Arrear.amount_fen), 0))
+    """How many debts and how much money they owe (open) or brought in (history: a waived debt
+    brought nothing), summed by the database."""
+    money = case((Arrear.state == WAIVED, 0), else_=Arrear.amount_fen)
+    count, total = db.session.execute(select(func.count(), func.coalesce(func.sum(money), 0))
                                       .where(*arrear_filter_clauses(scope, f))).one()
     return int(count), int(total)
 
@@ -223,18 +294,19 @@ class KeysetPage:
 
 
 def keyset_page(stmt: Select, time_col, id_col, *, after: str | None = None, before: str | None = None,
-                last: bool = False, size: int = 50, time_of=None) -> KeysetPage:
+                last: bool = False, size: int = 50, time_of=None, plain: bool = False) -> KeysetPage:
     """One page of `stmt` sorted by (time desc, id desc): after a cursor (next), before one
     (previous), the first page, or the last page. Each page is one indexed range scan of
-    size + 1 rows, however deep it is."""
+    size + 1 rows, however deep it is. `plain`: `stmt` selects columns; the items are plain rows."""
     time_of = time_of or (lambda row: getattr(row, time_col.key))
+    fetch = fetch_rows if plain else (lambda s: list(db.session.scalars(s)))
     base = stmt.order_by(None)
     after_c, before_c = decode_cursor(after), decode_cursor(before)
     if before_c is not None or last:
         if before_c is not None:
             t, i = before_c
             base = base.where(time_col >= t, or_(time_col > t, id_col > i))
-        rows = list(db.session.scalars(base.order_by(time_col.asc(), id_col.asc()).limit(size + 1)))
+        rows = fetch(base.order_by(time_col.asc(), id_col.asc()).limit(size + 1))
         more = len(rows) > size
         rows = list(reversed(rows[:size]))
         page = KeysetPage(rows, size, has_next=before_c is not None, has_prev=more)
@@ -242,7 +314,7 @@ def keyset_page(stmt: Select, time_col, id_col, *, after: str | None = None, bef
         if after_c is not None:
             t, i = after_c
             base = base.where(time_col <= t, or_(time_col < t, id_col < i))
-        rows = list(db.session.scalars(base.order_by(time_col.desc(), id_col.desc()).limit(size + 1)))
+        rows = fetch(base.order_by(time_col.desc(), id_col.desc()).limit(size + 1))
         more = len(rows) > size
         rows = rows[:size]
         page = KeysetPage(rows, size, has_next=more, has_prev=after_c is not None)

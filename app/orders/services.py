@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -18,13 +18,15 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.orders.models import (Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder, PaymentMethod,
                                PlateListEntry)
+from app.members.models import PassPlate
 from app.parks.models import FreeReason
 from app.parks.settings import collector_settings
 from app.shifts.models import Shift
 from app.staff.models import Staff
 from app.tariffs.engine import Fee, PassCoverage
-from app.tariffs.services import applicable_version, quote_stay
 from app.tariffs.models import TariffVersion
+from app.tariffs.services import (VERSION_ID_IN_FORCE, applicable_version, quote_rule, remember_document,
+                                   rule_of_version)
 from app.tenancy.models import City, Park
 
 PLATE_RE = re.compile(r"^[A-Z0-9\u4e00-\u9fff]{4,10}$")
@@ -73,12 +75,51 @@ class Quote:
                 "tariff_version_id": self.tariff_version_id}
 
 
+# The statements of the handheld's car cycle are built once: building one costs more than running it.
+_AT = bindparam("at")
+_BLACKLISTED = select(PlateListEntry).where(
+    PlateListEntry.park_id == bindparam("park_id"), PlateListEntry.plate == bindparam("plate"),
+    PlateListEntry.kind == "black", PlateListEntry.active.is_(True),
+    (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= _AT),
+    (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > _AT)).limit(1)
+_BERTH = select(Berth).where(Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
+_LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table__.c, PassPlate.__table__.c
+# What car in checks before its insert, in one round trip: is the plate black-listed, does an open order
+# hold the berth or the plate (one index scan each: an OR of both plans and runs far slower), and which
+# tariff version is in force.
+_BEFORE_CAR_IN = select(
+    select(_LIST.id).where(
+        _LIST.park_id == bindparam("park_id"), _LIST.plate == bindparam("plate"), _LIST.kind == "black",
+        _LIST.active.is_(True), (_LIST.valid_from.is_(None)) | (_LIST.valid_from <= _AT),
+        (_LIST.valid_until.is_(None)) | (_LIST.valid_until > _AT)).exists().label("blacklisted"),
+    select(_ORDERS.id).where(_ORDERS.berth_id == bindparam("berth_id"), _ORDERS.state == OrderState.OPEN.value)
+    .limit(1).scalar_subquery().label("on_berth"),
+    select(_ORDERS.id).where(_ORDERS.park_id == bindparam("park_id"), _ORDERS.plate == bindparam("plate"),
+                             _ORDERS.state == OrderState.OPEN.value).limit(1).scalar_subquery().label("plate_order"),
+    VERSION_ID_IN_FORCE.scalar_subquery().label("version_id"))
+def white_or_pass_columns(park_id, plate, at) -> tuple:
+    """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound
+    values or for another query's columns (an order's), so they come along with its row."""
+    return (select(_LIST.id).where(
+        _LIST.park_id == park_id, _LIST.plate == plate, _LIST.kind == "white", _LIST.active.is_(True),
+        _LIST.valid_from.is_(None) | (_LIST.valid_from <= at), _LIST.valid_until.is_(None) | (_LIST.valid_until > at))
+        .exists().label("white_listed"),
+        select(_PASS_PLATES.id).where(_PASS_PLATES.plate == plate).exists().label("any_pass"))
+
+
+# An order with what its quote needs next: its tariff's document and whether the plate is white-listed
+# or has a pass (see _coverage).
+WITH_TARIFF_DOCUMENT = (select(ParkingOrder, TariffVersion.document,
+                               *white_or_pass_columns(ParkingOrder.park_id, ParkingOrder.plate, ParkingOrder.entered_at))
+                        .outerjoin(TariffVersion, TariffVersion.id == ParkingOrder.tariff_version_id))
+_OPEN_ORDER = WITH_TARIFF_DOCUMENT.where(  # the park is the caller's, already in the session
+    ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
+    joinedload(ParkingOrder.segment), joinedload(ParkingOrder.berth))
+_OPEN_ORDER_LOCKED = _OPEN_ORDER.with_for_update(of=ParkingOrder)
+
+
 def blacklisted(park_id: int, plate: str, at: datetime) -> PlateListEntry | None:
-    return db.session.scalar(select(PlateListEntry).where(
-        PlateListEntry.park_id == park_id, PlateListEntry.plate == plate, PlateListEntry.kind == "black",
-        PlateListEntry.active.is_(True),
-        (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= at),
-        (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > at)).limit(1))
+    return db.session.scalar(_BLACKLISTED, {"park_id": park_id, "plate": plate, "at": at})
 
 
 def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift:
@@ -93,7 +134,7 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None) -> ParkingOrder:
     plate = normalize_plate(plate)
-    berth = db.session.scalar(_for_update(select(Berth).where(Berth.id == berth_id, Berth.park_id == park.id)))
+    berth = db.session.scalar(_for_update(_BERTH), {"berth_id": berth_id, "park_id": park.id})
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
     _require_shift_segment(shift, berth.segment_id)
@@ -101,22 +142,22 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
     from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
 
     entered_at, sensor_session = arrival_time_for(berth, received_at, entered_at, settings.use_sensor_time)
-    if settings.refuse_blacklisted and blacklisted(park.id, plate, entered_at):
+    checks = db.session.execute(_BEFORE_CAR_IN, {"park_id": park.id, "plate": plate, "at": entered_at,
+                                                 "berth_id": berth.id, "vehicle_class": vehicle_class}).one()
+    if settings.refuse_blacklisted and checks.blacklisted:
         raise Conflict("plate_blacklisted", "This plate is on the park's black list.", {"plate": "blacklisted"})
-    for other in db.session.scalars(select(ParkingOrder).where(
-            ParkingOrder.state == OrderState.OPEN.value,
-            (ParkingOrder.berth_id == berth.id) | ((ParkingOrder.park_id == park.id) & (ParkingOrder.plate == plate)))):
-        if other.berth_id == berth.id:
-            raise Conflict("berth_occupied", "This berth already has a car; settle or move it first.")
+    if checks.on_berth is not None:
+        raise Conflict("berth_occupied", "This berth already has a car; settle or move it first.")
+    if checks.plate_order is not None:
+        other = db.session.get(ParkingOrder, checks.plate_order)
         raise Conflict("plate_parked", f"This plate is already parked at berth "
                                        f"{other.berth.number if other.berth else '?'}.", extra={"order_id": other.id})
     if prepay_fen:
         _check_prepay(settings, prepay_fen, prepay_method)
-    version = applicable_version(park.id, vehicle_class, entered_at)
-    order = ParkingOrder(park_id=park.id, segment_id=berth.segment_id, berth_id=berth.id, plate=plate,
+    order = ParkingOrder(park_id=park.id, segment_id=berth.segment_id, berth=berth, plate=plate,
                          vehicle_class=vehicle_class, entered_at=entered_at, entry_received_at=received_at,
-                         tariff_version_id=version.id if version else None, prepaid_fen=prepay_fen,
-                         entry_collector_id=collector.id, entry_shift_id=shift.id)
+                         tariff_version_id=checks.version_id,
+                         prepaid_fen=prepay_fen, entry_collector_id=collector.id, entry_shift_id=shift.id)
     db.session.add(order)
     _flush_or_conflict("berth_occupied", "This berth or plate already has an open order.")
     link_order(sensor_session, order)
@@ -150,9 +191,8 @@ def _ledger(order: ParkingOrder, collector: Staff, shift: Shift | None, method: 
 def quote_order(order: ParkingOrder, left_at: datetime) -> Quote:
     if left_at < order.entered_at:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"left_at": "before entry"})
-    version = db.session.get(TariffVersion, order.tariff_version_id) if order.tariff_version_id else None
-    fee = quote_stay(order.park, version, order.entered_at, left_at, order.vehicle_class,
-                     pass_=_coverage(order))
+    fee = quote_rule(order.park, rule_of_version(order.tariff_version_id), order.entered_at, left_at,
+                     order.vehicle_class, pass_=_coverage(order))
     return Quote(fee, order.prepaid_fen, left_at, order.tariff_version_id)
 
 
@@ -161,19 +201,25 @@ WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
 
 def _coverage(order: ParkingOrder) -> PassCoverage | None:
     """A white-listed plate parks free; a monthly pass covers what its product says."""
-    from app.members.services import pass_for, white_listed  # members build on orders, not the reverse
+    from app.members.services import white_listed_or_pass  # members build on orders, not the reverse
 
-    if white_listed(order.park_id, order.plate, order.entered_at):
-        return WHITE_LIST_COVERAGE
-    return pass_for(order.park, order.plate, order.entered_at)
+    flags = db.session.info.get("plate_coverage", {}).pop(order.id, None)  # read once, with the order
+    white, pass_ = white_listed_or_pass(order.park, order.plate, order.entered_at, flags)
+    return WHITE_LIST_COVERAGE if white else pass_
+
+
+def loaded_with_document(row) -> ParkingOrder | None:
+    """The order of a WITH_TARIFF_DOCUMENT row, its document and plate flags kept for the quote."""
+    if row is None:
+        return None
+    remember_document(row[0].tariff_version_id, row[1])
+    db.session.info.setdefault("plate_coverage", {})[row[0].id] = (row[2], row[3])
+    return row[0]
 
 
 def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
-    stmt = select(ParkingOrder).where(ParkingOrder.id == order_id, ParkingOrder.park_id == park.id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=ParkingOrder)
-    order = db.session.scalar(stmt.options(joinedload(ParkingOrder.park), joinedload(ParkingOrder.segment),
-                                           joinedload(ParkingOrder.berth)))
+    stmt = _OPEN_ORDER_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _OPEN_ORDER
+    order = loaded_with_document(db.session.execute(stmt, {"order_id": order_id, "park_id": park.id}).first())
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     if order.state != OrderState.OPEN.value:
@@ -415,5 +461,163 @@ def manager_recover(actor: Staff, arrear_ids: list[int], method: str, amount_fen
         record(actor, "recover", arrear, anchor=arrear.park, before=before,
                after={**snapshot(arrear, _RECOVER_AUDIT_FIELDS), "amount_fen": arrear.amount_fen,
                       "order_id": order.id}, label=arrear.plate, ip=ip)
+    db.session.flush()
+    return arrears
+
+
+# --- off-street lanes (the on-site system reports; app/sync calls these) -------------------------
+
+LANE_ENTRY = "lane"
+LANE_REENTRY_REASON = "re-entry"
+LANE_ORDER_STATE = ("state", "left_at", "exit_received_at", "fee_fen", "paid_fen", "reduction_fen", "payment_method",
+                    "free_reason", "receipt_no")  # what lane events change on an order
+LANE_ORDER_COLUMNS = ("id", "park_id", "plate", "entered_at") + LANE_ORDER_STATE
+
+
+def lane_orders(where) -> list[dict]:
+    """Orders as plain rows (the columns lane events read and change) for a batch of lane events."""
+    table = ParkingOrder.__table__
+    return [dict(row) for row in db.session.execute(
+        select(*(table.c[c] for c in LANE_ORDER_COLUMNS)).where(where)).mappings()]
+
+
+def lane_entry(park_id: int, plate: str, entered_at: datetime, received_at: datetime,
+               vehicle_class: str = "small", tariff_version_id: int | None = None) -> dict:
+    """进场 at a lane: an open order of the park without berth, as a row that `lane_write` inserts with
+    the rest of the batch. `tariff_version_id`: the version in force at `entered_at` (None: no tariff)."""
+    return {"id": None, "park_id": park_id, "segment_id": None, "berth_id": None, "plate": plate,
+            "vehicle_class": vehicle_class, "state": OrderState.OPEN.value, "entry_method": LANE_ENTRY,
+            "entered_at": entered_at, "entry_received_at": received_at, "left_at": None, "exit_received_at": None,
+            "tariff_version_id": tariff_version_id, "fee_fen": 0, "prepaid_fen": 0, "paid_fen": 0,
+            "reduction_fen": 0, "payment_method": None, "free_reason": None, "receipt_no": None,
+            "created_at": received_at}
+
+
+def lane_close_stale(order: dict, at: datetime, received_at: datetime) -> None:
+    """The same plate entered again while its order was open (a missed exit): close the old order
+    at no charge, as the on-site system does, so the park keeps one open order per plate."""
+    order["state"] = OrderState.SETTLED.value
+    order["left_at"], order["exit_received_at"] = max(at, order["entered_at"]), received_at
+    order["payment_method"] = order["payment_method"] or PaymentMethod.FREE.value
+    order["free_reason"] = order["free_reason"] or LANE_REENTRY_REASON
+
+
+def lane_exit(order: dict, left_at: datetime, received_at: datetime) -> None:
+    """出场: the car passed the exit barrier. An order nobody settled closes at what was paid."""
+    if left_at < order["entered_at"]:
+        raise Invalid("left_before_entry", "The exit time is before the entry time.", {"at": "before entry"})
+    order["left_at"], order["exit_received_at"] = left_at, received_at
+    if order["state"] == OrderState.OPEN.value:
+        order["state"] = OrderState.SETTLED.value
+        order["payment_method"] = order["payment_method"] or PaymentMethod.FREE.value
+
+
+def lane_settle(order: dict, at: datetime, received_at: datetime, fee_fen: int,
+                payments: list[tuple[str, int]], reduction_fen: int, free_reason: str | None) -> list[dict]:
+    """结算 at the booth: the site computed the fee with the tariff it was sent; the money taken by each
+    method becomes ledger rows (kind fee), written by `lane_write`. Several settlements of one order add
+    up (paid in the lot, then the overtime at the exit)."""
+    paid = sum(amount for _method, amount in payments)
+    if paid + reduction_fen != fee_fen:
+        raise Invalid("amounts_do_not_add_up", "Payments plus reduction must equal the fee.",
+                      {"payments": f"{paid} + {reduction_fen} != {fee_fen}"})
+    if at < order["entered_at"]:
+        raise Invalid("left_before_entry", "The settlement time is before the entry time.", {"at": "before entry"})
+    rows = [{"order": order, "park_id": order["park_id"], "method": method, "kind": LedgerKind.FEE.value,
+             "amount_fen": amount, "occurred_at": at} for method, amount in payments if amount]
+    order["fee_fen"] += fee_fen
+    order["paid_fen"] += paid
+    order["reduction_fen"] += reduction_fen
+    methods = {method for method, amount in payments if amount}
+    order["payment_method"] = (methods.pop() if len(methods) == 1 else "mixed") if methods \
+        else PaymentMethod.FREE.value
+    if reduction_fen:
+        order["free_reason"] = free_reason
+    if order["state"] == OrderState.OPEN.value:
+        order["state"] = OrderState.SETTLED.value
+        order["left_at"], order["exit_received_at"] = at, received_at
+    order["needs_receipt"] = order["receipt_no"] is None
+    return rows
+
+
+def _receipt(order: dict) -> None:
+    if order.pop("needs_receipt", False) and order["receipt_no"] is None:
+        order["receipt_no"] = f"{order['park_id']:04d}-{order['id']:08d}"
+
+
+def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[dict]) -> None:
+    """Write a batch of lane events set-based: the changed orders in one UPDATE (first: a stale open order
+    must be closed before its plate's new one goes in, one open order per plate), the new ones in one
+    INSERT (their ids set in the rows), the ledger rows in one INSERT."""
+    from app.sync import bulk
+
+    table = ParkingOrder.__table__
+    for order in changed_orders:
+        _receipt(order)
+    bulk.update_rows(table, [{"id": o["id"], **{c: o[c] for c in LANE_ORDER_STATE}} for o in changed_orders])
+    ids = bulk.reserve_ids(table, len(new_orders))
+    for order, order_id in zip(new_orders, ids or ()):
+        order["id"] = order_id
+        _receipt(order)
+    columns = [c for c in new_orders[0] if c != "needs_receipt" and (ids is not None or c != "id")] \
+        if new_orders else []
+    inserted = bulk.insert_rows(table, [{c: o[c] for c in columns} for o in new_orders], returning_ids=ids is None)
+    late = []  # without reserved ids (SQLite): receipts once the ids are known
+    for order, order_id in zip(new_orders, inserted or ()):
+        order["id"] = order_id
+        if order.get("needs_receipt"):
+            _receipt(order)
+            late.append({"id": order_id, "receipt_no": order["receipt_no"]})
+    bulk.update_rows(table, late)
+    bulk.insert_rows(LedgerEntry.__table__, [
+        {"park_id": r["park_id"], "order_id": r["order"]["id"], "arrear_id": None, "collector_id": None,
+         "shift_id": None, "segment_id": None, "berth_id": None, "method": r["method"], "kind": r["kind"],
+         "amount_fen": r["amount_fen"], "occurred_at": r["occurred_at"]} for r in ledger])
+
+
+# --- 0元追缴: a manager waives debts ----------------------------------------------------------------
+
+WAIVED = "waived"  # an arrear closed without money; "recovered" stays for debts that were paid
+CLOSED_ARREAR_STATES = ("recovered", WAIVED)
+MAX_WAIVE_REASON = 80
+
+
+def manager_waive(actor: Staff, arrear_ids: list[int], reason: str, at: datetime, *,
+                  ip: str | None = None) -> list[Arrear]:
+    """0元追缴: a manager closes open debts of their scope at zero, for a stated reason, all or
+    nothing. No money moves, so no ledger row: the debt becomes the order's reduction (fee = paid
+    + reduction still holds, and paid still equals the order's ledger), the order leaves the unpaid
+    lists, and the arrear is marked waived, never counted as recovered money."""
+    from app.audit.services import record, snapshot
+    from app.tenancy.scope import Scope
+
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_WAIVE_REASON:
+        raise Invalid("bad_reason", f"Say why the debt is waived (at most {MAX_WAIVE_REASON} characters).",
+                      {"reason": "required"})
+    ids = sorted(set(arrear_ids))
+    if not ids:
+        raise Invalid("no_arrears", "Choose at least one debt to waive.", {"arrear_ids": "required"})
+    arrears = list(db.session.scalars(_for_update(select(Arrear).where(
+        Arrear.id.in_(ids), Arrear.scope_clause(Scope.of(actor)))).order_by(Arrear.id)))
+    if len(arrears) != len(ids):
+        raise NotFound("arrear_not_found", "Some of these debts do not exist or are not yours to waive.",
+                       {"arrear_ids": "unknown"})
+    closed = [a.id for a in arrears if a.state != "open"]
+    if closed:
+        raise Conflict("arrear_already_closed", "Some of these debts are already paid or waived.",
+                       extra={"arrear_ids": closed})
+    for arrear in arrears:
+        order = arrear.order
+        before = {**snapshot(arrear, _RECOVER_AUDIT_FIELDS), **snapshot(order, ("reduction_fen", "free_reason"))}
+        arrear.state, arrear.recovered_at, arrear.recovered_by_id = WAIVED, at, actor.id
+        arrear.recovered_park_id, arrear.recovered_method = arrear.park_id, PaymentMethod.FREE.value
+        order.state = OrderState.RECOVERED.value
+        order.reduction_fen += arrear.amount_fen
+        order.free_reason = reason
+        record(actor, "waive", arrear, anchor=arrear.park, before=before,
+               after={**snapshot(arrear, _RECOVER_AUDIT_FIELDS), **snapshot(order, ("reduction_fen", "free_reason")),
+                      "amount_fen": arrear.amount_fen, "order_id": order.id, "reason": reason},
+               label=arrear.plate, ip=ip)
     db.session.flush()
     return arrears

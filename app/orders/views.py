@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,13 +22,14 @@ from app.core.types import utcnow
 from app.core.web import client_ip, permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
+from app.orders import photos as photo_files
 from app.orders import services
 from app.orders.forms import (ENTRY_METHOD_LABELS, METHOD_LABELS, STATE_LABELS, ArrearFilterForm, BerthCheckForm,
-                              ManualSettleForm, OrderFilterForm, ParkedFilterForm, RecoverForm, selected_ids,
-                              to_fen)
+                              ManualSettleForm, OrderFilterForm, ParkedFilterForm, RecoverForm, WaiveForm,
+                              selected_ids, to_fen)
 from app.orders.models import Arrear, LedgerEntry, OrderPhoto, OrderState, ParkingOrder
-from app.orders.queries import (ArrearFilters, OrderFilters, arrear_list, arrear_total, count_for_page,
-                                keyset_page, order_list, page_size, parked_filters)
+from app.orders.queries import (ArrearFilters, NameBook, OrderFilters, arrear_list, arrear_total, count_for_page,
+                                keyset_page, order_list, order_records, page_size, parked_filters)
 from app.staff.models import Staff
 from app.staff.permissions import ACTION_LABELS, EXPORT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Park
@@ -36,10 +37,11 @@ from app.tenancy.scope import current_scope
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-SETTLE, RECOVER = "settle", "recover"
-register_area(PermissionArea("orders", _l("Orders"), (VIEW, EXPORT, SETTLE, RECOVER)))
+SETTLE, RECOVER, WAIVE = "settle", "recover", "waive"
+register_area(PermissionArea("orders", _l("Orders"), (VIEW, EXPORT, SETTLE, RECOVER, WAIVE)))
 ACTION_LABELS.setdefault(SETTLE, _l("Manual settlement"))
 ACTION_LABELS.setdefault(RECOVER, _l("Recover debts"))
+ACTION_LABELS.setdefault(WAIVE, _l("Waive debts (zero recovery)"))
 add_nav(_l("Orders"), _l("Order records"), "orders.list_orders", "orders.view")
 add_nav(_l("Orders"), _l("Cars parked now"), "orders.parked", "orders.view")
 add_nav(_l("Orders"), _l("Long stays"), "orders.long_stays", "orders.view")
@@ -138,11 +140,12 @@ def list_orders():
     form = OrderFilterForm.build(scope, request.args)
     values = form.filters()
     filters = OrderFilters.from_dict(values)
-    page = _keyset(order_list(scope, filters), ParkingOrder.entered_at, ParkingOrder.id)
-    page.count, page.more_than = count_for_page(order_list(scope, filters, display=False),
-                                                exact=filters.has_park_and_range)
+    stmt = order_records(scope, filters)
+    page = _keyset(stmt, ParkingOrder.entered_at, ParkingOrder.id, plain=True)
+    page.count, page.more_than = count_for_page(stmt, exact=filters.has_park_and_range)
     return render_template("orders/list.html", form=form, page=page, columns=ORDER_COLUMNS,
-                           filtered=_filtered(values, ignore=("time_field",)), **_render_ctx())
+                           names=NameBook().add(page.items), filtered=_filtered(values, ignore=("time_field",)),
+                           **_render_ctx())
 
 
 # --- one order ---------------------------------------------------------------------------------
@@ -176,6 +179,11 @@ def _timeline(order: ParkingOrder, ledger: list[LedgerEntry], arrear: Arrear | N
                        _("¥%(amount)s by %(method)s, taken by %(who)s", amount=f"{arrear.amount_fen / 100:.2f}",
                          method=method_label(arrear.recovered_method),
                          who=names.get(arrear.recovered_by_id, _("staff outside your scope")))))
+    elif arrear is not None and arrear.state == services.WAIVED:
+        events.append((arrear.recovered_at, _("Debt waived"),
+                       _("¥%(amount)s waived by %(who)s: %(reason)s", amount=f"{arrear.amount_fen / 100:.2f}",
+                         who=names.get(arrear.recovered_by_id, _("staff outside your scope")),
+                         reason=order.free_reason or "—")))
     return sorted((e for e in events if e[0] is not None), key=lambda e: e[0])
 
 
@@ -203,6 +211,19 @@ def order_detail(order_id):
     return render_template("orders/detail.html", order=order, ledger=ledger, arrear=arrear, photos=photos,
                            audit=audit, names=names, quote=quote, timeline=_timeline(order, ledger, arrear, names),
                            **_render_ctx())
+
+
+@bp.route("/photos/<int:photo_id>")
+@permission_required("orders.view")
+def photo(photo_id):
+    """A handheld's photo of an order, streamed from disk after the scope check."""
+    found = current_scope().get_or_404(OrderPhoto, photo_id)
+    path = photo_files.file_of(found)
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, max_age=0, conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 # --- 在场车辆 and 大额订单 ------------------------------------------------------------------------
@@ -323,8 +344,32 @@ def recover():
             status = 400
     elif arrears:
         form.amount.data = Decimal(total) / 100
-    return render_template("orders/recover.html", form=form, arrears=arrears, total=total, ids=ids,
-                           unknown=len(ids) - len(arrears), **_render_ctx()), status
+    return render_template("orders/recover.html", form=form, waive_form=WaiveForm(formdata=None), arrears=arrears,
+                           total=total, ids=ids, unknown=len(ids) - len(arrears), **_render_ctx()), status
+
+
+@bp.route("/unpaid/waive", methods=["POST"])
+@permission_required("orders.waive")
+def waive():
+    """0元追缴 of the debts chosen on the recovery page; on refusal the page again, with the reason."""
+    scope = current_scope()
+    ids = selected_ids(request.form.getlist("arrear_id"))
+    form = WaiveForm()
+    if form.validate_on_submit():
+        try:
+            services.manager_waive(_actor(), ids, form.reason.data, utcnow(), ip=client_ip())
+        except DomainError as exc:
+            db.session.rollback()
+            form.reason.errors = list(form.reason.errors) + [_(exc.message)]
+        else:
+            db.session.commit()
+            flash(_("%(n)d debts waived.", n=len(ids)), "success")
+            return redirect(url_for("orders.recovered"))
+    arrears = list(db.session.scalars(scope.select(Arrear).where(Arrear.id.in_(ids)).order_by(Arrear.id))) \
+        if ids else []
+    return render_template("orders/recover.html", form=RecoverForm(formdata=None), waive_form=form,
+                           arrears=arrears, total=sum(a.amount_fen for a in arrears if a.state == "open"), ids=ids,
+                           unknown=len(ids) - len(arrears), **_render_ctx()), 400
 
 
 @bp.route("/recovered")
@@ -372,11 +417,15 @@ def _stream(stmt):
 
 def order_rows(scope, params: dict):
     form = OrderFilterForm.build(scope, params)
-    for o in _stream(order_list(scope, OrderFilters.from_dict(form.filters()))):
-        yield [o.plate, o.park.name, o.berth.number if o.berth else "", o.entered_at, o.left_at,
-               stay_duration(o.entered_at, o.left_at), o.fee_fen, o.paid_fen, method_label(o.payment_method),
-               o.prepaid_fen, o.reduction_fen, _staff_name(o.entry_collector), _staff_name(o.exit_collector),
-               state_label(o.state)]
+    stmt = order_records(scope, OrderFilters.from_dict(form.filters()))
+    names = NameBook()
+    for chunk in db.session.connection().execute(stmt.execution_options(yield_per=1000)).partitions():
+        names.add(chunk)
+        for o in chunk:
+            yield [o.plate, names.park(o.park_id), names.berths.get(o.berth_id, ""), o.entered_at, o.left_at,
+                   stay_duration(o.entered_at, o.left_at), o.fee_fen, o.paid_fen, method_label(o.payment_method),
+                   o.prepaid_fen, o.reduction_fen, names.person(o.entry_collector_id),
+                   names.person(o.exit_collector_id), state_label(o.state)]
 
 
 def parked_rows(scope, params: dict):

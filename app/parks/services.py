@@ -9,16 +9,17 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
+from app.core.types import utcnow
 from app.extensions import db
-from app.parks.models import CollectorSettings, FreeReason
+from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
 from app.shifts.models import WorkHours
 from app.staff.models import Role, RoleKind
-from app.tenancy.models import Level, Park
+from app.tenancy.models import City, Level, Park
 
 SETTINGS_FIELDS = ("photo_required_entry", "photo_required_exit", "prepay_allowed", "prepay_presets",
                    "receipt_header", "receipt_footer", "hide_amounts", "refuse_blacklisted", "use_sensor_time",
@@ -289,3 +290,263 @@ def _hours_snapshot(hours: WorkHours) -> dict:
             "starts_at": hours.starts_at.strftime("%H:%M") if hours.starts_at else None,
             "ends_at": hours.ends_at.strftime("%H:%M") if hours.ends_at else None,
             "grace_minutes": hours.grace_minutes}
+
+
+# --- park parameters (参数设置) ------------------------------------------------------------------
+
+PARAMETER_FIELDS = ("distinguish_vehicle_classes", "allow_free_settlement", "entry_when_full", "allow_non_pass_cars",
+                    "allow_pass_second_car", "lift_on_recognition", "plate_province")
+
+
+def _with_defaults(row):
+    for column in type(row).__table__.columns:  # column defaults apply only on insert
+        if getattr(row, column.key) is None and column.default is not None and column.default.is_scalar:
+            setattr(row, column.key, column.default.arg)
+    return row
+
+
+def park_parameters(park_id: int) -> ParkParameters:
+    """The park's parameters row, or an unsaved one holding the defaults."""
+    row = db.session.scalar(select(ParkParameters).where(ParkParameters.park_id == park_id))
+    return row or _with_defaults(ParkParameters(park_id=park_id))
+
+
+def lane_allows(park_value: bool, lane_value: bool | None) -> bool:
+    """A lane's own rule (allow/refuse) wins over the park default; None follows the park."""
+    return park_value if lane_value is None else lane_value
+
+
+COLLECTOR_PARAMETERS = ("hide_amounts", "photo_retention_days")  # stored in the park's CollectorSettings
+SENSOR_PARAMETERS = ("auto_escape_unattended",)                  # stored in the park's SensorSettings
+
+
+def _sensor_settings(park_id: int):
+    from app.sensors.services import settings_for as sensor_settings_for  # sensors imports orders; import late
+    return sensor_settings_for(park_id)
+
+
+def parameters_form_data(park: Park) -> dict:
+    """Every parameter shown on the parameters page, wherever it is stored."""
+    params, collector, sensor = park_parameters(park.id), settings_for(park), _sensor_settings(park.id)
+    data = {f: getattr(params, f) for f in PARAMETER_FIELDS}
+    data.update({f: getattr(collector, f) for f in COLLECTOR_PARAMETERS})
+    data.update({f: getattr(sensor, f) for f in SENSOR_PARAMETERS})
+    return data
+
+
+def parameters_payload(park_id: int) -> dict:
+    """The parameters as the on-site system receives them (sync feed)."""
+    park = db.session.get(Park, park_id)
+    data = parameters_form_data(park)
+    city = db.session.get(City, park.city_id)
+    data.update({f: getattr(city, f) for f in CITY_RULE_FIELDS})
+    return data
+
+
+def save_parameters(actor, park: Park, values: dict, ip: str | None = None) -> ParkParameters:
+    """Save the page's parameters: each in the row that owns it, audited where something changed."""
+    province = (values.get("plate_province") or "").strip() or None
+    if province is not None and len(province) != 1:
+        raise SettingsError(_("Choose one province character."), "plate_province")
+    values = {**values, "plate_province": province}
+    params = park_parameters(park.id)
+    changed = _save_fields(actor, park, params, PARAMETER_FIELDS, values, ip, always=True)
+    collector = settings_for(park)
+    if collector.id is None and _differs(collector, COLLECTOR_PARAMETERS, values):
+        _lock(park)
+    elsewhere = _save_fields(actor, park, collector, COLLECTOR_PARAMETERS, values, ip, snapshot=_settings_snapshot)
+    elsewhere |= _save_fields(actor, park, _sensor_settings(park.id), SENSOR_PARAMETERS, values, ip)
+    if elsewhere and not changed:
+        _touch([params])
+    return params
+
+
+def _touch(rows) -> None:
+    """Mark parameters rows changed, so the on-site feed sends them again (with what is stored elsewhere)."""
+    now = utcnow()
+    for row in rows:
+        row.updated_at = now
+    db.session.flush()
+
+
+def _differs(row, fields, values) -> bool:
+    return any(f in values and getattr(row, f) != values[f] for f in fields)
+
+
+def _save_fields(actor, park, row, fields, values, ip, *, always=False, snapshot=None) -> bool:
+    """Write `fields` of `values` into `row` (adding it when new) and audit it, if anything changed."""
+    if not (always and row.id is None) and not _differs(row, fields, values):
+        return False
+    snap = snapshot or (lambda r: audit.snapshot(r, fields))
+    creating = row.id is None
+    before = None if creating else snap(row)
+    for field in fields:
+        if field in values:
+            setattr(row, field, values[field])
+    if creating:
+        db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # another request created the row first
+        db.session.rollback()
+        raise SettingsError(_("These parameters were saved meanwhile; reload the page.")) from exc
+    audit.record(actor, "create" if creating else "update", row, anchor=park, label=park.name,
+                 before=before, after=snap(row), ip=ip)
+    return True
+
+
+# --- city rules -------------------------------------------------------------------------------
+
+CITY_RULE_FIELDS = ("citywide_arrears", "plate_in_two_parks", "reentry_min_minutes", "reentry_resume_minutes")
+
+
+def save_city_rules(actor, city: City, values: dict, ip: str | None = None) -> City:
+    for field in ("reentry_min_minutes", "reentry_resume_minutes"):
+        if not 0 <= int(values.get(field) or 0) <= 1440:
+            raise SettingsError(_("Between 0 and 1440 minutes."), field)
+    before = audit.snapshot(city, CITY_RULE_FIELDS)
+    for field in CITY_RULE_FIELDS:
+        if field in values:
+            setattr(city, field, values[field])
+    db.session.flush()
+    after = audit.snapshot(city, CITY_RULE_FIELDS)
+    if after != before:
+        _touch(db.session.scalars(select(ParkParameters).join(Park, Park.id == ParkParameters.park_id)
+                                  .where(Park.city_id == city.id)))
+    audit.record(actor, "update", city, object_type="CityRules", label=city.name, before=before, after=after, ip=ip)
+    return city
+
+
+# --- car types (车型) and plate bindings (绑定车型) -----------------------------------------------
+
+CAR_TYPE_FIELDS = ("park_id", "name", "code", "vehicle_class", "active")
+VEHICLE_CLASSES = ("small", "large", "other")
+MAX_PASTED_PLATES = 500
+
+
+def save_car_type(actor, car_type: CarType, *, park: Park, name: str, code: str | None, vehicle_class: str,
+                  ip: str | None = None) -> CarType:
+    creating = car_type.id is None
+    name, code = name.strip(), (code or "").strip() or None
+    if vehicle_class not in VEHICLE_CLASSES:
+        raise SettingsError(_("Choose a vehicle class."), "vehicle_class")
+    if not creating and car_type.park_id != park.id and _bindings_of(car_type.id):
+        raise SettingsError(_("Plates are bound to this car type; it cannot move to another park."), "park_id")
+    with db.session.no_autoflush:
+        if _car_type_taken(park.id, CarType.name == name, car_type.id):
+            raise SettingsError(_("This park has a car type of that name already."), "name")
+        if code is not None and _car_type_taken(park.id, CarType.code == code, car_type.id):
+            raise SettingsError(_("This park has a car type with that code already."), "code")
+        code = code or _next_code(park.id)
+    before = None if creating else audit.snapshot(car_type, CAR_TYPE_FIELDS)
+    car_type.park_id, car_type.name, car_type.code, car_type.vehicle_class = park.id, name, code, vehicle_class
+    if creating:
+        car_type.active = True
+        db.session.add(car_type)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise SettingsError(_("This park has a car type of that name or code already."), "name") from exc
+    audit.record(actor, "create" if creating else "update", car_type, anchor=park, before=before,
+                 after=audit.snapshot(car_type, CAR_TYPE_FIELDS), ip=ip)
+    return car_type
+
+
+def _car_type_taken(park_id: int, clause, exclude_id: int | None) -> bool:
+    stmt = select(CarType.id).where(CarType.park_id == park_id, clause)
+    if exclude_id is not None:
+        stmt = stmt.where(CarType.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def _next_code(park_id: int) -> str:
+    used = set(db.session.scalars(select(CarType.code).where(CarType.park_id == park_id)))
+    number = len(used) + 1
+    while str(number) in used:
+        number += 1
+    return str(number)
+
+
+def _bindings_of(car_type_id: int) -> int:
+    return db.session.scalar(select(func.count(PlateCarType.id)).where(PlateCarType.car_type_id == car_type_id))
+
+
+def set_car_type_active(actor, car_type: CarType, active: bool, ip: str | None = None) -> None:
+    before = audit.snapshot(car_type, ("active",))
+    car_type.active = active
+    audit.record(actor, "enable" if active else "disable", car_type, anchor=db.session.get(Park, car_type.park_id),
+                 before=before, after=audit.snapshot(car_type, ("active",)), ip=ip)
+
+
+def parse_plates(text: str) -> list[str]:
+    """Pasted plates -> normalised, without repeats. Refuses the whole paste if one plate is bad."""
+    from app.core.errors import Invalid
+    from app.orders.services import normalize_plate  # orders may import this module: import late
+    plates, bad = [], []
+    for raw in (p for p in re.split(r"[,，;；\s]+", text or "") if p):
+        try:
+            plate = normalize_plate(raw)
+        except Invalid:
+            bad.append(raw)
+            continue
+        if plate not in plates:
+            plates.append(plate)
+    if bad:
+        raise SettingsError(_("Not plates: %(plates)s. Nothing was saved.", plates=", ".join(bad[:10])), "plates")
+    if not plates:
+        raise SettingsError(_("Give at least one plate."), "plates")
+    if len(plates) > MAX_PASTED_PLATES:
+        raise SettingsError(_("At most %(max)d plates at once.", max=MAX_PASTED_PLATES), "plates")
+    return plates
+
+
+BINDING_FIELDS = ("park_id", "plate", "car_type_id", "note")
+
+
+def bind_plates(actor, car_type: CarType, text: str, note: str | None = None,
+                ip: str | None = None) -> dict[str, int]:
+    """Bind the pasted plates to `car_type` at its park; a plate bound to another type moves.
+    Returns how many were added, moved and already bound."""
+    if not car_type.active:
+        raise SettingsError(_("This car type is disabled; enable it or choose another."), "car_type_id")
+    plates = parse_plates(text)
+    park = db.session.get(Park, car_type.park_id)
+    note = (note or "").strip() or None
+    existing = {b.plate: b for b in db.session.scalars(select(PlateCarType).where(
+        PlateCarType.park_id == park.id, PlateCarType.plate.in_(plates)))}
+    counts = {"added": 0, "moved": 0, "unchanged": 0}
+    for plate in plates:
+        binding = existing.get(plate)
+        if binding is not None and binding.car_type_id == car_type.id and (note is None or binding.note == note):
+            counts["unchanged"] += 1
+            continue
+        before = audit.snapshot(binding, BINDING_FIELDS) if binding else None
+        if binding is None:
+            binding = PlateCarType(park_id=park.id, plate=plate)
+            db.session.add(binding)
+            counts["added"] += 1
+        else:
+            counts["moved"] += 1
+        binding.car_type_id, binding.note = car_type.id, note or binding.note
+        audit.record(actor, "update" if before else "create", binding, anchor=park, label=plate, before=before,
+                     after=audit.snapshot(binding, BINDING_FIELDS), ip=ip)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # a concurrent paste bound one of the plates first
+        db.session.rollback()
+        raise SettingsError(_("Some plates were bound meanwhile; paste them again."), "plates") from exc
+    return counts
+
+
+def delete_binding(actor, binding: PlateCarType, ip: str | None = None) -> None:
+    audit.record(actor, "delete", binding, anchor=db.session.get(Park, binding.park_id), label=binding.plate,
+                 before=audit.snapshot(binding, BINDING_FIELDS), ip=ip)
+    db.session.delete(binding)
+    db.session.flush()
+
+
+def car_type_of(park_id: int, plate: str) -> CarType | None:
+    """The car type a plate is bound to at the park (active types only), else None."""
+    return db.session.scalar(select(CarType).join(PlateCarType, PlateCarType.car_type_id == CarType.id).where(
+        PlateCarType.park_id == park_id, PlateCarType.plate == plate, CarType.active.is_(True)))

@@ -421,7 +421,8 @@ def method_share(scope: Scope, f: Filters) -> list[dict]:
 # ------------------------------------------------------------------------------------------------------ arrears
 
 ARREARS_COLUMNS = [Column("count", _l("Unpaid orders"), INT), Column("unpaid", _l("Unpaid amount"), chart=True),
-                   Column("recovered", _l("Recovered"), chart=True), Column("open", _l("Still open")),
+                   Column("recovered", _l("Recovered"), chart=True), Column("waived", _l("Waived")),
+                   Column("open", _l("Still open")),
                    Column("rate", _l("Recovery rate"), PERCENT)]
 
 
@@ -429,19 +430,20 @@ def arrears_recovery(scope: Scope, f: Filters) -> list[dict]:
     """追缴情况: per park, the debts of orders that left in the period, how much is recovered, the rate."""
     ids = park_ids(scope, f)
     stmt = (select(Arrear.park_id, func.count(), func.coalesce(func.sum(Arrear.amount_fen), 0),
-                   _sum_if(Arrear.state == "recovered", Arrear.amount_fen))
+                   _sum_if(Arrear.state == "recovered", Arrear.amount_fen),
+                   _sum_if(Arrear.state == "waived", Arrear.amount_fen))
             .join(ParkingOrder, ParkingOrder.id == Arrear.order_id)
             .where(Arrear.park_id.in_(ids), ParkingOrder.left_at >= f.start, ParkingOrder.left_at < f.end)
             .group_by(Arrear.park_id))
-    found = {p: (int(n), int(a), int(r)) for p, n, a, r in db.session.execute(stmt)}
+    found = {p: (int(n), int(a), int(r), int(w)) for p, n, a, r, w in db.session.execute(stmt)}
     labels = _labels("park", list(found))
-    out = [{"key": p, "label": labels.get(p, "—"), "count": n, "unpaid": a, "recovered": r, "open": a - r,
-            "rate": _ratio(r, a)} for p, (n, a, r) in found.items()]
+    out = [{"key": p, "label": labels.get(p, "—"), "count": n, "unpaid": a, "recovered": r, "waived": w,
+            "open": a - r - w, "rate": _ratio(r, a)} for p, (n, a, r, w) in found.items()]
     return sorted(out, key=lambda r: r["label"].lower())
 
 
 def arrears_totals(rows):
-    t = totals(rows, ("count", "unpaid", "recovered", "open"))
+    t = totals(rows, ("count", "unpaid", "recovered", "waived", "open"))
     t["rate"] = _ratio(t["recovered"], t["unpaid"])
     return t
 

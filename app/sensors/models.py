@@ -81,15 +81,19 @@ class Sensor(ParkScopedMixin, TimestampMixin, db.Model):
 
 
 class SensorEvent(db.Model):
-    """One report as received; (sensor, kind, occurred_at) is unique, so a repeat changes nothing."""
+    """One report as received; (sensor, kind, occurred_at) is unique, so a repeat changes nothing.
+    Append-only and the busiest table, hence no foreign keys: ingest, its only writer, copies the ids from
+    the sensor rows it has just read and the authenticated station (nothing deletes sensors, stations or
+    parks: they are deactivated). The key checks, one per row and reference, and their row locks (all the
+    batches of a park lock its one row) cost more than the insert itself."""
 
     __tablename__ = "sensor_events"
     __table_args__ = (UniqueConstraint("sensor_id", "kind", "occurred_at"),
                       Index("ix_sensor_events_park_occurred", "park_id", "occurred_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
-    sensor_id: Mapped[int] = mapped_column(ForeignKey("sensors.id"))
-    station_id: Mapped[int | None] = mapped_column(ForeignKey("base_stations.id"))
+    park_id: Mapped[int]
+    sensor_id: Mapped[int]
+    station_id: Mapped[int | None]
     kind: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

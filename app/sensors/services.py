@@ -1,8 +1,10 @@
 """Sensor ingest and what follows from it: occupancy sessions, links to orders, alerts, health.
 
 The HTTP ingest (`POST /pos/v1/sensor-events`) and the TCP gateway both call `ingest()`. A batch is
-handled set-wise: one query for the sensors, one INSERT … ON CONFLICT DO NOTHING for the events (a
-repeat of (sensor, kind, occurred_at) changes nothing), then the sensors' state machines in time order.
+handled set-wise, in a fixed number of statements whatever its size: one query for the sensors, one
+INSERT … ON CONFLICT DO NOTHING RETURNING for the events (a repeat of (sensor, kind, occurred_at) changes
+nothing), then the state machines of the sensors with new events, in time order, written back with one
+UPDATE per table (`_update_rows`).
 
 Rules:
 - an arrive or depart older than the newest one already applied to that sensor is stored but changes
@@ -14,14 +16,18 @@ Alerts (`run_checks`) go to the on-duty collector's inbox and become inspection 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import get_history, set_committed_value
 
 from app.berths.models import Berth
 from app.core.types import utcnow
@@ -70,10 +76,9 @@ def new_key() -> str:
 def station_for_key(key: str | None) -> BaseStation | None:
     if not key or len(key) > 200:
         return None
-    station = db.session.scalar(select(BaseStation).where(BaseStation.key_hash == hash_key(key.strip())))
-    if station is None or not station.active or not station.park.active:
-        return None
-    return station
+    return db.session.scalar(select(BaseStation).join(BaseStation.park).options(contains_eager(BaseStation.park))
+                             .where(BaseStation.key_hash == hash_key(key.strip()), BaseStation.active.is_(True),
+                                    Park.active.is_(True)))
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -85,18 +90,26 @@ class SensorState:
     __slots__ = ("id", "park_id", "serial", "berth_id", "battery_mv", "low_battery", "last_heartbeat_at", "online",
                  "magnet", "state_changed_at")
 
+    def __init__(self, id, park_id, serial, berth_id, battery_mv, low_battery, last_heartbeat_at, online, magnet,
+                 state_changed_at):
+        self.id, self.park_id, self.serial, self.berth_id = id, park_id, serial, berth_id
+        self.battery_mv, self.low_battery, self.last_heartbeat_at = battery_mv, low_battery, last_heartbeat_at
+        self.online, self.magnet, self.state_changed_at = online, magnet, state_changed_at
+
 
 def _states(*where, lock: bool = False) -> list[SensorState]:
     stmt = select(*(getattr(Sensor, name) for name in SensorState.__slots__)).where(*where)
     if lock:
         stmt = stmt.order_by(Sensor.id).with_for_update()
-    found = []
-    for row in db.session.execute(stmt):
-        state = SensorState()
-        for name, value in zip(SensorState.__slots__, row):
-            setattr(state, name, value)
-        found.append(state)
-    return found
+    return [SensorState(*row) for row in db.session.execute(stmt)]
+
+
+def _among(column, values):
+    """`column IN values`; on PostgreSQL one array parameter (= ANY) instead of one parameter per value."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == func.any(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 @dataclass
@@ -166,6 +179,7 @@ class Context:
     settings: dict
     touched_sessions: dict
     changes: list  # (berth, state, session, at)
+    back_online: dict = field(default_factory=dict)  # sensor id -> when it was heard again
 
 
 def _insert_ignore(table):
@@ -192,7 +206,7 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
     if not items:
         return results
     sensors = {s.serial: s for s in _states(
-        Sensor.serial.in_({i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True))}
+        _among(Sensor.serial, {i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True))}
     rows, seen, known = [], set(), []
     for item in items:
         sensor = sensors.get(item.serial)
@@ -206,10 +220,8 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
             continue
         seen.add(key)
         known.append(item)
-        rows.append({"park_id": sensor.park_id, "sensor_id": sensor.id, "station_id": station.id,
-                     "kind": item.kind, "occurred_at": item.occurred_at, "received_at": now,
-                     "battery_mv": item.battery_mv, "magnet": item.magnet})
-    inserted = _insert_events(rows)
+        rows.append((sensor.id, item.kind, item.occurred_at, item.battery_mv, item.magnet))
+    inserted = _insert_events(station, rows, now)
     accepted: list[Item] = []
     for item in known:
         if (item.sensor.id, item.kind, item.occurred_at) in inserted:
@@ -222,25 +234,29 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
     return results
 
 
-EVENT_COLUMNS = ("park_id", "sensor_id", "station_id", "kind", "occurred_at", "received_at", "battery_mv", "magnet")
+# PostgreSQL: the batch travels as one JSON parameter, unpacked by the server (no per-value quoting in Python)
+PG_INSERT_EVENTS = text(
+    "INSERT INTO sensor_events (park_id, station_id, received_at, sensor_id, kind, occurred_at, battery_mv, magnet) "
+    "SELECT :park_id, :station_id, :received_at, e.s, e.k, e.t, e.b, e.m "
+    "FROM json_to_recordset(CAST(:events AS json)) AS e(s int, k text, t timestamptz, b int, m boolean) "
+    "ON CONFLICT DO NOTHING RETURNING sensor_id, kind, occurred_at")
 
 
-def _insert_events(rows: list[dict]) -> set:
-    """Insert the batch, skipping what is stored already; the keys (sensor, kind, occurred_at) that were new."""
+def _insert_events(station: BaseStation, rows: list[tuple], now: datetime) -> set:
+    """Insert (sensor_id, kind, occurred_at, battery_mv, magnet) rows, skipping what is stored already;
+    the keys (sensor, kind, occurred_at) that were new (aware datetimes: equal whatever their offset)."""
     if not rows:
         return set()
     if db.session.get_bind().dialect.name == "postgresql":
-        from psycopg2.extras import execute_values
-
-        cursor = db.session.connection().connection.cursor()
-        found = execute_values(
-            cursor, f"INSERT INTO sensor_events ({', '.join(EVENT_COLUMNS)}) VALUES %s ON CONFLICT DO NOTHING "
-                    "RETURNING sensor_id, kind, occurred_at",
-            [tuple(r[c] for c in EVENT_COLUMNS) for r in rows], page_size=len(rows), fetch=True)
-        return {(r[0], r[1], r[2].astimezone(timezone.utc)) for r in found}
+        events = json.dumps([{"s": s, "k": k, "t": t.isoformat(), "b": b, "m": m} for s, k, t, b, m in rows])
+        found = db.session.execute(PG_INSERT_EVENTS, {"park_id": station.park_id, "station_id": station.id,
+                                                      "received_at": now, "events": events})
+        return {tuple(r) for r in found}
     stmt = _insert_ignore(SensorEvent.__table__).returning(
         SensorEvent.sensor_id, SensorEvent.kind, SensorEvent.occurred_at)
-    return {(r[0], r[1], r[2]) for r in db.session.execute(stmt, rows)}
+    return {tuple(r) for r in db.session.execute(stmt, [
+        {"park_id": station.park_id, "station_id": station.id, "received_at": now, "sensor_id": s, "kind": k,
+         "occurred_at": t, "battery_mv": b, "magnet": m} for s, k, t, b, m in rows])}
 
 
 def _touch_station(station: BaseStation, now: datetime) -> None:
@@ -259,7 +275,7 @@ def apply(items: list[Item], now: datetime) -> None:
                       if sensors[sid].berth_id is not None and any(i.kind != EventKind.HEARTBEAT for i in its))
     if stateful and db.session.get_bind().dialect.name == "postgresql":
         # one writer per sensor at a time; ids in order so two batches cannot deadlock
-        for fresh in _states(Sensor.id.in_(stateful), lock=True):  # the state as of the lock
+        for fresh in _states(_among(Sensor.id, stateful), lock=True):  # the state as of the lock
             for name in SensorState.__slots__:
                 setattr(sensors[fresh.id], name, getattr(fresh, name))
     ctx = Context(now, _settings_map(s.park_id for s in sensors.values()), {}, [])
@@ -279,7 +295,10 @@ def apply(items: list[Item], now: datetime) -> None:
             if item.kind == EventKind.HEARTBEAT:
                 continue
             _apply_state(sensor, item, ctx, open_sessions, recent_closed, free_orders)
-    _write_sensors(sensors, before)
+    with db.session.no_autoflush:  # else the ORM would first write each departure on its own
+        _write_sensors(sensors, before)
+        _write_departures(ctx.touched_sessions.values())
+        _end_outages(ctx.back_online)
     db.session.flush()
     _notify_changes(ctx)
     for session in ctx.touched_sessions.values():
@@ -288,31 +307,51 @@ def apply(items: list[Item], now: datetime) -> None:
 
 
 SENSOR_STATE = ("last_heartbeat_at", "battery_mv", "low_battery", "online", "magnet", "state_changed_at")
+_row = attrgetter(*SENSOR_STATE)  # the written part of a SensorState, as a tuple
 
 
-def _row(sensor: SensorState) -> tuple:
-    return tuple(getattr(sensor, f) for f in SENSOR_STATE)
+def _update_rows(table, key: str, rows: list[dict], only_null: tuple = ()) -> None:
+    """One UPDATE for many rows, each dict giving `key` and new values: FROM a JSON parameter on PostgreSQL
+    (psycopg2 sends an executemany row by row), an executemany on SQLite. Rows where a column named in
+    `only_null` is set are left alone."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if db.session.get_bind().dialect.name == "postgresql":
+        types = ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
+        sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
+        where = " AND ".join([f"t.{key} = v.{key}"] + [f"t.{c} IS NULL" for c in only_null])
+        db.session.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
+                                f"AS v({types}) WHERE {where}"),
+                           {"rows": json.dumps([{c: _iso(v) for c, v in row.items()} for row in rows])})
+        return
+    stmt = update(table).where(table.c[key] == bindparam(f"b_{key}"), *(table.c[c].is_(None) for c in only_null))
+    db.session.execute(stmt.values({c: bindparam(f"b_{c}") for c in columns if c != key}),
+                       [{f"b_{c}": v for c, v in r.items()} for r in rows])
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _write_sensors(sensors: dict, before: dict) -> None:
-    """Write the changed state of a batch's sensors in one statement (UPDATE … FROM VALUES on PostgreSQL,
-    one executemany on SQLite) instead of one UPDATE per sensor row."""
-    rows = [(sid, *_row(sensor)) for sid, sensor in sensors.items() if _row(sensor) != before[sid]]
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from psycopg2.extras import execute_values
+    """The changed state of a batch's sensors, in one statement instead of one UPDATE per sensor row."""
+    _update_rows(Sensor.__table__, "id", [{"id": sid, **dict(zip(SENSOR_STATE, _row(sensor)))}
+                                          for sid, sensor in sensors.items() if _row(sensor) != before[sid]])
 
-        cursor = db.session.connection().connection.cursor()
-        execute_values(cursor, "UPDATE sensors AS s SET last_heartbeat_at = v.hb::timestamptz, battery_mv = v.bat::int, "
-                               "low_battery = v.low::boolean, online = v.onl::boolean, magnet = v.mag::boolean, "
-                               "state_changed_at = v.chg::timestamptz FROM (VALUES %s) AS v(id, hb, bat, low, onl, mag, chg) "
-                               "WHERE s.id = v.id", rows, page_size=1000)
-        return
-    table = Sensor.__table__
-    db.session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
-        {name: bindparam(f"b_{name}") for name in SENSOR_STATE}),
-        [{"b_id": r[0], **{f"b_{name}": v for name, v in zip(SENSOR_STATE, r[1:])}} for r in rows])
+
+def _write_departures(sessions) -> None:
+    """Departures set (or undone) on stored sessions, in one statement: the ORM would send one UPDATE per row."""
+    changed = [s for s in sessions if s.id is not None and get_history(s, "departed_at").has_changes()]
+    _update_rows(OccupancySession.__table__, "id", [{"id": s.id, "departed_at": s.departed_at} for s in changed])
+    for session in changed:
+        set_committed_value(session, "departed_at", session.departed_at)  # written: nothing left for the flush
+
+
+def _end_outages(back: dict) -> None:
+    """Close the open outages of sensors heard again ({sensor id: first sign of life}), in one statement."""
+    _update_rows(Outage.__table__, "sensor_id", [{"sensor_id": sid, "ended_at": at} for sid, at in back.items()],
+                 only_null=("ended_at",))
 
 
 def _preload(by_sensor, sensors, stateful, ctx):
@@ -321,7 +360,7 @@ def _preload(by_sensor, sensors, stateful, ctx):
     free_orders: dict[int, int] = {}
     if not stateful:
         return open_sessions, recent_closed, free_orders
-    for s in db.session.scalars(select(OccupancySession).where(OccupancySession.sensor_id.in_(stateful),
+    for s in db.session.scalars(select(OccupancySession).where(_among(OccupancySession.sensor_id, stateful),
                                                                OccupancySession.departed_at.is_(None))):
         open_sessions[s.sensor_id] = s
     arrivals = [i for sid in stateful for i in by_sensor[sid] if i.kind == EventKind.ARRIVE]
@@ -329,12 +368,12 @@ def _preload(by_sensor, sensors, stateful, ctx):
         longest_blip = max(ctx.settings[sensors[i.sensor.id].park_id].blip_seconds for i in arrivals)
         since = min(i.occurred_at for i in arrivals) - timedelta(seconds=longest_blip)
         for s in db.session.scalars(select(OccupancySession).where(
-                OccupancySession.sensor_id.in_({i.sensor.id for i in arrivals}),
+                _among(OccupancySession.sensor_id, {i.sensor.id for i in arrivals}),
                 OccupancySession.departed_at >= since).order_by(OccupancySession.departed_at)):
             recent_closed[s.sensor_id] = s
         berths = {sensors[i.sensor.id].berth_id for i in arrivals}
         orders = dict(db.session.execute(select(ParkingOrder.berth_id, ParkingOrder.id).where(
-            ParkingOrder.berth_id.in_(berths), ParkingOrder.state == OrderState.OPEN.value)).all())
+            _among(ParkingOrder.berth_id, berths), ParkingOrder.state == OrderState.OPEN.value)).all())
         if orders:
             linked = set(db.session.scalars(select(OccupancySession.order_id).where(
                 OccupancySession.order_id.in_(orders.values()))))
@@ -351,8 +390,7 @@ def _sign_of_life(sensor: SensorState, items: list[Item], ctx: Context) -> None:
         sensor.low_battery = battery < settings.low_battery_mv
     if not sensor.online:
         sensor.online = True
-        db.session.execute(update(Outage).where(Outage.sensor_id == sensor.id, Outage.ended_at.is_(None))
-                           .values(ended_at=newest))
+        ctx.back_online[sensor.id] = newest
     if sensor.last_heartbeat_at is None or newest - sensor.last_heartbeat_at >= HEARTBEAT_WRITE_EVERY \
             or any(i.kind != EventKind.HEARTBEAT for i in items):
         if sensor.last_heartbeat_at is None or newest > sensor.last_heartbeat_at:
@@ -412,13 +450,15 @@ def _notify_changes(ctx: Context) -> None:
     """Tell the on-duty collector of each berth that its state changed (the handheld refreshes its grid)."""
     if not ctx.changes:
         return
-    berths = {b.id: b for b in db.session.scalars(select(Berth).where(Berth.id.in_({c[0] for c in ctx.changes})))}
-    duty = on_duty({b.segment_id for b in berths.values()})
+    watchers: dict[int, list] = defaultdict(list)  # berth -> (number, collector) of open shifts on its segment
+    for berth_id, number, collector_id in db.session.execute(
+            select(Berth.id, Berth.number, Shift.collector_id).join(Shift, Shift.segment_id == Berth.segment_id)
+            .where(_among(Berth.id, {c[0] for c in ctx.changes}), Shift.ended_at.is_(None))):
+        watchers[berth_id].append((number, collector_id))
     for berth_id, state, session, at in ctx.changes:
-        berth = berths[berth_id]
-        for collector_id in duty.get(berth.segment_id, ()):
-            send(collector_id, "berth_state", f"Berth {berth.number}: {state}", None,
-                 {"berth_id": berth_id, "number": berth.number, "state": state, "session_id": session.id,
+        for number, collector_id in watchers.get(berth_id, ()):
+            send(collector_id, "berth_state", f"Berth {number}: {state}", None,
+                 {"berth_id": berth_id, "number": number, "state": state, "session_id": session.id,
                   "order_id": session.order_id, "at": at.isoformat()})
 
 
@@ -470,6 +510,18 @@ def link_order(session: OccupancySession | None, order: ParkingOrder) -> None:
 
 # --- checks: alerts and health ----------------------------------------------------------------------
 
+def _claim(session: OccupancySession, mark: str, now: datetime) -> bool:
+    """Set the session's alert mark unless another run set it first (the worker's checks, `flask sensors
+    check`, an ingest): the conditional UPDATE waits for a concurrent claim to commit, then finds the mark
+    set, so an alert is raised once however runs overlap."""
+    column = getattr(OccupancySession, mark)
+    claimed = db.session.execute(update(OccupancySession).where(OccupancySession.id == session.id, column.is_(None))
+                                 .values({mark: now}).execution_options(synchronize_session=False)).rowcount
+    if claimed:
+        set_committed_value(session, mark, now)
+    return claimed == 1
+
+
 def check_session(session: OccupancySession, now: datetime, settings: SensorSettings | None = None) -> None:
     """Raise what is overdue for one session: car present without order, car gone with order still open."""
     settings = settings or settings_for(session.park_id)
@@ -492,7 +544,8 @@ def _car_without_order(session: OccupancySession, now: datetime) -> None:
             OccupancySession.order_id == order.id)):
         session.order_id = order.id  # registered meanwhile: link, nothing to say
         return
-    session.no_order_alerted_at = now
+    if not _claim(session, "no_order_alerted_at", now):
+        return
     minutes = int((now - session.arrived_at).total_seconds() // 60)
     for collector_id in on_duty([berth.segment_id]).get(berth.segment_id, ()):
         send(collector_id, "sensor_no_order", f"Berth {berth.number}: car present, no order",
@@ -509,7 +562,8 @@ def _car_left_order_open(session: OccupancySession, now: datetime, settings: Sen
     from app.inspections.services import raise_task
     from app.orders import services as orders
 
-    session.left_open_alerted_at = now
+    if not _claim(session, "left_open_alerted_at", now):
+        return
     order = db.session.get(ParkingOrder, session.order_id)
     if order is None or order.state != OrderState.OPEN.value:
         return
@@ -535,10 +589,25 @@ def _car_left_order_open(session: OccupancySession, now: datetime, settings: Sen
                session_id=session.id, sensor_id=session.sensor_id, order_id=order.id, at=now)
 
 
+CHECKS_LOCK = 0x5E450001  # PostgreSQL advisory lock of run_checks
+
+
+def _checks_lock() -> bool:
+    """PostgreSQL: one run_checks at a time, the lock held until commit (and freed if the process dies); a run
+    finding it taken skips. SQLite serialises writers anyway. Either way the conditional claims (`_claim`,
+    `_take_offline`) keep overlapping runs from raising an alert or an outage twice."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    return db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK)))
+
+
 def run_checks(now: datetime | None = None) -> dict:
-    """The periodic checks (worker or cron: `flask sensors check`): alerts of overdue sessions,
-    sensors and stations gone silent. The caller commits."""
+    """The periodic checks (every minute in the worker, `app.sensors.tasks`, or `flask sensors check`):
+    alerts of overdue sessions, sensors and stations gone silent. The caller commits."""
     now = now or utcnow()
+    counts = {"no_order": 0, "left_open": 0, "sensors_offline": 0, "stations_offline": 0}
+    if not _checks_lock():
+        return {**counts, "skipped": 1}
     settings = {r.park_id: r for r in db.session.scalars(select(SensorSettings))}
 
     def of(park_id):
@@ -546,7 +615,6 @@ def run_checks(now: datetime | None = None) -> dict:
 
     shortest_wait = min([DEFAULTS["no_order_minutes"]] + [s.no_order_minutes for s in settings.values()])
     horizon = now - timedelta(minutes=shortest_wait)
-    counts = {"no_order": 0, "left_open": 0, "sensors_offline": 0, "stations_offline": 0}
     for session in db.session.scalars(select(OccupancySession).where(
             OccupancySession.departed_at.is_(None), OccupancySession.order_id.is_(None),
             OccupancySession.no_order_alerted_at.is_(None), OccupancySession.arrived_at <= horizon)):
@@ -562,21 +630,26 @@ def run_checks(now: datetime | None = None) -> dict:
         counts["left_open"] += session.left_open_alerted_at is not None
     shortest_offline = min([DEFAULTS["offline_minutes"]] + [s.offline_minutes for s in settings.values()])
     silent_since = now - timedelta(minutes=shortest_offline)
-    for sensor in db.session.scalars(select(Sensor).where(Sensor.online.is_(True),
-                                                          Sensor.last_heartbeat_at < silent_since)):
-        if now - sensor.last_heartbeat_at >= timedelta(minutes=of(sensor.park_id).offline_minutes):
-            sensor.online = False
-            db.session.add(Outage(park_id=sensor.park_id, sensor_id=sensor.id, started_at=sensor.last_heartbeat_at))
-            counts["sensors_offline"] += 1
-    for station in db.session.scalars(select(BaseStation).where(BaseStation.online.is_(True),
-                                                                BaseStation.last_heartbeat_at < silent_since)):
-        if now - station.last_heartbeat_at >= timedelta(minutes=of(station.park_id).offline_minutes):
-            station.online = False
-            db.session.add(Outage(park_id=station.park_id, station_id=station.id,
-                                  started_at=station.last_heartbeat_at))
-            counts["stations_offline"] += 1
+    for model, key, count in ((Sensor, "sensor_id", "sensors_offline"),
+                              (BaseStation, "station_id", "stations_offline")):
+        silent = [row.id for row in db.session.execute(select(model.id, model.park_id, model.last_heartbeat_at).where(
+            model.online.is_(True), model.last_heartbeat_at < silent_since))
+            if now - row.last_heartbeat_at >= timedelta(minutes=of(row.park_id).offline_minutes)]
+        for id_, park_id, since in _take_offline(model, silent):
+            db.session.add(Outage(park_id=park_id, started_at=since, **{key: id_}))
+            counts[count] += 1
     db.session.flush()
     return counts
+
+
+def _take_offline(model, ids: list) -> list:
+    """Mark sensors or stations offline unless they came back or another run marked them first (the UPDATE
+    waits for a concurrent one, then skips the rows it changed); (id, park, last heartbeat) of those marked."""
+    if not ids:
+        return []
+    return db.session.execute(update(model).where(model.id.in_(ids), model.online.is_(True)).values(online=False)
+                              .returning(model.id, model.park_id, model.last_heartbeat_at)
+                              .execution_options(synchronize_session="fetch")).all()
 
 
 # --- admin: stations, binding, import, health figures ---------------------------------------------

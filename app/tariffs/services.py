@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 
 from app.audit import services as audit
 from app.core.types import utcnow
@@ -19,15 +19,27 @@ from app.tariffs.models import ANY_CLASS, TariffRule, TariffVersion
 from app.tenancy.models import Park
 
 
+def _in_force(*columns):
+    """Selects the version in force at :at of park :park_id's active rule for :vehicle_class (or of its
+    'any' rule); built once, run with parameters."""
+    vehicle_class = bindparam("vehicle_class")
+    exact = TariffRule.vehicle_class == vehicle_class
+    return (select(*columns).join(TariffRule)
+            .where(TariffRule.park_id == bindparam("park_id"), TariffRule.active.is_(True),
+                   TariffRule.vehicle_class.in_([vehicle_class, ANY_CLASS]),
+                   TariffVersion.effective_from <= bindparam("at"))
+            .order_by(case((exact, 0), else_=1), TariffVersion.effective_from.desc(), TariffVersion.version.desc())
+            .limit(1))
+
+
+_VERSION_IN_FORCE = _in_force(TariffVersion)
+VERSION_ID_IN_FORCE = _in_force(TariffVersion.id)  # the id alone, for a new order; parameters as above
+_DOCUMENT = select(TariffVersion.document).where(TariffVersion.id == bindparam("version_id"))
+
+
 def applicable_version(park_id: int, vehicle_class: str, at: datetime) -> TariffVersion | None:
     """The version in force at `at` of the park's active rule for the class (or of its 'any' rule)."""
-    exact = TariffRule.vehicle_class == vehicle_class
-    return db.session.scalar(
-        select(TariffVersion).join(TariffRule)
-        .where(TariffRule.park_id == park_id, TariffRule.active.is_(True),
-               TariffRule.vehicle_class.in_((vehicle_class, ANY_CLASS)), TariffVersion.effective_from <= at)
-        .order_by(case((exact, 0), else_=1), TariffVersion.effective_from.desc(), TariffVersion.version.desc())
-        .limit(1))
+    return db.session.scalar(_VERSION_IN_FORCE, {"park_id": park_id, "vehicle_class": vehicle_class, "at": at})
 
 
 @lru_cache(maxsize=1024)
@@ -40,12 +52,36 @@ def parsed_rule(version: TariffVersion):
     return _parse_document(json.dumps(version.document, sort_keys=True))
 
 
+def remember_document(version_id: int | None, document) -> None:
+    """Keep a version's document read along with something else (an order) for `rule_of_version`
+    in this database session; versions never change, so it cannot go stale."""
+    if version_id is not None and document is not None:
+        db.session.info.setdefault("tariff_documents", {})[version_id] = document
+
+
+def rule_of_version(version_id: int | None):
+    """The parsed rule of a version by id, reading only its document (None: no tariff)."""
+    if version_id is None:
+        return None
+    document = db.session.info.get("tariff_documents", {}).get(version_id)
+    if document is None:
+        document = db.session.scalar(_DOCUMENT, {"version_id": version_id})
+    return None if document is None else _parse_document(json.dumps(document, sort_keys=True))
+
+
 def quote_stay(park: Park, version: TariffVersion | None, entered_at: datetime, left_at: datetime,
                vehicle_class: str = "small", pass_=None) -> Fee:
     """The fee of a stay under a given version; a park without any tariff charges nothing."""
-    if version is None:
+    return quote_rule(park, parsed_rule(version) if version is not None else None, entered_at, left_at,
+                      vehicle_class, pass_)
+
+
+def quote_rule(park: Park, rule, entered_at: datetime, left_at: datetime, vehicle_class: str = "small",
+               pass_=None) -> Fee:
+    """`quote_stay` with the rule already parsed (see `rule_of_version`)."""
+    if rule is None:
         return Fee(0, ())
-    return quote(parsed_rule(version), entered_at, left_at, vehicle_class, park.timezone, pass_=pass_)
+    return quote(rule, entered_at, left_at, vehicle_class, park.timezone, pass_=pass_)
 
 
 # ---------------------------------------------------------------- rule pages (admin writes)

@@ -3,7 +3,7 @@ so "everything under node X" is one indexed equality, whatever the level of X.""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import ForeignKey, Index, String, func, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +49,9 @@ class City(TimestampMixin, db.Model):
     code: Mapped[str | None] = mapped_column(String(32), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     citywide_arrears: Mapped[bool] = mapped_column(default=False)  # 跨集团追缴: recover debts of any group
+    plate_in_two_parks: Mapped[bool] = mapped_column(default=True)  # 重复入场: one plate parked in two parks at once
+    reentry_min_minutes: Mapped[int] = mapped_column(default=0)     # refuse a plate's new entry sooner (0 = never)
+    reentry_resume_minutes: Mapped[int] = mapped_column(default=0)  # re-entry this soon after exit continues the order
     active: Mapped[bool] = mapped_column(default=True)
 
     level = Level.CITY
@@ -142,6 +145,9 @@ class Park(TimestampMixin, db.Model):
     capacity: Mapped[int] = mapped_column(default=0)
     phone: Mapped[str | None] = mapped_column(String(32))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    site_type: Mapped[str | None] = mapped_column(String(16))  # 车场类型: ground, underground, indoor...
+    opens_at: Mapped[time | None]   # business hours in local time; both empty = open all day
+    closes_at: Mapped[time | None]  # before opens_at = runs past midnight
     active: Mapped[bool] = mapped_column(default=True)
     group: Mapped[OperatingGroup] = relationship()
     area: Mapped[Area | None] = relationship()

@@ -1,6 +1,8 @@
 """Creating and editing nodes of the tree; ancestors ids are derived here, never taken from a form."""
 from __future__ import annotations
 
+from datetime import time
+
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,7 +15,7 @@ FIELDS = {
     OperatingGroup: ("name", "city_id", "contact", "phone", "active"),
     Area: ("name", "group_id", "active"),
     Park: ("name", "kind", "group_id", "area_id", "address", "latitude", "longitude", "capacity", "phone",
-           "timezone", "active"),
+           "timezone", "site_type", "opens_at", "closes_at", "active"),
 }
 
 
@@ -25,9 +27,9 @@ def save_node(actor, obj, values: dict, *, ip: str | None = None):
     """Apply `values` to a new or existing node, fix its ancestor ids, audit, flush."""
     model = type(obj)
     creating = obj.id is None
-    before = None if creating else audit.snapshot(obj, FIELDS[model])
+    before = None if creating else _snapshot(obj)
     for key, value in values.items():
-        setattr(obj, key, value.strip() if isinstance(value, str) else value)
+        setattr(obj, key, (value.strip() or None) if isinstance(value, str) else value)  # "" = not given
     _derive_ancestors(obj)
     if _name_taken(obj):
         db.session.rollback()
@@ -39,9 +41,13 @@ def save_node(actor, obj, values: dict, *, ip: str | None = None):
     except IntegrityError as exc:  # a concurrent request took the name between check and flush
         db.session.rollback()
         raise DuplicateName("That name (or code) is already used here.") from exc
-    audit.record(actor, "create" if creating else "update", obj, before=before,
-                 after=audit.snapshot(obj, FIELDS[model]), ip=ip)
+    audit.record(actor, "create" if creating else "update", obj, before=before, after=_snapshot(obj), ip=ip)
     return obj
+
+
+def _snapshot(obj) -> dict:
+    snap = audit.snapshot(obj, FIELDS[type(obj)])
+    return {k: v.strftime("%H:%M") if isinstance(v, time) else v for k, v in snap.items()}
 
 
 UNIQUE_WITHIN = {City: None, OperatingGroup: "city_id", Area: "group_id", Park: "group_id"}

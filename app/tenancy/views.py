@@ -11,7 +11,7 @@ from app.core.web import client_ip, paginate, permission_required
 from app.extensions import db
 from app.staff.models import Staff
 from app.tenancy import services
-from app.tenancy.forms import AreaForm, CityForm, GroupForm, NodeFilterForm, ParkForm
+from app.tenancy.forms import SITE_TYPES, AreaForm, CityForm, GroupForm, NodeFilterForm, ParkForm
 from app.tenancy.models import Area, City, Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope, node_label
 
@@ -33,6 +33,12 @@ def _yes_no(v):
     return _("yes") if v else _("no")
 
 
+def _hours(park):
+    if park.opens_at is None:
+        return _("all day")
+    return f"{park.opens_at:%H:%M}–{park.closes_at:%H:%M}"
+
+
 KINDS = {
     "cities": NodeKind(City, "cities", "city_id", CityForm, _l("Cities"), _l("city"),
                        ((_l("Name"), "name"), (_l("Code"), "code"), (_l("Time zone"), "timezone"))),
@@ -46,7 +52,7 @@ KINDS = {
                                                                    else _("Off-street")),
                        (_l("Operating group"), lambda o: o.group.name),
                        (_l("Area"), lambda o: o.area.name if o.area else "—"),
-                       (_l("Spaces"), "capacity"), (_l("Time zone"), "timezone"))),
+                       (_l("Spaces"), "capacity"), (_l("Hours"), _hours), (_l("Time zone"), "timezone"))),
 }
 
 
@@ -129,4 +135,5 @@ def park_detail(park_id):
     scope = current_scope()
     park = scope.get_or_404(Park, park_id)
     staff = db.session.scalars(scope.select(Staff).where(Staff.park_id == park.id).order_by(Staff.username)).all()
-    return render_template("tenancy/park.html", park=park, staff=staff)
+    return render_template("tenancy/park.html", park=park, staff=staff,
+                           site_type=dict(SITE_TYPES).get(park.site_type) if park.site_type else None)

@@ -1,13 +1,13 @@
 """Sensor events end to end: sessions, links to orders, duplicates, disorder, debouncing, station keys."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import Message
 from app.orders.models import ParkingOrder
-from app.sensors.models import OccupancySession, Sensor, SensorEvent
+from app.sensors.models import OccupancySession, Outage, Sensor, SensorEvent
 from tests.sensors.helpers import at, ref, sensored, street  # noqa: F401
 
 
@@ -141,3 +141,38 @@ def test_station_heartbeat(sensored, db):
     assert r.status_code == 422
     assert s.street.client.post("/pos/v1/stations/heartbeat", json={}).status_code == 401
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(sensored, tree):
+    """Set-wise ingest: five sensors coming back from an outage and arriving, then departing, cost the
+    statements of one."""
+    s = sensored
+    serials = ["S-A001", "S-A002", "S-A003", "S-B001", "S-B002", "S-B003"]
+    s.post([s.event(serial, "heartbeat", at(minutes=50)) for serial in serials])
+    db.session.execute(update(Sensor).values(online=False))
+    db.session.add_all(Outage(park_id=tree.p1.id, sensor_id=s.sensors[serial], started_at=at(minutes=50))
+                       for serial in serials)
+    db.session.commit()
+
+    # the ORM inserts new sessions one by one on SQLite (multi-row INSERT … RETURNING on PostgreSQL)
+    per_row = "INSERT INTO occupancy_sessions" if db.engine.dialect.name == "sqlite" else None
+
+    def statements(events):
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            if per_row is None or not statement.startswith(per_row):
+                seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            assert s.post(events).get_json()["counts"]["accepted"] == len(events)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        return len(seen)
+
+    for kind, when in (("arrive", at(minutes=3)), ("depart", at(minutes=1))):
+        one = statements([s.event(serials[0], kind, when)])
+        assert statements([s.event(serial, kind, when) for serial in serials[1:]]) == one
+    assert [x.departed_at is not None for x in sessions()] == [True] * 6
+    assert db.session.scalar(select(func.count()).select_from(Outage).where(Outage.ended_at.is_(None))) == 0

@@ -1,0 +1,123 @@
+"""/sync/v1: the on-site system's API. Every request is signed (see app/sync/signing.py); one
+transaction per request, kept on success and dropped on any refusal."""
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import DomainError, Invalid
+from app.core.types import utcnow
+from app.extensions import csrf, db
+from app.sync import feed, services, signing, uploads
+from app.tenancy.models import Park
+
+bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
+csrf.exempt(bp)  # sites sign each request instead of holding a cookie
+MAX_BODY = 16 * 1024 * 1024
+MAX_PULL = 1000
+
+
+@bp.errorhandler(DomainError)
+def domain_error(exc: DomainError):
+    db.session.rollback()
+    return jsonify(exc.to_dict()), exc.status
+
+
+@bp.before_request
+def authenticate():
+    if request.content_length and request.content_length > MAX_BODY:
+        raise Invalid("too_large", "The request body is larger than 16 MB.")
+    path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    g.now = utcnow()
+    g.site = services.authenticate(request.method, path, request.headers, request.get_data(cache=True), g.now)
+    g.park = db.session.get(Park, g.site.park_id)
+
+
+@bp.after_request
+def finish_transaction(response):
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("bad_json", "Send a JSON object with Content-Type: application/json.")
+    return data
+
+
+@bp.get("/time")
+def server_time():
+    return {"now": g.now.isoformat(), "park_id": g.park.id, "timezone": g.park.timezone}
+
+
+@bp.post("/uploads")
+def upload():
+    """A batch of lane events; one answer per item, in order."""
+    items = _body().get("items")
+    try:
+        results = uploads.upload(g.site, g.park, items, g.now)
+        db.session.flush()
+    except IntegrityError:
+        # a concurrent copy of some item won: start over once, so those items answer as replays
+        db.session.rollback()
+        services.remember_nonce(g.site.park_id, request.headers[signing.NONCE_HEADER], g.now)
+        results = uploads.upload(g.site, g.park, items, g.now)
+    return {"results": results, "accepted": sum(r["status"] == "ok" for r in results),
+            "refused": sum(r["status"] == "refused" for r in results)}
+
+
+@bp.post("/heartbeat")
+def heartbeat():
+    data = _body()
+    version, devices = data.get("version"), data.get("devices") or {}
+    errors = {}
+    if version is not None and (not isinstance(version, str) or len(version) > 40):
+        errors["version"] = "a text of up to 40 characters"
+    if not isinstance(devices, dict) or any(
+            k not in services.DEVICE_KINDS or not isinstance(v, list) or len(v) > 1000
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in v)
+            for k, v in devices.items()):
+        errors["devices"] = "{kind: [ids]} with kind in " + ", ".join(services.DEVICE_KINDS)
+    if errors:
+        raise Invalid("validation_failed", "Some fields are missing or wrong.", errors)
+    unknown = services.heartbeat(g.site, version, devices, request.remote_addr, g.now)
+    return {"ok": True, "server_time": g.now.isoformat(), "unknown_devices": unknown,
+            "feed_seq": g.site.last_seq}
+
+
+@bp.get("/changes")
+def changes():
+    """Changes after the cursor (`after`), in order, plus the barrier commands waiting."""
+    after, limit = request.args.get("after", "0"), request.args.get("limit", "200")
+    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= MAX_PULL or len(after) > 12:
+        raise Invalid("validation_failed", "Bad cursor.", {"after": "a whole number >= 0",
+                                                           "limit": f"1 to {MAX_PULL}"})
+    answer = feed.changes_after(db.session, g.site, int(after), int(limit))
+    answer["commands"] = services.pending_commands(g.site, g.now)
+    return answer
+
+
+@bp.post("/changes/ack")
+def ack_changes():
+    seq = services.check_ack(_body().get("seq"))
+    return {"acked_seq": feed.ack(db.session, g.site, seq, g.now)}
+
+
+@bp.get("/commands")
+def commands():
+    return {"commands": services.pending_commands(g.site, g.now)}
+
+
+@bp.post("/commands/<int:command_id>/result")
+def command_result(command_id):
+    data = _body()
+    ok, message = data.get("ok"), data.get("message")
+    if not isinstance(ok, bool) or (message is not None and not isinstance(message, str)):
+        raise Invalid("validation_failed", "Some fields are missing or wrong.",
+                      {"ok": "true or false", "message": "a text"})
+    command = services.command_result(g.site, command_id, ok, message, g.now)
+    return {"command": services.command_dict(command)}

@@ -1,0 +1,178 @@
+"""The link's rules: site servers and their secrets, request authentication, heartbeats and barrier
+commands. Plain functions; the caller commits."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+
+from app.audit.services import record
+from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.core.types import utcnow
+from app.extensions import db
+from app.sync import signing
+from app.sync.models import BarrierCommand, SiteServer, SyncNonce
+from app.tenancy.models import Park, ParkKind
+
+CLOCK_SKEW = timedelta(seconds=300)
+ACTIONS = ("lift", "lower")
+COMMAND_STATES = ("queued", "delivered", "done", "failed")
+
+
+class LinkError(ValueError):
+    """A refusal shown on an admin form."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def site_of(park_id: int) -> SiteServer | None:
+    return db.session.scalar(select(SiteServer).where(SiteServer.park_id == park_id))
+
+
+def _new_secret() -> str:
+    return "sk_" + secrets.token_urlsafe(32)
+
+
+def create_site_server(actor, park: Park, *, ip: str | None = None) -> tuple[SiteServer, str]:
+    """The park's on-site server and its first secret (returned once, to show once)."""
+    if park.kind != ParkKind.OFF_STREET.value:
+        raise LinkError(_("Only off-street parks have an on-site server."))
+    if site_of(park.id) is not None:
+        raise LinkError(_("This park already has an on-site server; rotate its secret instead."))
+    secret = _new_secret()
+    site = SiteServer(park_id=park.id, secret=secret, secret_hint=secret[-4:], secret_rotated_at=utcnow())
+    db.session.add(site)
+    db.session.flush()
+    record(actor, "create", site, anchor=park, label=f"{park.name} on-site server",
+           after={"park_id": park.id, "secret_hint": site.secret_hint}, ip=ip)
+    return site, secret
+
+
+def rotate_secret(actor, site: SiteServer, *, ip: str | None = None) -> str:
+    """A new secret; the old one stops working at once."""
+    before = {"secret_hint": site.secret_hint}
+    secret = _new_secret()
+    site.secret, site.secret_hint, site.secret_rotated_at = secret, secret[-4:], utcnow()
+    park = db.session.get(Park, site.park_id)
+    record(actor, "rotate_secret", site, anchor=park, label=f"{park.name} on-site server", before=before,
+           after={"secret_hint": site.secret_hint}, ip=ip)
+    return secret
+
+
+# --- authentication of /sync/v1 requests -----------------------------------------------------------
+
+def authenticate(method: str, path: str, headers, body: bytes, now: datetime) -> SiteServer:
+    """The site server that signed this request, or Unauthorized with a code saying why."""
+    park_raw, stamp = headers.get(signing.PARK_HEADER, ""), headers.get(signing.TIME_HEADER, "")
+    nonce, sent = headers.get(signing.NONCE_HEADER, ""), headers.get(signing.SIGNATURE_HEADER, "")
+    if not (park_raw and stamp and nonce and sent):
+        raise Unauthorized("signature_missing", "Sign the request: X-Park-Id, X-Timestamp, X-Request-Id and "
+                                                "X-Signature are required.")
+    if not park_raw.isdigit() or len(park_raw) > 10 or not stamp.isdigit() or len(stamp) > 12 \
+            or not 8 <= len(nonce) <= 64 or not nonce.isascii():
+        raise Unauthorized("signature_malformed", "A signature header is malformed.")
+    site = db.session.scalar(select(SiteServer).where(SiteServer.park_id == int(park_raw)))
+    if site is None:
+        raise Unauthorized("unknown_park", "This park has no on-site server in the cloud.")
+    if abs(now.timestamp() - int(stamp)) > CLOCK_SKEW.total_seconds():
+        raise Unauthorized("stale_timestamp", "The request time is more than 300 s away from the cloud's: "
+                                              "check the site's clock.", extra={"server_time": int(now.timestamp())})
+    expected = signing.signature(site.secret, method, path, stamp, nonce, body)
+    if not hmac.compare_digest(expected, sent.lower()):
+        raise Unauthorized("bad_signature", "The signature does not match: wrong secret or altered request.")
+    remember_nonce(site.park_id, nonce, now)
+    return site
+
+
+def remember_nonce(park_id: int, nonce: str, now: datetime) -> None:
+    """Each request id is accepted once inside the window (a later copy fails the timestamp check)."""
+    from app.sync.bulk import insert_ignore
+
+    stored = db.session.execute(insert_ignore(SyncNonce.__table__).values(park_id=park_id, nonce=nonce, seen_at=now)
+                                .returning(SyncNonce.id)).first()
+    if stored is None:
+        raise Unauthorized("replayed_request", "This request was already received.")
+
+
+def forget_old_nonces(now: datetime) -> int:
+    return db.session.execute(delete(SyncNonce).where(SyncNonce.seen_at < now - 2 * CLOCK_SKEW)).rowcount
+
+
+# --- heartbeats -----------------------------------------------------------------------------------
+
+DEVICE_KINDS = ("booth", "lane", "camera", "barrier", "led", "monitor")
+
+
+def heartbeat(site: SiteServer, version: str | None, devices: dict, ip: str | None, now: datetime) -> dict:
+    """The site is alive; the devices it lists answered it. Returns ids the cloud does not know."""
+    from app.lanes.services import mark_seen
+
+    site.version, site.ip, site.last_heartbeat_at = version, ip, now
+    site.device_status = devices
+    unknown = {kind: mark_seen(site.park_id, kind, ids, now) for kind, ids in devices.items() if ids}
+    forget_old_nonces(now)
+    return {k: v for k, v in unknown.items() if v}
+
+
+# --- barrier commands -----------------------------------------------------------------------------
+
+def queue_command(actor, lane, action: str, reason: str | None, *, ip: str | None = None) -> BarrierCommand:
+    """远程抬杆/落杆: asked from the admin, fetched by the site on its next pull."""
+    if action not in ACTIONS:
+        raise LinkError(_("Lift or lower."), "action")
+    if site_of(lane.park_id) is None:
+        raise LinkError(_("This park has no on-site server to send the command to."))
+    command = BarrierCommand(park_id=lane.park_id, lane_id=lane.id, action=action, state="queued",
+                             reason=(reason or "").strip() or None, requested_by_id=getattr(actor, "id", None),
+                             requested_at=utcnow())
+    db.session.add(command)
+    db.session.flush()
+    record(actor, f"barrier_{action}", command, anchor=db.session.get(Park, lane.park_id),
+           label=f"{lane.name}: {action}", after={"lane_id": lane.id, "action": action, "reason": command.reason},
+           ip=ip)
+    return command
+
+
+def pending_commands(site: SiteServer, now: datetime) -> list[dict]:
+    """Commands the site has not answered yet; handed out again until it does (it acts on each id once)."""
+    rows = db.session.scalars(select(BarrierCommand).where(
+        BarrierCommand.park_id == site.park_id, BarrierCommand.state.in_(("queued", "delivered")))
+        .order_by(BarrierCommand.id).limit(50)).all()
+    for command in rows:
+        if command.state == "queued":
+            command.state, command.delivered_at = "delivered", now
+    return [command_dict(c) for c in rows]
+
+
+def command_dict(c: BarrierCommand) -> dict:
+    return {"id": c.id, "lane_id": c.lane_id, "action": c.action, "reason": c.reason, "state": c.state,
+            "requested_at": c.requested_at.isoformat(), "result_message": c.result_message}
+
+
+def command_result(site: SiteServer, command_id: int, ok: bool, message: str | None, now: datetime) -> BarrierCommand:
+    command = db.session.scalar(select(BarrierCommand).where(BarrierCommand.id == command_id,
+                                                             BarrierCommand.park_id == site.park_id))
+    if command is None:
+        raise NotFound("command_not_found", "No such command for this park.")
+    state = "done" if ok else "failed"
+    if command.state in ("done", "failed"):
+        if command.state != state:
+            raise Conflict("command_finished", f"This command is already {command.state}.")
+        return command  # the same answer again: nothing changes
+    command.state, command.result_at, command.result_message = state, now, (message or "")[:200] or None
+    command.delivered_at = command.delivered_at or now
+    record(None, f"barrier_{command.action}_{state}", command, anchor=db.session.get(Park, site.park_id),
+           label=f"lane {command.lane_id}: {command.action} {state}",
+           after={"state": state, "message": command.result_message})
+    return command
+
+
+def check_ack(seq) -> int:
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise Invalid("validation_failed", "Send the last position applied.", {"seq": "a whole number >= 0"})
+    return seq
