@@ -12,11 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
-from app.devices.models import DeviceSession, Handheld
+from app.devices.models import DeviceSession
 from app.devices.services import LIVE_SESSION, live_session_row
 from app.extensions import csrf, db
-from app.parks.settings import remember_applying, with_applying_settings
-from app.staff.models import Staff
 from pos_api import bp
 
 MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exist
@@ -182,8 +180,6 @@ def device_login_required(*kinds: str):
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
             session, g.open_shift = row[0], row[1]
-            if ref is not None:
-                remember_applying(row, session.handheld.park_id, session.staff.role_id)
             if kinds and session.staff.role.kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
             g.device_session, g.staff, g.handheld = session, session.staff, session.handheld
@@ -251,10 +247,8 @@ def _first_answer(column):
 
 # Scalar subqueries rather than a seventh table in the join: PostgreSQL plans each apart, which costs
 # less than searching the orders of a larger join (the plan is made anew on every request).
-# The collector settings come along too: car in and the receipt read them next.
-_LIVE_SESSION_AND_FIRST_ANSWER = with_applying_settings(LIVE_SESSION.add_columns(
-    *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response))),
-    Handheld.park_id, Staff.role_id)
+_LIVE_SESSION_AND_FIRST_ANSWER = LIVE_SESSION.add_columns(
+    *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response)))
 
 
 def _stored(key: str, ref: str):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
 from app.auth.services import authenticate
@@ -91,14 +91,12 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
 
 # Built once: every device request runs it, and building a statement costs more than running it.
 # The person's open shift (签到) comes along: most device requests need it next.
-# Joined by name, not by joinedload's aliases, so that callers can join more to the person and park.
 LIVE_SESSION = (
     select(DeviceSession, Shift)
-    .outerjoin(DeviceSession.staff).outerjoin(Staff.role).outerjoin(DeviceSession.handheld).outerjoin(Handheld.park)
     .outerjoin(Shift, (Shift.collector_id == DeviceSession.staff_id) & Shift.ended_at.is_(None))
     .where(DeviceSession.token_hash == bindparam("token_hash"))
-    .options(contains_eager(DeviceSession.staff).contains_eager(Staff.role),
-             contains_eager(DeviceSession.handheld).contains_eager(Handheld.park)))
+    .options(joinedload(DeviceSession.staff).joinedload(Staff.role),
+             joinedload(DeviceSession.handheld).joinedload(Handheld.park)))
 
 
 def live_session_row(token: str, statement=LIVE_SESSION, **params):

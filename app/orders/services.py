@@ -20,13 +20,13 @@ from app.orders.models import (Arrear, LedgerEntry, LedgerKind, OrderState, Park
                                PlateListEntry)
 from app.members.models import PassPlate
 from app.parks.models import FreeReason
+from app.parks.services import park_parameters
 from app.parks.settings import collector_settings
 from app.shifts.models import Shift
 from app.staff.models import Staff
 from app.tariffs.engine import Fee, PassCoverage
 from app.tariffs.models import TariffVersion
-from app.tariffs.services import (VERSION_ID_IN_FORCE, applicable_version, quote_rule, remember_document,
-                                   rule_of_version)
+from app.tariffs.services import VERSION_ID_IN_FORCE, quote_rule, remember_document, rule_of_version
 from app.tenancy.models import City, Park
 
 PLATE_RE = re.compile(r"^[A-Z0-9\u4e00-\u9fff]{4,10}$")
@@ -260,6 +260,8 @@ def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
 def _check_free_release(collector: Staff, park: Park, reason: str | None, amount_fen: int) -> None:
     if not collector.can(FREE_RELEASE):
         raise Forbidden("free_release_forbidden", "Your role may not release cars for free.")
+    if not park_parameters(park.id).allow_free_settlement:
+        raise Forbidden("free_release_disabled", "This park does not allow free release.")
     names = set(db.session.scalars(select(FreeReason.name).where(FreeReason.park_id == park.id,
                                                                  FreeReason.active.is_(True))))
     if reason not in names:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
@@ -24,6 +25,11 @@ def _plain(value):
 
 
 def _record_type(table, columns) -> str:
+    return _compiled_record_type(table, tuple(columns))
+
+
+@lru_cache(maxsize=64)
+def _compiled_record_type(table, columns: tuple) -> str:
     return ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
 
 
@@ -66,8 +72,9 @@ def insert_rows(table, rows: list[dict], *, returning_ids: bool = False) -> list
         names = ", ".join(columns)
         sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM json_to_recordset(CAST(:rows AS json)) AS v"
         if not returning_ids:
-            db.session.execute(text(f"{sql}({_record_type(table, columns)})"),
-                               {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_plain)})
+            same = all(len(r) == len(columns) for r in rows)  # the rows carry just the columns: send them as they are
+            db.session.execute(text(f"{sql}({_record_type(table, columns)})"), {"rows": json.dumps(
+                rows if same else [{c: r[c] for c in columns} for r in rows], default=_plain)})
             return None
         # ids come from the sequence in the SELECT's order, so ascending ids follow the rows
         return sorted(db.session.execute(text(f"{sql}({_record_type(table, columns)}, _i int) ORDER BY v._i "

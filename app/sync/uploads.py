@@ -30,6 +30,7 @@ MAX_PHOTO_BYTES = 512 * 1024
 MAX_AHEAD = timedelta(minutes=2)
 MAX_AGE = timedelta(days=7)  # a site that was offline uploads its backlog
 SITE_REF = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
+CONTROL = re.compile(r"[\x00-\x1f]")
 PAY_METHODS = ("cash", "electronic", "card")
 
 
@@ -50,7 +51,7 @@ class Item:
                 self.errors[name] = "required"
             return None
         if not isinstance(value, str) or not value.strip() or len(value) > max_len or \
-                any(ord(ch) < 32 for ch in value):
+                CONTROL.search(value):
             self.errors[name] = f"a text of 1 to {max_len} characters"
             return None
         return value.strip()

@@ -1,9 +1,9 @@
 """A collector's day through the HTTP API: shift, car in with prepay, quote, settle, escape,
 recovery elsewhere, and a shift summary that equals the ledger — to the fen."""
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.orders.models import Arrear, LedgerEntry, ParkingOrder
-from app.parks.models import CollectorSettings, FreeReason
+from app.parks.models import CollectorSettings, FreeReason, ParkParameters
 from app.orders.models import PlateListEntry
 from app.staff.models import RoleKind
 from tests.pos_api.conftest import ago, ref
@@ -257,6 +257,12 @@ def test_free_release_needs_permission_and_reason(street, db, tree, make):
     bad = street.call("POST", f"/orders/{order['id']}/settle", senior, json={**body, "client_ref": ref(),
                                                                            "free_reason": "Friend"})
     assert bad.status_code == 422 and bad.get_json()["error"]["reasons"] == ["Police"]
+    db.session.add(ParkParameters(park_id=tree.p1.id, allow_free_settlement=False))
+    db.session.commit()
+    disabled = street.call("POST", f"/orders/{order['id']}/settle", senior, json={**body, "client_ref": ref()})
+    assert disabled.status_code == 403 and disabled.get_json()["error"]["code"] == "free_release_disabled"
+    db.session.execute(update(ParkParameters).values(allow_free_settlement=True))
+    db.session.commit()
     ok = street.call("POST", f"/orders/{order['id']}/settle", senior, json={**body, "client_ref": ref()})
     assert ok.status_code == 200 and ok.get_json()["order"]["reduction_fen"] == 200
     assert _count(db, LedgerEntry) == 0

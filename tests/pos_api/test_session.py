@@ -108,3 +108,14 @@ def test_control_characters_and_bad_unicode_are_field_errors(street):
         response = street.client.post("/pos/v1/session", json={"username": username, "password": "x",
                                                                "device_serial": "POS-P1-A"})
         assert response.status_code == 422 and "username" in response.get_json()["error"]["fields"]
+
+
+def test_the_device_api_keeps_no_cookie_session_but_the_admin_does(street, client_as):
+    browser = client_as("parkp1")  # a signed-in admin's cookie must neither work nor be renewed here
+    answer = browser.get("/pos/v1/orders")
+    assert answer.status_code == 401 and "Set-Cookie" not in answer.headers
+    assert "Cookie" not in answer.headers.get("Vary", "")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff" and "frame-ancestors 'none'" in \
+        answer.headers["Content-Security-Policy"]
+    signed_in = street.client.post("/login", data={"username": "parkp1", "password": PASSWORD})
+    assert signed_in.status_code == 302 and "session=" in signed_in.headers.get("Set-Cookie", "")
