@@ -22,8 +22,9 @@ SECRET_KEY = "bench"  # the site secrets are encrypted with a key derived from i
 
 
 def prepare(url: str, clients: int) -> dict:
-    """Schema from the models (issue 7's migration is not written yet), one off-street park per client with
-    an entry and an exit lane and an on-site server; the baseline table."""
+    """Schema by migrations, one off-street park per client with an entry and an exit lane and an on-site
+    server; the baseline table."""
+    from flask_migrate import upgrade
     from sqlalchemy import text
 
     from app import create_app
@@ -36,7 +37,7 @@ def prepare(url: str, clients: int) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "SECRET_KEY": SECRET_KEY})
     sites = []
     with app.app_context():
-        db.create_all()
+        upgrade()
         db.session.execute(text(
             "CREATE TABLE bench_lane_events (id bigserial primary key, park_id int, kind varchar(16), "
             "site_ref varchar(64), plate varchar(16), lane_id int, occurred_at timestamptz, received_at timestamptz, "
