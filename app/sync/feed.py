@@ -6,13 +6,15 @@ the first to commit, so commit order equals number order and a puller never sees
 slower transaction fills later."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import event, insert, inspect, or_, select, true, update
+from sqlalchemy import delete, event, insert, inspect, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from app.core.types import utcnow
 from app.sync.models import SiteServer, SyncChange
+
+FEED_KEEP = timedelta(days=7)  # acknowledged changes stay this long, for a site restored from a backup
 
 SNAPSHOT_ENTITIES = ("park_parameters", "lane", "car_type", "plate_car_type", "tariff", "product", "pass",
                      "plate_list")
@@ -215,7 +217,8 @@ def changes_after(session, site: SiteServer, after: int, limit: int) -> dict:
 
     last = session.scalar(select(SiteServer.last_seq).where(SiteServer.id == site.id))
     first = first_retained(session, site.park_id)
-    if after <= 0 or after > last or (first is not None and after < first - 1):
+    behind = after < first - 1 if first is not None else after < last  # what it missed is pruned
+    if after <= 0 or after > last or behind:
         park = session.get(Park, site.park_id)
         return {"snapshot": True, "seq": last, "changes": snapshot(session, park), "more": False}
     rows = session.scalars(select(SyncChange).where(SyncChange.park_id == site.park_id, SyncChange.seq > after)
@@ -225,6 +228,14 @@ def changes_after(session, site: SiteServer, after: int, limit: int) -> dict:
     return {"snapshot": False, "seq": rows[-1].seq if rows else after, "more": more,
             "changes": [{"seq": r.seq, "entity": r.entity, "entity_id": r.entity_id, "op": r.op,
                          "payload": r.payload} for r in rows]}
+
+
+def prune(session, now, keep=FEED_KEEP) -> int:
+    """Drop changes every site has acknowledged and that are older than `keep`; a site restored from
+    an old backup of its own then gets a snapshot instead (see `changes_after`)."""
+    acked = select(SiteServer.acked_seq).where(SiteServer.park_id == SyncChange.park_id).scalar_subquery()
+    return session.execute(delete(SyncChange).where(SyncChange.seq <= acked, SyncChange.created_at < now - keep)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def ack(session, site: SiteServer, seq: int, now) -> int:

@@ -1,0 +1,75 @@
+"""The link's hourly housekeeping: acknowledged feed changes and spent request ids are dropped, and a
+site whose cursor points into what was dropped gets a snapshot instead of a silent gap."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from app.core.types import utcnow
+from app.orders.models import PlateListEntry
+from app.sync.models import SyncChange, SyncNonce
+from app.sync.tasks import sync_housekeeping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _black_list(db, park, n):
+    db.session.add(PlateListEntry(park_id=park.id, plate=f"粤C0000{n}", kind="black", reason="r"))
+    db.session.commit()
+
+
+def _age_everything(db, park, days=8):
+    then = utcnow() - timedelta(days=days)
+    db.session.execute(update(SyncChange).values(created_at=then))
+    db.session.add(SyncNonce(park_id=park.id, nonce="spent-long-ago", seen_at=then))
+    db.session.commit()
+
+
+def test_only_acknowledged_old_changes_go_and_a_site_behind_gets_a_snapshot(db, site):
+    for n in range(3):
+        _black_list(db, site.park, n)
+    assert site.client.ack(2)[1] == {"acked_seq": 2}
+    _age_everything(db, site.park)
+    counts = sync_housekeeping.call_local()
+    assert counts == {"request_ids": 1, "feed_changes": 2}
+    db.session.rollback()
+    assert db.session.scalars(select(SyncChange.seq)).all() == [3]  # not yet acknowledged: kept
+    _status, normal = site.client.pull(2)
+    assert normal["snapshot"] is False and [c["seq"] for c in normal["changes"]] == [3]
+    _status, restored = site.client.pull(1)  # a site restored from an old backup of itself
+    assert restored["snapshot"] is True and restored["seq"] == 3
+
+
+def test_with_every_change_dropped_a_cursor_behind_still_gets_a_snapshot(db, site):
+    for n in range(2):
+        _black_list(db, site.park, n)
+    site.client.ack(2)
+    _age_everything(db, site.park)
+    assert sync_housekeeping.call_local()["feed_changes"] == 2
+    _status, behind = site.client.pull(1)
+    assert behind["snapshot"] is True
+    assert {c["payload"]["plate"] for c in behind["changes"] if c["entity"] == "plate_list"} == {"粤C00000", "粤C00001"}
+    _status, current = site.client.pull(2)
+    assert current["snapshot"] is False and current["changes"] == []
+
+
+def test_recent_changes_stay_even_when_acknowledged(db, site):
+    _black_list(db, site.park, 0)
+    site.client.ack(1)
+    assert sync_housekeeping.call_local()["feed_changes"] == 0
+
+
+def test_the_worker_runs_the_housekeeping_hourly(tmp_path):
+    code = ("from datetime import datetime; from app.exports.worker import huey; "
+            "due = lambda m: {t.name for t in huey.read_periodic(datetime(2026, 5, 1, 8, m))}; "
+            "print('sync_housekeeping' in due(17), 'sync_housekeeping' in due(18))")
+    env = {**os.environ, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test", "HUEY_SQLITE_PATH": str(tmp_path / "h.db"),
+           "PARKINGOS_INSTANCE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "False"]
