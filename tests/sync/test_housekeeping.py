@@ -2,11 +2,7 @@
 site whose cursor points into what was dropped gets a snapshot instead of a silent gap."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -14,8 +10,7 @@ from app.core.types import utcnow
 from app.orders.models import PlateListEntry
 from app.sync.models import SyncChange, SyncNonce
 from app.sync.tasks import sync_housekeeping
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.worker_schedule import due_at_minutes
 
 
 def _black_list(db, park, n):
@@ -65,11 +60,5 @@ def test_recent_changes_stay_even_when_acknowledged(db, site):
 
 
 def test_the_worker_runs_the_housekeeping_hourly(tmp_path):
-    code = ("from datetime import datetime; from app.exports.worker import huey; "
-            "due = lambda m: {t.name for t in huey.read_periodic(datetime(2026, 5, 1, 8, m))}; "
-            "print('sync_housekeeping' in due(17), 'sync_housekeeping' in due(18))")
-    env = {**os.environ, "DATABASE_URL": "sqlite://", "SECRET_KEY": "test", "HUEY_SQLITE_PATH": str(tmp_path / "h.db"),
-           "PARKINGOS_INSTANCE": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split() == ["True", "False"]
+    at_17, at_18 = due_at_minutes(tmp_path, [17, 18])
+    assert "app.sync.tasks.sync_housekeeping" in at_17 and "app.sync.tasks.sync_housekeeping" not in at_18
