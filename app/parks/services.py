@@ -217,17 +217,8 @@ def save_free_reason(actor, reason: FreeReason, *, park: Park, name: str, ip: st
             raise SettingsError(_("This park has that reason already."), "name")
     before = None if creating else audit.snapshot(reason, REASON_FIELDS)
     reason.park_id, reason.name = park.id, name
-    if creating:
-        reason.active = True
-        db.session.add(reason)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise SettingsError(_("This park has that reason already."), "name") from exc
-    audit.record(actor, "create" if creating else "update", reason, anchor=park, before=before,
-                 after=audit.snapshot(reason, REASON_FIELDS), ip=ip)
-    return reason
+    return _store_named(actor, reason, creating, park, before, REASON_FIELDS,
+                        _("This park has that reason already."), ip)
 
 
 def set_free_reason_active(actor, reason: FreeReason, active: bool, ip: str | None = None) -> None:
@@ -440,17 +431,23 @@ def save_car_type(actor, car_type: CarType, *, park: Park, name: str, code: str 
         code = code or _next_code(park.id)
     before = None if creating else audit.snapshot(car_type, CAR_TYPE_FIELDS)
     car_type.park_id, car_type.name, car_type.code, car_type.vehicle_class = park.id, name, code, vehicle_class
+    return _store_named(actor, car_type, creating, park, before, CAR_TYPE_FIELDS,
+                        _("This park has a car type of that name or code already."), ip)
+
+
+def _store_named(actor, row, creating: bool, park: Park, before, fields, clash: str, ip):
+    """Insert or update a park's named row; a name taken meanwhile by another request is a form error."""
     if creating:
-        car_type.active = True
-        db.session.add(car_type)
+        row.active = True
+        db.session.add(row)
     try:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise SettingsError(_("This park has a car type of that name or code already."), "name") from exc
-    audit.record(actor, "create" if creating else "update", car_type, anchor=park, before=before,
-                 after=audit.snapshot(car_type, CAR_TYPE_FIELDS), ip=ip)
-    return car_type
+        raise SettingsError(clash, "name") from exc
+    audit.record(actor, "create" if creating else "update", row, anchor=park, before=before,
+                 after=audit.snapshot(row, fields), ip=ip)
+    return row
 
 
 def _car_type_taken(park_id: int, clause, exclude_id: int | None) -> bool:
