@@ -141,22 +141,28 @@ def _error_response(status: int, code: str, message: str):
 def _refuse_nul_bytes():
     """A NUL byte in a form or query would reach the database driver and fail there (PostgreSQL
     refuses it in text): answer 400 at the door instead."""
-    values = list(request.args.values()) + (list(request.form.values()) if request.form else [])
+    values = list(request.args.values()) if request.args else []
+    if request.mimetype in _FORM_TYPES:
+        values += request.form.values()
     if any("\x00" in value for value in values):
         return _error_response(400, "bad_input", _("The request contains a NUL character."))
     return None
 
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"),
+    ("Content-Security-Policy",
+     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+     "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"))
+
+
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    headers = response.headers
+    present = {key.lower() for key, _value in headers.items()}
+    headers.extend([(k, v) for k, v in _SECURITY_HEADERS if k.lower() not in present])
+    if request.is_secure and "strict-transport-security" not in present:
+        headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 

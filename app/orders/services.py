@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -41,16 +43,30 @@ def normalize_plate(raw: str) -> str:
     return plate
 
 
+def _pg() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _for_update(stmt):
     """Row locks where the database has them (PostgreSQL); SQLite serialises writers anyway."""
-    return stmt.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else stmt
+    return stmt.with_for_update() if _pg() else stmt
 
 
-def _flush_or_conflict(code: str, message: str) -> None:
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(code, message) from exc
+def _insert_order(berth: Berth, **values) -> ParkingOrder:
+    """A new order by one INSERT … RETURNING id; the object joins the session as loaded from the database,
+    every column set, so reading it back costs nothing (the unit of work costs more than the statement)."""
+    row = {c.key: values[c.key] if c.key in values else _column_default(c) for c in _ORDERS if not c.primary_key}
+    order = ParkingOrder(id=db.session.execute(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
+    make_transient_to_detached(order)
+    db.session.add(order)
+    return order
+
+
+def _column_default(column):
+    default = column.default
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
 
 
 @dataclass
@@ -82,7 +98,14 @@ _BLACKLISTED = select(PlateListEntry).where(
     PlateListEntry.kind == "black", PlateListEntry.active.is_(True),
     (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= _AT),
     (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > _AT)).limit(1)
-_BERTH = select(Berth).where(Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
+def _berth_with_sensor_session():
+    from app.sensors.services import open_session_id  # sensors build on orders, not the reverse
+
+    return select(Berth, open_session_id(Berth.id).label("sensor_session_id")).where(
+        Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
+
+
+_BERTH = _berth_with_sensor_session()
 _LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table__.c, PassPlate.__table__.c
 # What car in checks before its insert, in one round trip: is the plate black-listed, does an open order
 # hold the berth or the plate (one index scan each: an OR of both plans and runs far slower), and which
@@ -116,6 +139,8 @@ _OPEN_ORDER = WITH_TARIFF_DOCUMENT.where(  # the park is the caller's, already i
     ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
     joinedload(ParkingOrder.segment), joinedload(ParkingOrder.berth))
 _OPEN_ORDER_LOCKED = _OPEN_ORDER.with_for_update(of=ParkingOrder)
+_INSERT_LEDGER = insert(LedgerEntry.__table__)
+_INSERT_ORDER = insert(ParkingOrder.__table__).returning(ParkingOrder.__table__.c.id)
 
 
 def blacklisted(park_id: int, plate: str, at: datetime) -> PlateListEntry | None:
@@ -134,14 +159,17 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None) -> ParkingOrder:
     plate = normalize_plate(plate)
-    berth = db.session.scalar(_for_update(_BERTH), {"berth_id": berth_id, "park_id": park.id})
+    row = db.session.execute(_BERTH.with_for_update(of=Berth) if _pg() else _BERTH,
+                             {"berth_id": berth_id, "park_id": park.id}).first()
+    berth = row[0] if row is not None else None
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
     _require_shift_segment(shift, berth.segment_id)
     settings = collector_settings(park, collector.role_id)
     from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
 
-    entered_at, sensor_session = arrival_time_for(berth, received_at, entered_at, settings.use_sensor_time)
+    entered_at, sensor_session = arrival_time_for(row.sensor_session_id, received_at, entered_at,
+                                                  settings.use_sensor_time)
     checks = db.session.execute(_BEFORE_CAR_IN, {"park_id": park.id, "plate": plate, "at": entered_at,
                                                  "berth_id": berth.id, "vehicle_class": vehicle_class}).one()
     if settings.refuse_blacklisted and checks.blacklisted:
@@ -154,12 +182,13 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
                                        f"{other.berth.number if other.berth else '?'}.", extra={"order_id": other.id})
     if prepay_fen:
         _check_prepay(settings, prepay_fen, prepay_method)
-    order = ParkingOrder(park_id=park.id, segment_id=berth.segment_id, berth=berth, plate=plate,
-                         vehicle_class=vehicle_class, entered_at=entered_at, entry_received_at=received_at,
-                         tariff_version_id=checks.version_id,
-                         prepaid_fen=prepay_fen, entry_collector_id=collector.id, entry_shift_id=shift.id)
-    db.session.add(order)
-    _flush_or_conflict("berth_occupied", "This berth or plate already has an open order.")
+    try:
+        order = _insert_order(berth, park_id=park.id, segment_id=berth.segment_id, berth_id=berth.id, plate=plate,
+                              vehicle_class=vehicle_class, entered_at=entered_at, entry_received_at=received_at,
+                              tariff_version_id=checks.version_id, prepaid_fen=prepay_fen,
+                              entry_collector_id=collector.id, entry_shift_id=shift.id)
+    except IntegrityError as exc:
+        raise Conflict("berth_occupied", "This berth or plate already has an open order.") from exc
     link_order(sensor_session, order)
     if prepay_fen:
         _ledger(order, collector, shift, prepay_method, LedgerKind.PREPAY, prepay_fen, received_at)
@@ -181,11 +210,13 @@ def _ledger(order: ParkingOrder, collector: Staff, shift: Shift | None, method: 
     park and segment), not where the debt was made."""
     where = (shift.park_id, shift.segment_id, None) if arrear is not None else \
         (order.park_id, order.segment_id, order.berth_id)
-    db.session.add(LedgerEntry(
-        park_id=where[0], segment_id=where[1], berth_id=where[2], order_id=order.id,
-        arrear_id=arrear.id if arrear else None, collector_id=collector.id if collector else None,
-        shift_id=shift.id if shift else None, method=method, kind=kind.value, amount_fen=amount_fen,
-        occurred_at=at))
+    # a plain INSERT: nothing reads the row back as an object, and the unit of work costs a handheld
+    # request more than the statement does
+    db.session.execute(_INSERT_LEDGER, {
+        "park_id": where[0], "segment_id": where[1], "berth_id": where[2], "order_id": order.id,
+        "arrear_id": arrear.id if arrear else None, "collector_id": collector.id if collector else None,
+        "shift_id": shift.id if shift else None, "method": method, "kind": kind.value, "amount_fen": amount_fen,
+        "occurred_at": at})
 
 
 def quote_order(order: ParkingOrder, left_at: datetime) -> Quote:
@@ -247,13 +278,10 @@ def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
         _ledger(order, collector, shift, method, LedgerKind.FEE, paid, received_at)
     if refund:
         _ledger(order, collector, shift, _prepay_method(order), LedgerKind.PREPAY_REFUND, -refund, received_at)
-    _close(order, OrderState.SETTLED, collector, shift, quote, received_at)
-    order.paid_fen = order.prepaid_fen + paid - refund
-    order.reduction_fen = reduction
-    order.payment_method = method
-    order.free_reason = free_reason if method == PaymentMethod.FREE.value else None
-    order.receipt_no = f"{park.id:04d}-{order.id:08d}"
-    db.session.flush()
+    _close(order, OrderState.SETTLED, collector, shift, quote, received_at,
+           paid_fen=order.prepaid_fen + paid - refund, reduction_fen=reduction, payment_method=method,
+           free_reason=free_reason if method == PaymentMethod.FREE.value else None,
+           receipt_no=f"{park.id:04d}-{order.id:08d}")
     return order, quote
 
 
@@ -278,14 +306,24 @@ def _prepay_method(order: ParkingOrder) -> str:
 
 
 def _close(order: ParkingOrder, state: OrderState, collector: Staff, shift: Shift | None, quote: Quote,
-           received_at: datetime) -> None:
-    order.state = state.value
-    order.left_at = quote.left_at
-    order.exit_received_at = received_at
-    order.exit_collector_id = collector.id
-    order.exit_shift_id = shift.id if shift else None
-    order.fee_fen = quote.fee.total_fen
-    order.fee_lines = quote.fee.to_dict()["lines"]
+           received_at: datetime, **more) -> None:
+    """The order leaves its open state: one UPDATE of the locked row, the loaded object kept in step."""
+    _write_order(order, state=state.value, left_at=quote.left_at, exit_received_at=received_at,
+                 exit_collector_id=collector.id, exit_shift_id=shift.id if shift else None,
+                 fee_fen=quote.fee.total_fen, fee_lines=quote.fee.to_dict()["lines"], **more)
+
+
+def _write_order(order: ParkingOrder, **values) -> None:
+    db.session.execute(_order_update(tuple(values)), {**values, "order_id": order.id})
+    for name, value in values.items():
+        set_committed_value(order, name, value)
+
+
+@lru_cache(maxsize=16)
+def _order_update(columns: tuple):
+    """UPDATE of these columns by order id, built once per set of columns."""
+    return update(ParkingOrder.__table__).where(_ORDERS.id == bindparam("order_id")).values(
+        {c: bindparam(c) for c in columns})
 
 
 def escape(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, left_at: datetime,
@@ -297,8 +335,7 @@ def escape(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
     if quote.due_fen <= 0:
         raise Conflict("prepay_covers_fee", "The prepayment covers the fee: settle the order instead.",
                        extra={"quote": quote.to_dict()})
-    _close(order, OrderState.UNPAID, collector, shift, quote, received_at)
-    order.paid_fen = order.prepaid_fen
+    _close(order, OrderState.UNPAID, collector, shift, quote, received_at, paid_fen=order.prepaid_fen)
     arrear = Arrear(park_id=park.id, order_id=order.id, plate=order.plate, amount_fen=quote.due_fen)
     db.session.add(arrear)
     db.session.flush()
@@ -411,12 +448,9 @@ def manual_settle(actor: Staff, order: ParkingOrder, amount_fen: int, method: st
     before = snapshot(order, _SETTLE_AUDIT_FIELDS)
     if amount_fen:
         _ledger(order, actor, None, method, LedgerKind.FEE, amount_fen, at)
-    _close(order, OrderState.SETTLED, actor, None, quote, at)
-    order.paid_fen = order.prepaid_fen + amount_fen
-    order.reduction_fen = reduction
-    order.payment_method = method
-    order.free_reason = reason if reduction else None
-    order.receipt_no = f"{order.park_id:04d}-{order.id:08d}"
+    _close(order, OrderState.SETTLED, actor, None, quote, at, paid_fen=order.prepaid_fen + amount_fen,
+           reduction_fen=reduction, payment_method=method, free_reason=reason if reduction else None,
+           receipt_no=f"{order.park_id:04d}-{order.id:08d}")
     record(actor, "settle", order, anchor=order.park, before=before,
            after={**snapshot(order, _SETTLE_AUDIT_FIELDS), "due_fen": quote.due_fen, "manual": True},
            label=order.plate, ip=ip)

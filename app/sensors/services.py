@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.berths.models import Berth
 from app.core.types import utcnow
@@ -486,17 +487,19 @@ def station_heartbeat(station: BaseStation, at: datetime, voltage_mv: int | None
 
 # --- the collector's order and the sensor ---------------------------------------------------------
 
-def open_session_for_berth(berth_id: int) -> OccupancySession | None:
-    return db.session.scalar(select(OccupancySession).where(
+def open_session_id(berth_id) -> ScalarSelect:
+    """The id of the berth's open sensor session not yet linked to an order: a column for the caller's
+    own query (car-in reads it with the berth), since most berths have no sensor."""
+    return select(OccupancySession.id).where(
         OccupancySession.berth_id == berth_id, OccupancySession.departed_at.is_(None),
-        OccupancySession.order_id.is_(None)).order_by(OccupancySession.arrived_at.desc()).limit(1))
+        OccupancySession.order_id.is_(None)).order_by(OccupancySession.arrived_at.desc()).limit(1).scalar_subquery()
 
 
-def arrival_time_for(berth: Berth, received_at: datetime, entered_at: datetime,
+def arrival_time_for(session_id: int | None, received_at: datetime, entered_at: datetime,
                      use_sensor_time: bool) -> tuple[datetime, OccupancySession | None]:
-    """Called by car-in: the berth's open sensor session not yet linked to an order, and the entry time
-    to use — the sensor's arrival when the park uses sensor time and it is at most 10 minutes old."""
-    session = open_session_for_berth(berth.id)
+    """Called by car-in with `open_session_id` of the berth: that session, and the entry time to use —
+    the sensor's arrival when the park uses sensor time and it is at most 10 minutes old."""
+    session = db.session.get(OccupancySession, session_id) if session_id is not None else None
     if session is not None and use_sensor_time and \
             timedelta(0) <= received_at - session.arrived_at <= SENSOR_TIME_WINDOW:
         return session.arrived_at, session
