@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from app.core.errors import DomainError, Invalid
+from app.core.errors import DomainError, Invalid, NotFound
 from app.core.types import utcnow
 from app.extensions import csrf, db
 from app.sync import feed, services, signing, uploads
@@ -25,6 +25,8 @@ def domain_error(exc: DomainError):
 
 @bp.before_request
 def authenticate():
+    if request.endpoint == "sync_api.openapi_json":  # the document is public: a site reads it before it has a secret
+        return
     if request.content_length and request.content_length > MAX_BODY:
         raise Invalid("too_large", "The request body is larger than 16 MB.")
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
@@ -43,10 +45,24 @@ def finish_transaction(response):
 
 
 def _body() -> dict:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser's stack ("[[[[..."): not JSON any site sends
+        data = None
     if not isinstance(data, dict):
         raise Invalid("bad_json", "Send a JSON object with Content-Type: application/json.")
     return data
+
+
+def _storable(text) -> bool:
+    """A text the database can keep: PostgreSQL refuses NUL, and UTF-8 cannot hold a lone surrogate."""
+    if not isinstance(text, str) or "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @bp.get("/time")
@@ -75,7 +91,7 @@ def heartbeat():
     data = _body()
     version, devices = data.get("version"), data.get("devices") or {}
     errors = {}
-    if version is not None and (not isinstance(version, str) or len(version) > 40):
+    if version is not None and (not _storable(version) or len(version) > 40):
         errors["version"] = "a text of up to 40 characters"
     if not isinstance(devices, dict) or any(
             k not in services.DEVICE_KINDS or not isinstance(v, list) or len(v) > 1000
@@ -93,7 +109,9 @@ def heartbeat():
 def changes():
     """Changes after the cursor (`after`), in order, plus the barrier commands waiting."""
     after, limit = request.args.get("after", "0"), request.args.get("limit", "200")
-    if not after.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= MAX_PULL or len(after) > 12:
+    # ASCII digits only and bounded lengths: int() refuses "²" and numbers of over 4300 digits
+    if not (after.isascii() and after.isdigit() and len(after) <= 12 and limit.isascii() and limit.isdigit()
+            and len(limit) <= 12) or not 1 <= int(limit) <= MAX_PULL:
         raise Invalid("validation_failed", "Bad cursor.", {"after": "a whole number >= 0",
                                                            "limit": f"1 to {MAX_PULL}"})
     answer = feed.changes_after(db.session, g.site, int(after), int(limit))
@@ -116,8 +134,13 @@ def commands():
 def command_result(command_id):
     data = _body()
     ok, message = data.get("ok"), data.get("message")
-    if not isinstance(ok, bool) or (message is not None and not isinstance(message, str)):
+    if not isinstance(ok, bool) or (message is not None and not _storable(message)):
         raise Invalid("validation_failed", "Some fields are missing or wrong.",
                       {"ok": "true or false", "message": "a text"})
+    if command_id > 2**31 - 1:  # ids are 32-bit; a larger one overflows the database driver
+        raise NotFound("command_not_found", "No such command for this park.")
     command = services.command_result(g.site, command_id, ok, message, g.now)
     return {"command": services.command_dict(command)}
+
+
+from app.sync import openapi  # noqa: E402,F401  (registers GET /sync/v1/openapi.json on this blueprint)

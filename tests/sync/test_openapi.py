@@ -1,0 +1,118 @@
+"""Schemathesis drives every operation of /sync/v1/openapi.json with generated requests, each signed with
+the site's secret: no answer may be a 5xx, and every answer must match the document."""
+import re
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
+                                 status_code_conformance)
+from schemathesis.transport.wsgi import WSGI_TRANSPORT
+from werkzeug.test import EnvironBuilder
+
+from app.core.types import utcnow
+from app.sync.openapi import document
+from app.sync.signing import signed_headers
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+schema = schemathesis.openapi.from_dict(document())
+
+
+def _signed(case, site) -> dict:
+    """Sign the request exactly as the WSGI transport will send it (path, encoded query and body bytes)."""
+    request = EnvironBuilder(**WSGI_TRANSPORT.serialize_case(case)).get_request()
+    path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    return signed_headers(site.park.id, site.secret, case.method, path, request.get_data())
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_site_api_never_fails_and_matches_its_document(case, app, site):
+    case.call_and_validate(app=app, headers=_signed(case, site), checks=CHECKS)
+
+
+def _call(app, site, path, method, **parts):
+    case = schema[path][method].Case(**parts)
+    return case.call_and_validate(app=app, headers=_signed(case, site), checks=CHECKS).json()
+
+
+def test_accepted_items_the_feed_and_commands_match_the_document(app, db, site, tree):
+    """The fuzzer rarely names a real lane or product: walk the answers it seldom reaches."""
+    from app.lanes.models import Lane
+    from app.members.models import MonthlyProduct
+    from app.sync.services import queue_command
+
+    product = MonthlyProduct(name="Garage month", price_fen=30000)
+    product.anchor_at(tree.a2)
+    db.session.add(product)
+    command = queue_command(None, db.session.get(Lane, site.exit), "lift", "stuck")
+    db.session.commit()
+    at = utcnow().isoformat()
+    items = [{"kind": "entry", "site_id": "e-1", "plate": "粤B12345", "lane_id": site.entry, "at": at},
+             {"kind": "settlement", "site_id": "s-1", "order_site_id": "e-1", "at": at, "fee_fen": 0},
+             {"kind": "exit", "site_id": "x-1", "order_site_id": "e-1", "lane_id": site.exit, "at": at},
+             {"kind": "lift", "site_id": "l-1", "lane_id": site.exit, "at": at, "reason": "stuck"},
+             {"kind": "pass_sale", "site_id": "p-1", "product_id": product.id, "holder_name": "Zhao",
+              "plates": ["粤B55555"], "starts_on": utcnow().date().isoformat(), "months": 1, "at": at},
+             {"kind": "exit", "site_id": "x-2", "order_site_id": "nobody", "lane_id": site.exit, "at": at}]
+    answer = _call(app, site, "/uploads", "POST", body={"items": items})
+    assert [r["status"] for r in answer["results"]] == ["ok"] * 5 + ["refused"]
+    assert _call(app, site, "/changes", "GET", query={"after": 0})["snapshot"] is True
+    later = _call(app, site, "/changes", "GET", query={"after": 1, "limit": 5})
+    assert not later["snapshot"] and later["changes"] and later["commands"][0]["id"] == command.id
+    assert _call(app, site, "/changes/ack", "POST", body={"seq": later["seq"]})["acked_seq"] == later["seq"]
+    _call(app, site, "/commands/{command_id}/result", "POST", path_parameters={"command_id": command.id},
+          body={"ok": True, "message": "opened"})
+    assert _call(app, site, "/heartbeat", "POST", body={"devices": {"lane": [site.entry, 99999]}})[
+        "unknown_devices"] == {"lane": [99999]}
+
+
+def test_the_document_is_public_and_names_every_route(app, client):
+    answer = client.get("/sync/v1/openapi.json")
+    assert answer.status_code == 200
+    doc = answer.get_json()
+    assert doc["openapi"].startswith("3.") and "signature" in doc["components"]["securitySchemes"]
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/sync/v1/") or rule.rule.endswith("openapi.json"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule[len("/sync/v1"):])
+        assert path in doc["paths"], f"{rule.rule} is missing from the OpenAPI document"
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in doc["paths"][path], f"{method} {rule.rule} missing from the document"
+
+
+def test_the_document_lists_every_upload_kind():
+    from app.sync.uploads import KINDS
+
+    items = document()["paths"]["/uploads"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schemas = document()["components"]["schemas"]
+    kinds = {schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["kind"]["enum"][0]
+             for ref in items["properties"]["items"]["items"]["oneOf"]}
+    assert kinds == set(KINDS)
+
+
+def test_edge_inputs_are_refused_not_crashed(app, site):
+    """Found by hand beside the fuzzer (it does not generate them); each was a 500: int() of "²" or of 5,000
+    digits, an id past the driver's range, NUL or a lone surrogate in a text, JSON nested past the parser's stack."""
+    for query in ({"after": "²"}, {"limit": "1" * 5000}):
+        status, answer = site.client.call("GET", "/changes", query=query)
+        assert status == 422 and answer["error"]["code"] == "validation_failed"
+    status, answer = site.client.call("POST", f"/commands/{2**64}/result", {"ok": True})
+    assert status == 404 and answer["error"]["code"] == "command_not_found"
+    for text in ("a\x00b", "a\ud800b"):
+        assert site.client.call("POST", "/commands/1/result", {"ok": True, "message": text})[0] == 422
+        assert site.client.heartbeat(text)[0] == 422
+    body = b"[" * 100_000
+    headers = {"Content-Type": "application/json",
+               **signed_headers(site.park.id, site.secret, "POST", "/sync/v1/heartbeat", body)}
+    nested = app.test_client().post("/sync/v1/heartbeat", data=body, headers=headers)
+    assert nested.status_code == 422 and nested.get_json()["error"]["code"] == "bad_json"
+
+
+@pytest.mark.xfail(strict=True, reason="uploads.py stores texts without checking they encode: a lone surrogate "
+                                       "in an item's text or site_id fails the whole batch with a 500")
+def test_a_lone_surrogate_in_an_upload_refuses_the_item_only(site):
+    at = utcnow().isoformat()
+    status, _answer = site.client.upload([{"kind": "lift", "site_id": "l-1", "lane_id": site.entry, "at": at,
+                                           "reason": "a\ud800b"}])
+    assert status == 200
