@@ -1,5 +1,5 @@
-"""The baseline endpoint: the same stack (Flask, Flask-SQLAlchemy, psycopg2, gunicorn) doing one
-insert and one commit per request, nothing else."""
+"""The baseline endpoint: the same stack (Flask, Flask-SQLAlchemy, psycopg2 with the app's prepared
+statements, gunicorn) doing one insert and one commit per request, nothing else."""
 import os
 import sys
 from pathlib import Path
@@ -10,11 +10,14 @@ from flask import Flask, jsonify, request  # noqa: E402
 from flask_sqlalchemy import SQLAlchemy  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from app.core import prepared  # noqa: E402
 from config import normalize_database_url  # noqa: E402
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(os.environ["DATABASE_URL"])
 db = SQLAlchemy(app)
+with app.app_context():
+    prepared.enable(db.engine)
 
 
 @app.post("/insert")
