@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -98,6 +98,8 @@ _BLACKLISTED = select(PlateListEntry).where(
     PlateListEntry.kind == "black", PlateListEntry.active.is_(True),
     (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= _AT),
     (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > _AT)).limit(1)
+
+
 def _berth_with_sensor_session():
     from app.sensors.services import open_session_id  # sensors build on orders, not the reverse
 
@@ -106,6 +108,7 @@ def _berth_with_sensor_session():
 
 
 _BERTH = _berth_with_sensor_session()
+_BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
 _LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table__.c, PassPlate.__table__.c
 # What car in checks before its insert, in one round trip: is the plate black-listed, does an open order
 # hold the berth or the plate (one index scan each: an OR of both plans and runs far slower), and which
@@ -159,8 +162,7 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None) -> ParkingOrder:
     plate = normalize_plate(plate)
-    row = db.session.execute(_BERTH.with_for_update(of=Berth) if _pg() else _BERTH,
-                             {"berth_id": berth_id, "park_id": park.id}).first()
+    row = db.session.execute(_BERTH_LOCKED if _pg() else _BERTH, {"berth_id": berth_id, "park_id": park.id}).first()
     berth = row[0] if row is not None else None
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
