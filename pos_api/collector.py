@@ -37,7 +37,7 @@ def start_shift():
     body.client_ref()
     segment_id = body.int("segment_id", minimum=1)
     body.check()
-    shift = shifts.start_shift(g.staff, g.park, segment_id, g.handheld.id, utcnow())
+    shift = shifts.start_shift(g.staff, g.park, segment_id, g.handheld_id, utcnow())
     return {"shift": _shift_dict(shift)}, 201
 
 

@@ -36,7 +36,7 @@ def sign_in():
 @bp.delete("/session")
 @device_login_required()
 def sign_out():
-    services.sign_out(g.device_session)
+    services.sign_out(g.device_session_id)
     return jsonify({"signed_out": True})
 
 

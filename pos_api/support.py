@@ -179,11 +179,10 @@ def device_login_required(*kinds: str):
                 g.first_answer = (ref, row if row is not None and row.endpoint is not None else None)
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
-            session, g.open_shift = row[0], row[1]
-            if kinds and session.staff.role.kind not in kinds:
+            g.staff, g.park, g.open_shift = row[0], row[1], row[2]
+            if kinds and g.staff.role.kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
-            g.device_session, g.staff, g.handheld = session, session.staff, session.handheld
-            g.park = session.handheld.park
+            g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
             return view(*args, **kwargs)
 
         return wrapped

@@ -29,7 +29,7 @@ def upload_track():
     body.check()
     now = utcnow()
     rows, problems = services.parse_points(points, now, datum)
-    added = services.store_points(g.staff.id, g.park.id, g.handheld.id, rows, now)
+    added = services.store_points(g.staff.id, g.park.id, g.handheld_id, rows, now)
     return {"received": len(points), "added": added, "already_stored": len(rows) - added,
             "rejected": problems[:100], "rejected_count": len(problems)}, 200
 
