@@ -35,7 +35,10 @@ def domain_error(exc: DomainError):
 def finish_transaction(response):
     """One transaction per request: kept when the answer is a success, dropped otherwise."""
     if response.status_code < 400:
-        db.session.commit()
+        session = db.session()
+        # nothing to do when the write's idempotency record committed it already
+        if session.in_transaction() or session.new or session.dirty or session.deleted:
+            session.commit()
     else:
         db.session.rollback()
     return response
