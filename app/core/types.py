@@ -8,6 +8,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def storable_text(value: str) -> bool:
+    """A text the database can keep: PostgreSQL refuses NUL, and UTF-8 cannot hold a lone surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class UTCDateTime(TypeDecorator):
     """An aware datetime stored in UTC; SQLite drops the offset, so it is re-attached on load."""
 

@@ -507,9 +507,20 @@ def manager_recover(actor: Staff, arrear_ids: list[int], method: str, amount_fen
 
 LANE_ENTRY = "lane"
 LANE_REENTRY_REASON = "re-entry"
+_OPEN, _SETTLED, _FREE, _FEE = (OrderState.OPEN.value, OrderState.SETTLED.value, PaymentMethod.FREE.value,
+                                LedgerKind.FEE.value)  # read once: an enum member's value is a slow lookup
 LANE_ORDER_STATE = ("state", "left_at", "exit_received_at", "fee_fen", "paid_fen", "reduction_fen", "payment_method",
                     "free_reason", "receipt_no")  # what lane events change on an order
 LANE_ORDER_COLUMNS = ("id", "park_id", "plate", "entered_at") + LANE_ORDER_STATE
+
+
+LANE_NEW_ORDER_COLUMNS = ("id", "park_id", "segment_id", "berth_id", "plate", "vehicle_class", "state", "entry_method",
+                          "entered_at", "entry_received_at", "left_at", "exit_received_at", "tariff_version_id",
+                          "fee_fen", "prepaid_fen", "paid_fen", "reduction_fen", "payment_method", "free_reason",
+                          "receipt_no", "created_at")  # the row `lane_entry` makes, as inserted
+LANE_LEDGER_COLUMNS = ("park_id", "order_id", "method", "kind", "amount_fen", "occurred_at")
+LANE_LEDGER_CONSTANTS = {"arrear_id": None, "collector_id": None, "shift_id": None, "segment_id": None,
+                         "berth_id": None}
 
 
 def lane_orders(where) -> list[dict]:
@@ -524,7 +535,7 @@ def lane_entry(park_id: int, plate: str, entered_at: datetime, received_at: date
     """进场 at a lane: an open order of the park without berth, as a row that `lane_write` inserts with
     the rest of the batch. `tariff_version_id`: the version in force at `entered_at` (None: no tariff)."""
     return {"id": None, "park_id": park_id, "segment_id": None, "berth_id": None, "plate": plate,
-            "vehicle_class": vehicle_class, "state": OrderState.OPEN.value, "entry_method": LANE_ENTRY,
+            "vehicle_class": vehicle_class, "state": _OPEN, "entry_method": LANE_ENTRY,
             "entered_at": entered_at, "entry_received_at": received_at, "left_at": None, "exit_received_at": None,
             "tariff_version_id": tariff_version_id, "fee_fen": 0, "prepaid_fen": 0, "paid_fen": 0,
             "reduction_fen": 0, "payment_method": None, "free_reason": None, "receipt_no": None,
@@ -534,9 +545,9 @@ def lane_entry(park_id: int, plate: str, entered_at: datetime, received_at: date
 def lane_close_stale(order: dict, at: datetime, received_at: datetime) -> None:
     """The same plate entered again while its order was open (a missed exit): close the old order
     at no charge, as the on-site system does, so the park keeps one open order per plate."""
-    order["state"] = OrderState.SETTLED.value
+    order["state"] = _SETTLED
     order["left_at"], order["exit_received_at"] = max(at, order["entered_at"]), received_at
-    order["payment_method"] = order["payment_method"] or PaymentMethod.FREE.value
+    order["payment_method"] = order["payment_method"] or _FREE
     order["free_reason"] = order["free_reason"] or LANE_REENTRY_REASON
 
 
@@ -545,9 +556,9 @@ def lane_exit(order: dict, left_at: datetime, received_at: datetime) -> None:
     if left_at < order["entered_at"]:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"at": "before entry"})
     order["left_at"], order["exit_received_at"] = left_at, received_at
-    if order["state"] == OrderState.OPEN.value:
-        order["state"] = OrderState.SETTLED.value
-        order["payment_method"] = order["payment_method"] or PaymentMethod.FREE.value
+    if order["state"] == _OPEN:
+        order["state"] = _SETTLED
+        order["payment_method"] = order["payment_method"] or _FREE
 
 
 def lane_settle(order: dict, at: datetime, received_at: datetime, fee_fen: int,
@@ -561,18 +572,18 @@ def lane_settle(order: dict, at: datetime, received_at: datetime, fee_fen: int,
                       {"payments": f"{paid} + {reduction_fen} != {fee_fen}"})
     if at < order["entered_at"]:
         raise Invalid("left_before_entry", "The settlement time is before the entry time.", {"at": "before entry"})
-    rows = [{"order": order, "park_id": order["park_id"], "method": method, "kind": LedgerKind.FEE.value,
-             "amount_fen": amount, "occurred_at": at} for method, amount in payments if amount]
+    park_id = order["park_id"]
+    rows = [{"order": order, "park_id": park_id, "method": method, "kind": _FEE, "amount_fen": amount,
+             "occurred_at": at} for method, amount in payments if amount]
     order["fee_fen"] += fee_fen
     order["paid_fen"] += paid
     order["reduction_fen"] += reduction_fen
-    methods = {method for method, amount in payments if amount}
-    order["payment_method"] = (methods.pop() if len(methods) == 1 else "mixed") if methods \
-        else PaymentMethod.FREE.value
+    methods = {row["method"] for row in rows}
+    order["payment_method"] = (methods.pop() if len(methods) == 1 else "mixed") if methods else _FREE
     if reduction_fen:
         order["free_reason"] = free_reason
-    if order["state"] == OrderState.OPEN.value:
-        order["state"] = OrderState.SETTLED.value
+    if order["state"] == _OPEN:
+        order["state"] = _SETTLED
         order["left_at"], order["exit_received_at"] = at, received_at
     order["needs_receipt"] = order["receipt_no"] is None
     return rows
@@ -596,10 +607,10 @@ def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[
     ids = bulk.reserve_ids(table, len(new_orders))
     for order, order_id in zip(new_orders, ids or ()):
         order["id"] = order_id
-        _receipt(order)
-    columns = [c for c in new_orders[0] if c != "needs_receipt" and (ids is not None or c != "id")] \
-        if new_orders else []
-    inserted = bulk.insert_rows(table, [{c: o[c] for c in columns} for o in new_orders], returning_ids=ids is None)
+        if order.get("needs_receipt"):
+            _receipt(order)
+    columns = [c for c in LANE_NEW_ORDER_COLUMNS if ids is not None or c != "id"]
+    inserted = bulk.insert_rows(table, new_orders, columns=columns, returning_ids=ids is None)
     late = []  # without reserved ids (SQLite): receipts once the ids are known
     for order, order_id in zip(new_orders, inserted or ()):
         order["id"] = order_id
@@ -607,10 +618,9 @@ def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[
             _receipt(order)
             late.append({"id": order_id, "receipt_no": order["receipt_no"]})
     bulk.update_rows(table, late)
-    bulk.insert_rows(LedgerEntry.__table__, [
-        {"park_id": r["park_id"], "order_id": r["order"]["id"], "arrear_id": None, "collector_id": None,
-         "shift_id": None, "segment_id": None, "berth_id": None, "method": r["method"], "kind": r["kind"],
-         "amount_fen": r["amount_fen"], "occurred_at": r["occurred_at"]} for r in ledger])
+    for row in ledger:
+        row["order_id"] = row.pop("order")["id"]
+    bulk.insert_rows(LedgerEntry.__table__, ledger, columns=LANE_LEDGER_COLUMNS, constants=LANE_LEDGER_CONSTANTS)
 
 
 # --- 0元追缴: a manager waives debts ----------------------------------------------------------------

@@ -6,7 +6,7 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import DomainError, Invalid, NotFound
-from app.core.types import utcnow
+from app.core.types import storable_text, utcnow
 from app.extensions import csrf, db
 from app.sync import feed, services, signing, uploads
 from app.tenancy.models import Park
@@ -55,14 +55,7 @@ def _body() -> dict:
 
 
 def _storable(text) -> bool:
-    """A text the database can keep: PostgreSQL refuses NUL, and UTF-8 cannot hold a lone surrogate."""
-    if not isinstance(text, str) or "\x00" in text:
-        return False
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(text, str) and storable_text(text)
 
 
 @bp.get("/time")

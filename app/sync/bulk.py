@@ -6,15 +6,45 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from functools import lru_cache
+from operator import itemgetter
 
-from sqlalchemy import bindparam, insert, text, update
+from sqlalchemy import JSON, any_, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
 
+from app.core.types import UTCDateTime
 from app.extensions import db
 
+_TIME_TYPES = (UTCDateTime,)
+COMPACT = (",", ":")  # no blanks: the server parses every byte
 
-def _pg() -> bool:
+
+def is_pg() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
+
+
+_pg = is_pg
+
+
+def one_of(column, values, item_type):
+    """`column IN values`; on PostgreSQL `= ANY(array)`: one statement text whatever the number of values
+    (so that it is planned, or prepared, once)."""
+    if _pg():
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item_type)))
+    return column.in_(list(values))
+
+
+def lookup_site_refs(park_id: int, keys, columns: str) -> list:
+    """The lane uploads of a park with these (kind, site_ref) keys (PostgreSQL): one probe of the unique
+    index per key. A plain `kind IN (...) AND site_ref IN (...)` is planned from statistics, and while the
+    table grows faster than autovacuum analyzes it (a site uploading its backlog) the planner scans every
+    row of the park instead, a cost that grows with the table."""
+    kinds, refs = zip(*keys)
+    stmt = text(f"SELECT u.* FROM unnest(CAST(:kinds AS text[]), CAST(:refs AS text[])) AS k(kind, ref) "
+                f"CROSS JOIN LATERAL (SELECT {columns} FROM lane_uploads WHERE park_id = :park AND kind = k.kind "
+                f"AND site_ref = k.ref LIMIT 1) AS u")
+    if "response" in columns:
+        stmt = stmt.columns(response=JSON)
+    return db.session.execute(stmt, {"kinds": list(kinds), "refs": list(refs), "park": park_id}).all()
 
 
 def _plain(value):
@@ -28,24 +58,48 @@ def _record_type(table, columns) -> str:
     return _compiled_record_type(table, tuple(columns))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def _compiled_record_type(table, columns: tuple) -> str:
     return ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
 
 
-def _with_defaults(table, rows: list[dict]) -> list[str]:
-    """Fill the columns' Python defaults (created_at...) that the rows leave out: a JSON insert skips them."""
-    columns = list(rows[0])
+def _pg_type(table, column: str) -> str:
+    return _compiled_record_type(table, (column,)).split(" ", 1)[1]
+
+
+def _defaults(table, columns, constants: dict) -> dict:
+    """The columns' Python defaults (created_at...) that the rows leave out (a JSON insert skips them),
+    added to the constants: one value for the whole batch, as the ORM would give a flush."""
     for column in table.c:
-        if column.key in columns or column.default is None or column.primary_key:
+        if column.key in columns or column.key in constants or column.default is None or column.primary_key:
             continue
         default = column.default
-        value = default.arg(None) if default.is_callable else default.arg if default.is_scalar else None
-        if default.is_callable or default.is_scalar:
-            columns.append(column.key)
-            for row in rows:
-                row[column.key] = value
-    return columns
+        if default.is_callable:
+            constants[column.key] = default.arg(None)
+        elif default.is_scalar:
+            constants[column.key] = default.arg
+    return constants
+
+
+_SCALARS = (type(None), str, int, bool, datetime)
+
+
+def _split(columns: list[str], rows: list[dict], constants: dict) -> dict[str, list]:
+    """Moves into `constants` the columns holding the same plain value in every row (the park, the batch's
+    time, nulls...), which travel once as parameters; returns the others' values by column, which travel
+    in each row's JSON: less to encode here and to parse there."""
+    varying = {}
+    for c in columns:
+        values = list(map(itemgetter(c), rows))
+        first = values[0]
+        if len(values) > 1 and type(first) in _SCALARS and values.count(first) == len(values):
+            constants[c] = first
+        else:
+            varying[c] = values
+    if not varying:  # json_to_recordset needs a column
+        c = columns[0]
+        varying[c] = [constants.pop(c)] * len(rows)
+    return varying
 
 
 def insert_ignore(table):
@@ -63,28 +117,49 @@ def reserve_ids(table, count: int) -> list[int] | None:
                                    {"t": table.name, "n": count}).scalars())
 
 
-def insert_rows(table, rows: list[dict], *, returning_ids: bool = False) -> list[int] | None:
-    """One INSERT for all rows (each with the same keys); the new ids in the rows' order if asked."""
+def _pg_insert(table, columns: list[str], rows: list[dict], constants: dict, returning_ids: bool):
+    by_column = _split(columns, rows, constants)
+    for c, values in by_column.items():
+        if isinstance(table.c[c].type, _TIME_TYPES):  # written here: cheaper than json calling back for each
+            by_column[c] = [None if v is None else v.isoformat() for v in values]
+    names = list(by_column)
+    keys = [f"c{i}" for i in range(len(names))]  # short keys: the server parses every byte of every row
+    record = ", ".join(f"{k} {_pg_type(table, c)}" for k, c in zip(keys, names))
+    if returning_ids:
+        keys.append("_i")
+        by_column["_i"] = range(len(rows))
+        record += ", _i int"
+    params = {f"p{i}": value for i, value in enumerate(constants.values())}
+    params["rows"] = json.dumps([dict(zip(keys, values)) for values in zip(*by_column.values())], default=_plain,
+                                separators=COMPACT)
+    selected = ", ".join([f"v.{k}" for k in keys[:len(names)]] +
+                         [f"CAST(:p{i} AS {_pg_type(table, c)})" for i, c in enumerate(constants)])
+    sql = (f"INSERT INTO {table.name} ({', '.join(names + list(constants))}) SELECT {selected} "
+           f"FROM json_to_recordset(CAST(:rows AS json)) AS v({record})")
+    if not returning_ids:
+        db.session.execute(text(sql), params)
+        return None
+    # ids come from the sequence in the SELECT's order, so ascending ids follow the rows
+    return sorted(db.session.execute(text(sql + " ORDER BY v._i RETURNING id"), params).scalars())
+
+
+def insert_rows(table, rows: list[dict], *, returning_ids: bool = False, columns: list[str] | None = None,
+                constants: dict | None = None) -> list[int] | None:
+    """One INSERT for all rows; the new ids in the rows' order if asked. `columns`: the keys of the rows
+    to write (default: all the keys of the first row); `constants`: values of further columns, the same
+    for every row."""
     if not rows:
         return [] if returning_ids else None
-    columns = _with_defaults(table, rows)
+    columns = list(columns or rows[0])
+    constants = _defaults(table, columns, dict(constants or {}))
     if _pg():
-        names = ", ".join(columns)
-        sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM json_to_recordset(CAST(:rows AS json)) AS v"
-        if not returning_ids:
-            same = all(len(r) == len(columns) for r in rows)  # the rows carry just the columns: send them as they are
-            db.session.execute(text(f"{sql}({_record_type(table, columns)})"), {"rows": json.dumps(
-                rows if same else [{c: r[c] for c in columns} for r in rows], default=_plain)})
-            return None
-        # ids come from the sequence in the SELECT's order, so ascending ids follow the rows
-        return sorted(db.session.execute(text(f"{sql}({_record_type(table, columns)}, _i int) ORDER BY v._i "
-                                              "RETURNING id"), {"rows": json.dumps(
-            [{**{c: r[c] for c in columns}, "_i": i} for i, r in enumerate(rows)], default=_plain)}).scalars())
+        return _pg_insert(table, columns, rows, constants, returning_ids)
+    data = [{**{c: r[c] for c in columns}, **constants} for r in rows]
     if not returning_ids:
-        db.session.execute(insert(table), [{c: r[c] for c in columns} for r in rows])
+        db.session.execute(insert(table), data)
         return None
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(db.session.execute(stmt, [{c: r[c] for c in columns} for r in rows]).scalars())
+    return list(db.session.execute(stmt, data).scalars())
 
 
 def update_rows(table, rows: list[dict], key: str = "id") -> None:
@@ -96,7 +171,8 @@ def update_rows(table, rows: list[dict], key: str = "id") -> None:
         sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
         db.session.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
                                 f"AS v({_record_type(table, columns)}) WHERE t.{key} = v.{key}"),
-                           {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_plain)})
+                           {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_plain,
+                                               separators=COMPACT)})
         return
     stmt = update(table).where(table.c[key] == bindparam(f"b_{key}"))
     db.session.execute(stmt.values({c: bindparam(f"b_{c}") for c in columns if c != key}),

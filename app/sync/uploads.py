@@ -10,13 +10,13 @@ import base64
 import binascii
 import re
 import uuid
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, select, text
 
 from app.core.errors import DomainError, Invalid
+from app.core.types import storable_text
 from app.extensions import db
 from app.orders import photos as order_photos
 from app.orders import services as orders
@@ -32,17 +32,26 @@ MAX_AGE = timedelta(days=7)  # a site that was offline uploads its backlog
 SITE_REF = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 CONTROL = re.compile(r"[\x00-\x1f]")
 PAY_METHODS = ("cash", "electronic", "card")
+MAX_FEN = 10_000_000_00
 
 
 def refusal(code: str, message: str, fields: dict | None = None) -> dict:
     return {"code": code, "message": message, "fields": fields or {}}
 
 
-class Item:
-    """Field-by-field reading of one uploaded item, collecting every problem."""
+_UNSEEN = object()
 
-    def __init__(self, raw: dict, now: datetime):
+
+class Item:
+    """Field-by-field reading of one uploaded item, collecting every problem. `times` and `plates`: the
+    batch's readings of the texts already seen (a visit's times and plates come back in its items)."""
+
+    __slots__ = ("raw", "now", "errors", "times", "plates")
+
+    def __init__(self, raw: dict, now: datetime, times: dict | None = None, plates: dict | None = None):
         self.raw, self.now, self.errors = raw, now, {}
+        self.times = {} if times is None else times
+        self.plates = {} if plates is None else plates
 
     def text(self, name, *, required=True, max_len=64):
         value = self.raw.get(name)
@@ -51,12 +60,12 @@ class Item:
                 self.errors[name] = "required"
             return None
         if not isinstance(value, str) or not value.strip() or len(value) > max_len or \
-                CONTROL.search(value):
+                CONTROL.search(value) or not storable_text(value):
             self.errors[name] = f"a text of 1 to {max_len} characters"
             return None
         return value.strip()
 
-    def int(self, name, *, required=True, minimum=0, maximum=10_000_000_00):
+    def int(self, name, *, required=True, minimum=0, maximum=MAX_FEN):
         value = self.raw.get(name)
         if value is None:
             if required:
@@ -69,30 +78,27 @@ class Item:
 
     def time(self, name="at"):
         value = self.raw.get(name)
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            self.errors[name] = "an ISO 8601 time with its UTC offset"
-            return None
-        if parsed > self.now + MAX_AHEAD:
-            self.errors[name] = "more than 2 minutes ahead of the cloud: check the site's clock"
-            return None
-        if parsed < self.now - MAX_AGE:
-            self.errors[name] = "older than 7 days"
-            return None
+        if isinstance(value, str):
+            read = self.times.get(value)
+            if read is None:
+                read = self.times[value] = read_time(value, self.now)
+            parsed, error = read
+        else:
+            parsed, error = None, "an ISO 8601 time with its UTC offset"
+        if error is not None:
+            self.errors[name] = error
         return parsed
 
     def plate(self):
         value = self.text("plate", max_len=16)
         if value is None:
             return None
-        try:
-            return orders.normalize_plate(value)
-        except Invalid:
+        plate = self.plates.get(value, _UNSEEN)
+        if plate is _UNSEEN:
+            plate = self.plates[value] = normalized_plate(value)
+        if plate is None:
             self.errors["plate"] = "4 to 10 letters, digits or Chinese characters"
-            return None
+        return plate
 
     def photo(self):
         value = self.raw.get("photo")
@@ -115,17 +121,38 @@ class Item:
             raise Invalid("validation_failed", "Some fields are missing or wrong.", self.errors)
 
 
-@dataclass
+def read_time(value: str, now: datetime) -> tuple[datetime | None, str | None]:
+    """A device time and None, or None and what is wrong with it."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        return None, "an ISO 8601 time with its UTC offset"
+    if parsed > now + MAX_AHEAD:
+        return None, "more than 2 minutes ahead of the cloud: check the site's clock"
+    if parsed < now - MAX_AGE:
+        return None, "older than 7 days"
+    return parsed, None
+
+
+def normalized_plate(value: str) -> str | None:
+    try:
+        return orders.normalize_plate(value)
+    except Invalid:
+        return None
+
+
 class Outcome:
-    kind: str
-    ref: str
-    upload_id: int | None = None  # the stored refusal this retry replaces
-    order: dict | None = None
-    answer: dict | None = None
-    error: dict | None = None
-    values: dict = field(default_factory=dict)
-    photo: bytes | None = None
-    answer_extra: dict = field(default_factory=dict)
+    """What one item did: its answer, and the values of its lane_uploads row."""
+
+    __slots__ = ("kind", "ref", "upload_id", "order", "answer", "error", "values", "photo", "answer_extra")
+
+    def __init__(self, kind: str, ref: str, upload_id: int | None = None, answer: dict | None = None):
+        self.kind, self.ref, self.answer = kind, ref, answer
+        self.upload_id = upload_id  # the stored refusal this retry replaces
+        self.order = self.error = self.photo = self.answer_extra = None
+        self.values: dict = {}
 
 
 def _str(value):
@@ -133,6 +160,7 @@ def _str(value):
     return value if isinstance(value, str) else None
 
 
+LANES_OF_PARK = text("SELECT id FROM lanes WHERE park_id = :park_id")
 UPLOAD_VALUES = ("status", "response", "order_id", "received_at", "photo_path", "lane_id", "plate", "occurred_at",
                  "order_site_ref", "detail")
 
@@ -143,6 +171,7 @@ class Batch:
 
     def __init__(self, site: SiteServer, park, now: datetime):
         self.site, self.park, self.now = site, park, now
+        self.park_id = park.id
         self.lanes: set[int] | None = None
         self.orders: dict[int, dict] = {}          # existing orders read for this batch, by id
         self.open_by_plate: dict[str, dict] = {}
@@ -152,21 +181,46 @@ class Batch:
         self.ledger: list[dict] = []
         self.versions: dict = {}
         self.latest = now + MAX_AHEAD
+        self.times: dict = {}   # the batch's time texts as read (a visit's exit and payment share theirs)
+        self.plates: dict = {}  # plate texts as normalized (None: not a plate)
+        self.handlers = {kind: getattr(self, f"_{kind}") for kind in KINDS}
 
     def lane_ids(self) -> set[int]:
         if self.lanes is None:
-            from app.lanes.models import Lane
-
-            self.lanes = set(db.session.scalars(select(Lane.id).where(Lane.park_id == self.park.id)))
+            self.lanes = set(db.session.scalars(LANES_OF_PARK, {"park_id": self.park_id}))
         return self.lanes
 
     # --- the batch ---
 
     def run(self, items: list) -> list[dict]:
-        keyed = [(_str(raw.get("kind")), _str(raw.get("site_id"))) if isinstance(raw, dict) else (None, None)
-                 for raw in items]
-        existing = self._existing({k for k in keyed if k[0] in KINDS and isinstance(k[1], str)})
-        self._preload(items, existing)
+        keyed, plates, named, entering = [], set(), set(), set()
+        normalized = self.plates
+        for raw in items:  # one pass: the keys, and what the lookups need
+            if not isinstance(raw, dict):
+                keyed.append((None, None))
+                continue
+            kind, ref = raw.get("kind"), raw.get("site_id")
+            kind, ref = kind if isinstance(kind, str) else None, ref if isinstance(ref, str) else None
+            keyed.append((kind, ref))
+            if kind == "entry":
+                if ref:
+                    entering.add(ref)
+                plate = raw.get("plate")
+                if isinstance(plate, str):
+                    found = normalized.get(plate, _UNSEEN)
+                    if found is _UNSEEN:
+                        found = normalized[plate] = normalized_plate(plate)
+                    if found is not None:
+                        plates.add(found)
+            order_ref = raw.get("order_site_id")
+            if isinstance(order_ref, str) and SITE_REF.match(order_ref):
+                named.add(order_ref)
+        # only keys that could have been stored are looked up (a NUL or a lone surrogate in an id would
+        # fail in the driver; such an item is refused below)
+        existing = self._existing({k for k in keyed if k[0] in KINDS and k[1] is not None and SITE_REF.match(k[1])})
+        if existing:  # entries accepted before are looked up like any other order
+            entering = {ref for ref in entering if getattr(existing.get(("entry", ref)), "status", None) != "ok"}
+        self._preload(plates, named - entering)
         outcomes, seen = [], {}
         for raw, key in zip(items, keyed):
             if key in seen and seen[key].error is None:
@@ -182,46 +236,39 @@ class Batch:
     def _existing(self, keys) -> dict:
         if not keys:
             return {}
-        # kinds and ids as two lists (the unique index's columns; cheaper to plan than pairs), pairs picked here
-        rows = db.session.execute(select(LaneUpload.id, LaneUpload.kind, LaneUpload.site_ref, LaneUpload.status,
-                                         LaneUpload.response).where(
-            LaneUpload.park_id == self.park.id, LaneUpload.kind.in_({k for k, _r in keys}),
-            LaneUpload.site_ref.in_({r for _k, r in keys})))
+        if bulk.is_pg():
+            rows = bulk.lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, response")
+        else:
+            # kinds and ids as two lists (the unique index's columns), pairs picked here
+            rows = db.session.execute(select(LaneUpload.id, LaneUpload.kind, LaneUpload.site_ref, LaneUpload.status,
+                                             LaneUpload.response).where(
+                LaneUpload.park_id == self.park.id, LaneUpload.kind.in_({k for k, _r in keys}),
+                LaneUpload.site_ref.in_({r for _k, r in keys})))
         return {(r.kind, r.site_ref): r for r in rows if (r.kind, r.site_ref) in keys}
 
     def _known(self, rows: list[dict]) -> list[dict]:
         """One dict per order however it was found, so every change lands on the same row."""
         return [self.orders.setdefault(row["id"], row) for row in rows]
 
-    def _preload(self, items, existing) -> None:
+    def _preload(self, plates: set, refs: set) -> None:
         """Open orders of the plates entering, and orders of the site ids that exits and settlements name
         (but not of entries made by this batch: those are found as the batch goes)."""
-        plates, refs, entering = set(), set(), set()
-        for raw in items:
-            if not isinstance(raw, dict):
-                continue
-            ref = _str(raw.get("site_id"))
-            if raw.get("kind") == "entry" and ref and getattr(existing.get(("entry", ref)), "status", None) != "ok":
-                entering.add(ref)
-            if raw.get("kind") == "entry" and isinstance(raw.get("plate"), str):
-                try:
-                    plates.add(orders.normalize_plate(raw["plate"]))
-                except Invalid:
-                    pass
-            if isinstance(raw.get("order_site_id"), str):
-                refs.add(raw["order_site_id"])
         if plates:
             for order in self._known(orders.lane_orders(
-                    (ParkingOrder.park_id == self.park.id) & ParkingOrder.plate.in_(plates)
+                    (ParkingOrder.park_id == self.park_id) & bulk.one_of(ParkingOrder.plate, plates, String)
                     & (ParkingOrder.state == OrderState.OPEN.value))):
                 self.open_by_plate[order["plate"]] = order
-        refs -= entering
         if refs:
-            found = dict(db.session.execute(select(LaneUpload.order_id, LaneUpload.site_ref).where(
-                LaneUpload.park_id == self.park.id, LaneUpload.kind == "entry", LaneUpload.status == "ok",
-                LaneUpload.site_ref.in_(refs), LaneUpload.order_id.is_not(None))).all())
+            if bulk.is_pg():
+                found = {r.order_id: r.site_ref for r in bulk.lookup_site_refs(
+                    self.park.id, {("entry", ref) for ref in refs}, "site_ref, status, order_id")
+                    if r.status == "ok" and r.order_id is not None}
+            else:
+                found = dict(db.session.execute(select(LaneUpload.order_id, LaneUpload.site_ref).where(
+                    LaneUpload.park_id == self.park.id, LaneUpload.kind == "entry", LaneUpload.status == "ok",
+                    LaneUpload.site_ref.in_(refs), LaneUpload.order_id.is_not(None))).all())
             if found:
-                for order in self._known(orders.lane_orders(ParkingOrder.id.in_(list(found)))):
+                for order in self._known(orders.lane_orders(bulk.one_of(ParkingOrder.id, found, Integer))):
                     self.orders_by_ref[found[order["id"]]] = order
 
     def _one(self, raw, key, stored) -> Outcome:
@@ -232,12 +279,12 @@ class Batch:
         try:
             if not isinstance(raw, dict):
                 raise Invalid("validation_failed", "Each item is a JSON object.", {"item": "an object"})
-            if kind not in KINDS:
+            if kind not in self.handlers:
                 raise Invalid("validation_failed", "Unknown kind.", {"kind": "one of " + ", ".join(KINDS)})
             if not isinstance(ref, str) or not SITE_REF.match(ref):
                 raise Invalid("validation_failed", "Each item carries the site's own id.",
                               {"site_id": "1 to 64 letters, digits or . _ : -"})
-            getattr(self, f"_{kind}")(Item(raw, self.now), outcome)
+            self.handlers[kind](raw, outcome)
         except DomainError as exc:
             outcome.error = refusal(exc.code, exc.message, exc.fields)
         return outcome
@@ -254,17 +301,44 @@ class Batch:
             item.errors["lane_id"] = "not a lane of this park"
         return lane_id
 
-    def _entry(self, item: Item, out: Outcome) -> None:
+    # Each of the busy kinds first tries the shape sites send: every field plainly well formed (a time,
+    # a plate as normalized, a lane of the park, an order this batch or the database knows...) and no
+    # optional field. Such an item is read without the field-by-field reading, which gives the same
+    # values; any other item, however slightly different, goes through the full reading and its refusals.
+
+    def _time(self, value) -> datetime | None:
+        """The time of a well-formed text (cached per batch), else None."""
+        if type(value) is not str:
+            return None
+        read = self.times.get(value)
+        if read is None:
+            read = self.times[value] = read_time(value, self.now)
+        return read[0]
+
+    def _item(self, raw: dict) -> Item:
+        return Item(raw, self.now, self.times, self.plates)
+
+    def _entry(self, raw: dict, out: Outcome) -> None:
+        plate, lane_id = raw.get("plate"), raw.get("lane_id")
+        if type(plate) is str and self.plates.get(plate) == plate and type(lane_id) is int \
+                and raw.get("vehicle_class") is None and raw.get("photo") is None and lane_id in self.lane_ids():
+            at = self._time(raw.get("at"))
+            if at is not None:
+                return self._enter(out, plate, at, lane_id, "small", None)
+        item = self._item(raw)
         plate, at, lane_id = item.plate(), item.time(), self._lane(item)
         vehicle_class = item.text("vehicle_class", required=False, max_len=32) or "small"
         photo = item.photo()
         item.check()
+        self._enter(out, plate, at, lane_id, vehicle_class, photo)
+
+    def _enter(self, out: Outcome, plate: str, at: datetime, lane_id: int, vehicle_class: str, photo) -> None:
         stale = self.open_by_plate.get(plate)
         if stale is not None:
             orders.lane_close_stale(stale, at, self.now)
             self._changed(stale)
         version = self._tariff_version(vehicle_class, at)
-        order = orders.lane_entry(self.park.id, plate, at, self.now, vehicle_class, version.id if version else None)
+        order = orders.lane_entry(self.park_id, plate, at, self.now, vehicle_class, version.id if version else None)
         self.new_orders.append(order)
         self.open_by_plate[plate] = self.orders_by_ref[out.ref] = order
         out.order, out.photo = order, photo
@@ -292,10 +366,19 @@ class Batch:
             item.errors["order_site_id"] = "no entry with this id was uploaded"
         return ref, order
 
-    def _exit(self, item: Item, out: Outcome) -> None:
+    def _exit(self, raw: dict, out: Outcome) -> None:
+        ref, lane_id = raw.get("order_site_id"), raw.get("lane_id")
+        if type(ref) is str and type(lane_id) is int and raw.get("photo") is None and lane_id in self.lane_ids():
+            order, at = self.orders_by_ref.get(ref), self._time(raw.get("at"))  # the keys are valid site ids
+            if order is not None and at is not None:
+                return self._leave(out, ref, order, at, lane_id, None)
+        item = self._item(raw)
         ref, order = self._order_of(item)
         at, lane_id, photo = item.time(), self._lane(item), item.photo()
         item.check()
+        self._leave(out, ref, order, at, lane_id, photo)
+
+    def _leave(self, out: Outcome, ref: str, order: dict, at: datetime, lane_id: int, photo) -> None:
         orders.lane_exit(order, at, self.now)
         self._changed(order)
         if self.open_by_plate.get(order["plate"]) is order:
@@ -303,20 +386,34 @@ class Batch:
         out.order, out.photo = order, photo
         out.values = {"lane_id": lane_id, "plate": order["plate"], "occurred_at": at, "order_site_ref": ref}
 
-    def _settlement(self, item: Item, out: Outcome) -> None:
+    def _settlement(self, raw: dict, out: Outcome) -> None:
+        ref, fee, payments = raw.get("order_site_id"), raw.get("fee_fen"), raw.get("payments")
+        if type(ref) is str and type(fee) is int and 0 <= fee <= MAX_FEN and type(payments) is list \
+                and len(payments) <= 5 and raw.get("reduction_fen") is None and raw.get("free_reason") is None \
+                and raw.get("collector_name") is None:
+            order, at, parsed = self.orders_by_ref.get(ref), self._time(raw.get("at")), []
+            for p in payments:
+                method, amount = (p.get("method"), p.get("amount_fen")) if type(p) is dict else (None, None)
+                if method not in PAY_METHODS or type(amount) is not int or not 0 <= amount <= MAX_FEN:
+                    break
+                parsed.append((method, amount))
+            else:
+                if order is not None and at is not None:
+                    return self._settle(out, ref, order, at, fee, parsed, 0, None, None)
+        item = self._item(raw)
         ref, order = self._order_of(item)
         at, fee = item.time(), item.int("fee_fen")
         reduction = item.int("reduction_fen", required=False) or 0
         free_reason = item.text("free_reason", required=False, max_len=80)
         collector = item.text("collector_name", required=False, max_len=80)
-        payments = item.raw.get("payments") or []
+        payments = raw.get("payments") or []
         parsed = []
         if not isinstance(payments, list) or len(payments) > 5:
             item.errors["payments"] = "a list of up to 5 {method, amount_fen}"
         else:
             for p in payments:
                 ok = isinstance(p, dict) and p.get("method") in PAY_METHODS and isinstance(p.get("amount_fen"), int) \
-                    and not isinstance(p.get("amount_fen"), bool) and 0 <= p["amount_fen"] <= 10_000_000_00
+                    and not isinstance(p.get("amount_fen"), bool) and 0 <= p["amount_fen"] <= MAX_FEN
                 if not ok:
                     item.errors["payments"] = "each {method: cash|electronic|card, amount_fen >= 0}"
                     break
@@ -324,6 +421,10 @@ class Batch:
         if reduction and not free_reason:
             item.errors["free_reason"] = "required with a reduction"
         item.check()
+        self._settle(out, ref, order, at, fee, parsed, reduction, free_reason, collector)
+
+    def _settle(self, out: Outcome, ref: str, order: dict, at: datetime, fee: int, parsed: list, reduction: int,
+                free_reason: str | None, collector: str | None) -> None:
         self.ledger += orders.lane_settle(order, at, self.now, fee, parsed, reduction, free_reason)
         self._changed(order)
         out.order = order
@@ -331,10 +432,11 @@ class Batch:
                       "detail": {"fee_fen": fee, "payments": [{"method": m, "amount_fen": a} for m, a in parsed],
                                  "reduction_fen": reduction, "free_reason": free_reason, "collector_name": collector}}
 
-    def _lift(self, item: Item, out: Outcome) -> None:
+    def _lift(self, raw: dict, out: Outcome) -> None:
         """手动抬杆: a barrier opened by hand; kept for audit and the lift report."""
         from app.audit.services import record
 
+        item = self._item(raw)
         at, lane_id = item.time(), self._lane(item)
         reason = item.text("reason", max_len=200)
         operator = item.text("operator_name", required=False, max_len=80)
@@ -346,11 +448,12 @@ class Batch:
                after={"lane_id": lane_id, "at": at.isoformat(), "reason": reason, "operator_name": operator,
                       "plate": plate, "site_id": out.ref})
 
-    def _pass_sale(self, item: Item, out: Outcome) -> None:
+    def _pass_sale(self, raw: dict, out: Outcome) -> None:
         """A monthly pass sold at the booth: the members rules and ledger, as if sold in the admin."""
         from app.members.models import MonthlyProduct
         from app.members.services import sell_pass
 
+        item = self._item(raw)
         at = item.time()
         product_id = item.int("product_id", minimum=1, maximum=2**31 - 1)
         holder = item.text("holder_name", max_len=80)
@@ -381,35 +484,39 @@ class Batch:
     # --- writing the answers ---
 
     def _finish(self, outcomes: list[Outcome]) -> None:
-        records, done = {}, set()
+        records = {}
         for out in outcomes:
-            if out.answer is not None or id(out) in done:
+            if out.answer is not None:  # a replay, or the same item again
                 continue
-            done.add(id(out))
             if out.error is None:
                 closed = out.values.pop("closed_order", None)
                 if closed is not None:
                     out.values["detail"]["closed_order_id"] = closed["id"]
                 out.answer = {"kind": out.kind, "site_id": out.ref, "status": "ok",
-                              "order_id": out.order["id"] if out.order else None, **out.answer_extra}
+                              "order_id": out.order["id"] if out.order else None}
+                if out.answer_extra:
+                    out.answer.update(out.answer_extra)
             else:
                 out.answer = {"kind": out.kind, "site_id": out.ref, "status": "refused", "error": out.error}
-            if out.kind in KINDS and isinstance(out.ref, str) and SITE_REF.match(out.ref):  # else nothing to key by
-                records[(out.kind, out.ref)] = out
+                if out.kind not in KINDS or not isinstance(out.ref, str) or not SITE_REF.match(out.ref):
+                    continue  # nothing to key it by
+            records[(out.kind, out.ref)] = out  # accepted ones were keyed by a valid kind and site id
         photos, fresh, retried = [], [], []
         for (kind, ref), out in records.items():
             ok = out.error is None
-            photo_path = self._save_photo(out, photos) if out.photo and ok else None
-            row = {"lane_id": None, "plate": None, "occurred_at": None, "order_site_ref": None, "detail": None,
-                   **out.values, "status": "ok" if ok else "refused", "response": out.answer,
-                   "order_id": out.order["id"] if out.order and ok else None, "received_at": self.now,
-                   "photo_path": photo_path}
+            values = out.values
+            row = {"kind": kind, "site_ref": ref, "lane_id": values.get("lane_id"), "plate": values.get("plate"),
+                   "occurred_at": values.get("occurred_at"), "order_site_ref": values.get("order_site_ref"),
+                   "detail": values.get("detail"), "status": "ok" if ok else "refused", "response": out.answer,
+                   "order_id": out.order["id"] if out.order and ok else None,
+                   "photo_path": self._save_photo(out, photos) if out.photo and ok else None}
             if out.upload_id is None:
-                fresh.append({"park_id": self.park.id, "kind": kind, "site_ref": ref, **row})
+                fresh.append(row)
             else:
-                retried.append({"id": out.upload_id, **{c: row[c] for c in UPLOAD_VALUES}})
-        bulk.insert_rows(LaneUpload.__table__, fresh)
-        bulk.update_rows(LaneUpload.__table__, retried)
+                row["id"], row["received_at"] = out.upload_id, self.now
+                retried.append(row)
+        bulk.insert_rows(LaneUpload.__table__, fresh, constants={"park_id": self.park.id, "received_at": self.now})
+        bulk.update_rows(LaneUpload.__table__, [{c: row[c] for c in ("id",) + UPLOAD_VALUES} for row in retried])
         bulk.insert_rows(OrderPhoto.__table__, photos)
 
     def _save_photo(self, out: Outcome, photos: list) -> str:

@@ -102,10 +102,13 @@ def test_edge_inputs_are_refused_not_crashed(app, site):
     assert nested.status_code == 422 and nested.get_json()["error"]["code"] == "bad_json"
 
 
-@pytest.mark.xfail(strict=True, reason="uploads.py stores texts without checking they encode: a lone surrogate "
-                                       "in an item's text or site_id fails the whole batch with a 500")
 def test_a_lone_surrogate_in_an_upload_refuses_the_item_only(site):
     at = utcnow().isoformat()
-    status, _answer = site.client.upload([{"kind": "lift", "site_id": "l-1", "lane_id": site.entry, "at": at,
-                                           "reason": "a\ud800b"}])
+    status, answer = site.client.upload([
+        {"kind": "lift", "site_id": "l-1", "lane_id": site.entry, "at": at, "reason": "a\ud800b"},
+        {"kind": "lift", "site_id": "l-\ud800", "lane_id": site.entry, "at": at, "reason": "stuck"},
+        {"kind": "lift", "site_id": "l-2", "lane_id": site.entry, "at": at, "reason": "stuck"}])
     assert status == 200
+    assert [r["status"] for r in answer["results"]] == ["refused", "refused", "ok"]
+    assert "reason" in answer["results"][0]["error"]["fields"]
+    assert "site_id" in answer["results"][1]["error"]["fields"]
