@@ -27,3 +27,8 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 bootstrap = Bootstrap5()
+
+
+def on_postgresql() -> bool:
+    """Whether the session's database is PostgreSQL (row locks, arrays, set-based JSON writes); else SQLite."""
+    return db.session.get_bind().dialect.name == "postgresql"

@@ -198,13 +198,13 @@ def idempotent(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        ref = _client_ref()
+        preloaded_ref, stored = g.pop("first_answer", (None, None))  # read with the token
+        ref = preloaded_ref or _client_ref()
         if ref is None:
             raise Invalid("validation_failed", "Some fields are missing or wrong.",
                           {"client_ref": "a client-generated id (UUID) of 8 to 64 characters"})
         key = f"{ACTOR_PREFIX}{g.staff.id}"
-        preloaded_ref, stored = g.pop("first_answer", (None, None))
-        if preloaded_ref != ref:
+        if preloaded_ref is None:
             stored = _stored(key, ref)
         if stored is not None:
             return _replay(stored)

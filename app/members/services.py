@@ -30,7 +30,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from app.audit import services as audit
 from app.core.errors import Invalid
 from app.core.types import utcnow
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
 from app.orders.models import LedgerEntry, PlateListEntry
 from app.orders.services import normalize_plate, white_or_pass_columns
@@ -141,7 +141,7 @@ def _passes_sharing_a_park(level: str, group_id: int | None, park_id: int | None
 def _lock_group(group_id: int | None) -> None:
     """Sales of one group are serialised on PostgreSQL (SQLite serialises writers anyway), so two
     concurrent sales cannot both pass the overlap check."""
-    if group_id is not None and db.session.get_bind().dialect.name == "postgresql":
+    if group_id is not None and on_postgresql():
         db.session.execute(select(OperatingGroup.id).where(OperatingGroup.id == group_id).with_for_update())
 
 

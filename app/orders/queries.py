@@ -14,7 +14,7 @@ from sqlalchemy import DateTime, Select, case, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from app.core.types import UTCDateTime, utcnow
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.orders.models import Arrear, OrderState, ParkingOrder
 from app.orders.services import CLOSED_ARREAR_STATES, WAIVED
 from app.staff.models import Staff
@@ -151,7 +151,7 @@ RECORD_COLUMNS = (_ORDER.id, _ORDER.plate, _ORDER.park_id, _ORDER.berth_id, _ORD
 def _read_columns(columns):
     """PostgreSQL hands times back aware already: read them as they come instead of re-attaching
     UTC row by row (SQLite stores them naive, so UTCDateTime's conversion stays there)."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return columns
     return [type_coerce(c, DateTime(timezone=True)).label(c.key) if isinstance(c.type, UTCDateTime) else c
             for c in columns]

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.orders.models import (Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder, PaymentMethod,
                                PlateListEntry)
 from app.members.models import PassPlate
@@ -43,13 +43,9 @@ def normalize_plate(raw: str) -> str:
     return plate
 
 
-def _pg() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
 def _for_update(stmt):
     """Row locks where the database has them (PostgreSQL); SQLite serialises writers anyway."""
-    return stmt.with_for_update() if _pg() else stmt
+    return stmt.with_for_update() if on_postgresql() else stmt
 
 
 def _insert_order(berth: Berth, **values) -> ParkingOrder:
@@ -162,7 +158,7 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None) -> ParkingOrder:
     plate = normalize_plate(plate)
-    row = db.session.execute(_BERTH_LOCKED if _pg() else _BERTH, {"berth_id": berth_id, "park_id": park.id}).first()
+    row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {"berth_id": berth_id, "park_id": park.id}).first()
     berth = row[0] if row is not None else None
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
@@ -251,7 +247,7 @@ def loaded_with_document(row) -> ParkingOrder | None:
 
 
 def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
-    stmt = _OPEN_ORDER_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _OPEN_ORDER
+    stmt = _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER
     order = loaded_with_document(db.session.execute(stmt, {"order_id": order_id, "park_id": park.id}).first())
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")

@@ -15,7 +15,7 @@ from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
 from app.core.types import utcnow
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
 from app.shifts.models import WorkHours
 from app.staff.models import Role, RoleKind
@@ -197,7 +197,7 @@ def _settings_label(row: CollectorSettings, park: Park) -> str:
 def _lock(park: Park) -> None:
     """Serialise creations for one park (PostgreSQL); the NULL role of a park's own row is not
     covered by the unique index."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         db.session.execute(select(Park.id).where(Park.id == park.id).with_for_update())
 
 

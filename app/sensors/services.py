@@ -32,7 +32,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.berths.models import Berth
 from app.core.types import utcnow
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.inbox.models import send
 from app.orders.models import OrderState, ParkingOrder
 from app.sensors.models import (BaseStation, EventKind, OccupancySession, Outage, Sensor, SensorEvent,
@@ -108,7 +108,7 @@ def _states(*where, lock: bool = False) -> list[SensorState]:
 def _among(column, values):
     """`column IN values`; on PostgreSQL one array parameter (= ANY) instead of one parameter per value."""
     values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         return column == func.any(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
 
@@ -248,7 +248,7 @@ def _insert_events(station: BaseStation, rows: list[tuple], now: datetime) -> se
     the keys (sensor, kind, occurred_at) that were new (aware datetimes: equal whatever their offset)."""
     if not rows:
         return set()
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         events = json.dumps([{"s": s, "k": k, "t": t.isoformat(), "b": b, "m": m} for s, k, t, b, m in rows])
         found = db.session.execute(PG_INSERT_EVENTS, {"park_id": station.park_id, "station_id": station.id,
                                                       "received_at": now, "events": events})
@@ -274,7 +274,7 @@ def apply(items: list[Item], now: datetime) -> None:
     sensors = {i.sensor.id: i.sensor for i in items}
     stateful = sorted(sid for sid, its in by_sensor.items()
                       if sensors[sid].berth_id is not None and any(i.kind != EventKind.HEARTBEAT for i in its))
-    if stateful and db.session.get_bind().dialect.name == "postgresql":
+    if stateful and on_postgresql():
         # one writer per sensor at a time; ids in order so two batches cannot deadlock
         for fresh in _states(_among(Sensor.id, stateful), lock=True):  # the state as of the lock
             for name in SensorState.__slots__:
@@ -318,7 +318,7 @@ def _update_rows(table, key: str, rows: list[dict], only_null: tuple = ()) -> No
     if not rows:
         return
     columns = list(rows[0])
-    if db.session.get_bind().dialect.name == "postgresql":
+    if on_postgresql():
         types = ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
         sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
         where = " AND ".join([f"t.{key} = v.{key}"] + [f"t.{c} IS NULL" for c in only_null])
@@ -599,7 +599,7 @@ def _checks_lock() -> bool:
     """PostgreSQL: one run_checks at a time, the lock held until commit (and freed if the process dies); a run
     finding it taken skips. SQLite serialises writers anyway. Either way the conditional claims (`_claim`,
     `_take_offline`) keep overlapping runs from raising an alert or an outage twice."""
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not on_postgresql():
         return True
     return db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK)))
 

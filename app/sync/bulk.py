@@ -12,23 +12,16 @@ from sqlalchemy import JSON, any_, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
 
 from app.core.types import UTCDateTime
-from app.extensions import db
+from app.extensions import db, on_postgresql
 
 _TIME_TYPES = (UTCDateTime,)
 COMPACT = (",", ":")  # no blanks: the server parses every byte
 
 
-def is_pg() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-_pg = is_pg
-
-
 def one_of(column, values, item_type):
     """`column IN values`; on PostgreSQL `= ANY(array)`: one statement text whatever the number of values
     (so that it is planned, or prepared, once)."""
-    if _pg():
+    if on_postgresql():
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item_type)))
     return column.in_(list(values))
 
@@ -106,12 +99,12 @@ def insert_ignore(table):
     """INSERT that skips a row its unique keys already hold (ON CONFLICT DO NOTHING): no savepoint needed."""
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return (postgresql.insert(table) if _pg() else sqlite_insert(table)).on_conflict_do_nothing()
+    return (postgresql.insert(table) if on_postgresql() else sqlite_insert(table)).on_conflict_do_nothing()
 
 
 def reserve_ids(table, count: int) -> list[int] | None:
     """`count` new ids of the table's sequence, ascending (PostgreSQL); None elsewhere."""
-    if not count or not _pg():
+    if not count or not on_postgresql():
         return None
     return list(db.session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
                                    {"t": table.name, "n": count}).scalars())
@@ -152,7 +145,7 @@ def insert_rows(table, rows: list[dict], *, returning_ids: bool = False, columns
         return [] if returning_ids else None
     columns = list(columns or rows[0])
     constants = _defaults(table, columns, dict(constants or {}))
-    if _pg():
+    if on_postgresql():
         return _pg_insert(table, columns, rows, constants, returning_ids)
     data = [{**{c: r[c] for c in columns}, **constants} for r in rows]
     if not returning_ids:
@@ -167,7 +160,7 @@ def update_rows(table, rows: list[dict], key: str = "id") -> None:
     if not rows:
         return
     columns = list(rows[0])
-    if _pg():
+    if on_postgresql():
         sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
         db.session.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
                                 f"AS v({_record_type(table, columns)}) WHERE t.{key} = v.{key}"),

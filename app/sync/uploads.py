@@ -17,7 +17,7 @@ from sqlalchemy import Integer, String, select, text
 
 from app.core.errors import DomainError, Invalid
 from app.core.types import storable_text
-from app.extensions import db
+from app.extensions import db, on_postgresql
 from app.orders import photos as order_photos
 from app.orders import services as orders
 from app.orders.models import OrderPhoto, OrderState, ParkingOrder
@@ -155,11 +155,6 @@ class Outcome:
         self.values: dict = {}
 
 
-def _str(value):
-    """Keys only from texts (a list or object sent as an id is refused, not hashed)."""
-    return value if isinstance(value, str) else None
-
-
 LANES_OF_PARK = text("SELECT id FROM lanes WHERE park_id = :park_id")
 UPLOAD_VALUES = ("status", "response", "order_id", "received_at", "photo_path", "lane_id", "plate", "occurred_at",
                  "order_site_ref", "detail")
@@ -236,7 +231,7 @@ class Batch:
     def _existing(self, keys) -> dict:
         if not keys:
             return {}
-        if bulk.is_pg():
+        if on_postgresql():
             rows = bulk.lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, response")
         else:
             # kinds and ids as two lists (the unique index's columns), pairs picked here
@@ -259,7 +254,7 @@ class Batch:
                     & (ParkingOrder.state == OrderState.OPEN.value))):
                 self.open_by_plate[order["plate"]] = order
         if refs:
-            if bulk.is_pg():
+            if on_postgresql():
                 found = {r.order_id: r.site_ref for r in bulk.lookup_site_refs(
                     self.park.id, {("entry", ref) for ref in refs}, "site_ref, status, order_id")
                     if r.status == "ok" and r.order_id is not None}
