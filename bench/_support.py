@@ -99,3 +99,16 @@ def result_line(name: str, value: float, unit: str, goal: str, baseline: float |
 
 
 __all__ = ["statistics"]
+
+
+def city_and_group(db):
+    """The bench's city and one operating group, flushed (ids set)."""
+    from app.tenancy.models import City, OperatingGroup
+
+    city = City(name="Bench City")
+    db.session.add(city)
+    db.session.flush()
+    group = OperatingGroup(city_id=city.id, name="Bench Group")
+    db.session.add(group)
+    db.session.flush()
+    return city, group

@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from _support import BENCH_URL, Client, ensure_database, gunicorn, result_line
+from _support import BENCH_URL, Client, city_and_group, ensure_database, gunicorn, result_line
 
 PASSWORD = "bench-password-1"
 SENSORS_PER_CLIENT = 1000
@@ -38,7 +38,7 @@ def prepare(url: str, clients: int) -> dict:
     from app.sensors.services import hash_key
     from app.staff.models import RoleKind, Staff
     from app.staff.services import builtin_role, ensure_builtin_roles
-    from app.tenancy.models import City, Level, OperatingGroup, Park
+    from app.tenancy.models import Level, Park
     from config import normalize_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
@@ -54,12 +54,7 @@ def prepare(url: str, clients: int) -> dict:
             "CREATE TABLE bench_track_points (id bigserial primary key, staff_id int, park_id int, handheld_id int, "
             "recorded_at timestamptz, received_at timestamptz, lat float, lng float, accuracy_m float, "
             "speed_mps float, UNIQUE (staff_id, recorded_at))"))
-        city = City(name="Bench City")
-        db.session.add(city)
-        db.session.flush()
-        group = OperatingGroup(city_id=city.id, name="Bench Group")
-        db.session.add(group)
-        db.session.flush()
+        city, group = city_and_group(db)
         park = Park(city_id=city.id, group_id=group.id, name="Bench Street")
         db.session.add(park)
         db.session.flush()

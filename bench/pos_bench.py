@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from _support import BENCH_URL, Client, ensure_database, gunicorn, percentile, result_line
+from _support import BENCH_URL, Client, city_and_group, ensure_database, gunicorn, percentile, result_line
 
 PASSWORD = "bench-password-1"
 RULE = {"kind": "parkingos", "day": {"b_time": 7, "e_time": 21, "unit": 15, "price": "1.50", "free_time": 15,
@@ -35,7 +35,7 @@ def prepare(url: str, clients: int) -> None:
     from app.staff.models import RoleKind, Staff
     from app.staff.services import builtin_role, ensure_builtin_roles
     from app.tariffs.models import TariffRule, TariffVersion
-    from app.tenancy.models import City, Level, OperatingGroup, Park
+    from app.tenancy.models import Level, Park
 
     from config import normalize_database_url
 
@@ -45,12 +45,7 @@ def prepare(url: str, clients: int) -> None:
         upgrade()
         db.session.execute(text("CREATE TABLE bench_baseline (id serial primary key, payload text, "
                                 "created_at timestamptz default now())"))
-        city = City(name="Bench City")
-        db.session.add(city)
-        db.session.flush()
-        group = OperatingGroup(city_id=city.id, name="Bench Group")
-        db.session.add(group)
-        db.session.flush()
+        city, group = city_and_group(db)
         park = Park(city_id=city.id, group_id=group.id, name="Bench Street")
         db.session.add(park)
         db.session.flush()

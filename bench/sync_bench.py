@@ -16,7 +16,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from _support import BENCH_URL, Client, ensure_database, gunicorn, result_line
+from _support import BENCH_URL, Client, city_and_group, ensure_database, gunicorn, result_line
 
 SECRET_KEY = "bench"  # the site secrets are encrypted with a key derived from it: prepare and serve alike
 
@@ -31,7 +31,7 @@ def prepare(url: str, clients: int) -> dict:
     from app.extensions import db
     from app.lanes.models import Lane
     from app.sync.services import create_site_server
-    from app.tenancy.models import City, OperatingGroup, Park
+    from app.tenancy.models import Park
     from config import normalize_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "SECRET_KEY": SECRET_KEY})
@@ -42,12 +42,7 @@ def prepare(url: str, clients: int) -> dict:
             "CREATE TABLE bench_lane_events (id bigserial primary key, park_id int, kind varchar(16), "
             "site_ref varchar(64), plate varchar(16), lane_id int, occurred_at timestamptz, received_at timestamptz, "
             "amount_fen int, UNIQUE (park_id, kind, site_ref))"))
-        city = City(name="Bench City")
-        db.session.add(city)
-        db.session.flush()
-        group = OperatingGroup(city_id=city.id, name="Bench Group")
-        db.session.add(group)
-        db.session.flush()
+        city, group = city_and_group(db)
         for i in range(clients):
             park = Park(city_id=city.id, group_id=group.id, name=f"Bench Garage {i}", kind="off_street")
             db.session.add(park)
