@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.berths.models import Berth, BerthSegment
@@ -13,6 +13,9 @@ from app.staff.models import Staff
 from app.tenancy.models import Park, ParkScopedMixin
 
 OPEN_ONLY = text("state = 'open'")
+# The open state written into a statement rather than bound: a prepared statement's generic plan can
+# then use the partial indexes above, where a bound value makes PostgreSQL plan every run afresh.
+OPEN_STATE = literal_column("'open'")
 
 
 class OrderState(str, enum.Enum):

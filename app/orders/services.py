@@ -18,8 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.berths.models import Berth
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db, on_postgresql
-from app.orders.models import (Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder, PaymentMethod,
-                               PlateListEntry)
+from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder,
+                               PaymentMethod, PlateListEntry)
 from app.members.models import PassPlate
 from app.parks.models import FreeReason
 from app.parks.services import park_parameters
@@ -114,10 +114,10 @@ _BEFORE_CAR_IN = select(
         _LIST.park_id == bindparam("park_id"), _LIST.plate == bindparam("plate"), _LIST.kind == "black",
         _LIST.active.is_(True), (_LIST.valid_from.is_(None)) | (_LIST.valid_from <= _AT),
         (_LIST.valid_until.is_(None)) | (_LIST.valid_until > _AT)).exists().label("blacklisted"),
-    select(_ORDERS.id).where(_ORDERS.berth_id == bindparam("berth_id"), _ORDERS.state == OrderState.OPEN.value)
+    select(_ORDERS.id).where(_ORDERS.berth_id == bindparam("berth_id"), _ORDERS.state == OPEN_STATE)
     .limit(1).scalar_subquery().label("on_berth"),
     select(_ORDERS.id).where(_ORDERS.park_id == bindparam("park_id"), _ORDERS.plate == bindparam("plate"),
-                             _ORDERS.state == OrderState.OPEN.value).limit(1).scalar_subquery().label("plate_order"),
+                             _ORDERS.state == OPEN_STATE).limit(1).scalar_subquery().label("plate_order"),
     VERSION_ID_IN_FORCE.scalar_subquery().label("version_id"))
 def white_or_pass_columns(park_id, plate, at) -> tuple:
     """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound

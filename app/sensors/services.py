@@ -34,7 +34,7 @@ from app.berths.models import Berth
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
-from app.orders.models import OrderState, ParkingOrder
+from app.orders.models import OPEN_STATE, OrderState, ParkingOrder
 from app.sensors.models import (BaseStation, EventKind, OccupancySession, Outage, Sensor, SensorEvent,
                                 SensorSettings)
 from app.shifts.models import Shift
@@ -374,7 +374,7 @@ def _preload(by_sensor, sensors, stateful, ctx):
             recent_closed[s.sensor_id] = s
         berths = {sensors[i.sensor.id].berth_id for i in arrivals}
         orders = dict(db.session.execute(select(ParkingOrder.berth_id, ParkingOrder.id).where(
-            _among(ParkingOrder.berth_id, berths), ParkingOrder.state == OrderState.OPEN.value)).all())
+            _among(ParkingOrder.berth_id, berths), ParkingOrder.state == OPEN_STATE)).all())
         if orders:
             linked = set(db.session.scalars(select(OccupancySession.order_id).where(
                 OccupancySession.order_id.in_(orders.values()))))
@@ -542,7 +542,7 @@ def _car_without_order(session: OccupancySession, now: datetime) -> None:
 
     berth = session.berth
     order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.berth_id == berth.id,
-                                                        ParkingOrder.state == OrderState.OPEN.value).limit(1))
+                                                        ParkingOrder.state == OPEN_STATE).limit(1))
     if order is not None and not db.session.scalar(select(func.count()).select_from(OccupancySession).where(
             OccupancySession.order_id == order.id)):
         session.order_id = order.id  # registered meanwhile: link, nothing to say
@@ -628,7 +628,7 @@ def run_checks(now: datetime | None = None) -> dict:
             ParkingOrder, ParkingOrder.id == OccupancySession.order_id).where(
             OccupancySession.departed_at.is_not(None), OccupancySession.departed_at <= horizon,
             OccupancySession.departed_at >= now - MAX_AGE, OccupancySession.left_open_alerted_at.is_(None),
-            ParkingOrder.state == OrderState.OPEN.value)):
+            ParkingOrder.state == OPEN_STATE)):
         check_session(session, now, of(session.park_id))
         counts["left_open"] += session.left_open_alerted_at is not None
     shortest_offline = min([DEFAULTS["offline_minutes"]] + [s.offline_minutes for s in settings.values()])

@@ -20,7 +20,7 @@ from app.core.types import storable_text
 from app.extensions import db, on_postgresql
 from app.orders import photos as order_photos
 from app.orders import services as orders
-from app.orders.models import OrderPhoto, OrderState, ParkingOrder
+from app.orders.models import OPEN_STATE, OrderPhoto, ParkingOrder
 from app.sync import bulk
 from app.sync.models import LaneUpload, SiteServer
 
@@ -251,7 +251,7 @@ class Batch:
         if plates:
             for order in self._known(orders.lane_orders(
                     (ParkingOrder.park_id == self.park_id) & bulk.one_of(ParkingOrder.plate, plates, String)
-                    & (ParkingOrder.state == OrderState.OPEN.value))):
+                    & (ParkingOrder.state == OPEN_STATE))):
                 self.open_by_plate[order["plate"]] = order
         if refs:
             if on_postgresql():

@@ -1,25 +1,33 @@
 """The car cycle stays cheap (a handheld does it hundreds of times a day) and what makes it cheap
 never serves stale settings."""
+import re
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event
+import pytest
 
+from sqlalchemy import event, insert, text
+
+from app.berths.models import Berth, BerthSegment
 from app.extensions import db as _db
+from app.orders.models import ParkingOrder
 from tests.pos_api.conftest import ago, ref
 
 
 @contextmanager
-def counted(app):
-    statements = []
+def counted(app, connections=False):
+    """The statements run meanwhile, or with connections=True the database connections they ran on."""
+    statements, used = [], set()
 
     def count(conn, cursor, statement, *args):
         statements.append(statement)
+        used.add(conn.connection.dbapi_connection)
 
     with app.app_context():
         engine = _db.engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        yield statements
+        yield used if connections else statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
@@ -56,3 +64,57 @@ def test_a_managers_settings_edit_applies_to_the_next_request(street, tree, clie
     refused = street.car_in(token, "A002", "沪A30002", prepay={"amount_fen": 500, "method": "cash"})
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "prepay_not_allowed"
     assert settle_receipt("A002", "沪A30003")["header"] == "Alpha says hello"
+
+
+def test_the_car_in_checks_probe_the_open_order_indexes_in_the_plan_kept_for_reuse(street, app):
+    """On PostgreSQL the checks before a car in are prepared once per connection and then run on a
+    generic plan. A constant sent as a parameter there (the open state, which the partial unique indexes
+    name) left that plan scanning the park's orders, or made the planner plan every run afresh."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("prepared statements are a PostgreSQL feature")
+    _past_orders(app, street, 5000)
+    token = street.signed_in()
+    with counted(app, connections=True) as used:
+        for n in range(3):
+            order = street.car_in(token, f"A00{1 + n}", f"沪B{40000 + n}", entered_at=ago(hours=1)).get_json()
+            assert "order" in order, order
+    plans = [_generic_plan(raw, "AS on_berth") for raw in used]
+    plan = next(p for p in plans if p)
+    order_scans = [line for line in plan.splitlines() if " on parking_orders" in line]
+    assert len(order_scans) == 2 and all("uq_orders_open_" in line for line in order_scans), plan  # open orders only
+
+
+def _generic_plan(raw, marker: str) -> str | None:
+    """The plan PostgreSQL reuses for the statement prepared on this connection whose text has `marker`."""
+    with raw.cursor() as cur:
+        cur.execute("SELECT name, statement FROM pg_prepared_statements")
+        found = [(name, statement) for name, statement in cur.fetchall() if marker in statement]
+        if not found:
+            return None
+        name, statement = found[0]
+        nulls = ", ".join("NULL" for _ in set(re.findall(r"\$\d+", statement)))
+        cur.execute("SET plan_cache_mode = force_generic_plan")
+        cur.execute(f"EXPLAIN EXECUTE {name}({nulls})")
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    raw.rollback()  # back to the pool as it came, plan_cache_mode included
+    return plan
+
+
+def _past_orders(app, street, count):
+    with app.app_context():
+        park_id = _db.session.get(Berth, street.berths["A001"]).park_id
+        segment = BerthSegment(park_id=park_id, name="Old street")
+        _db.session.add(segment)
+        _db.session.flush()
+        berths = [Berth(park_id=park_id, segment_id=segment.id, number=f"H{n:03d}") for n in range(200)]
+        _db.session.add_all(berths)
+        _db.session.flush()
+        at = datetime.now(timezone.utc) - timedelta(days=3)
+        _db.session.execute(insert(ParkingOrder.__table__), [
+            {"park_id": berth.park_id, "segment_id": berth.segment_id, "berth_id": berth.id, "plate": f"沪C{n:05d}",
+             "vehicle_class": "small", "state": ("settled", "unpaid", "recovered")[n % 3], "entry_method": "pos", "entered_at": at, "left_at": at,
+             "entry_received_at": at, "fee_fen": 0, "prepaid_fen": 0, "paid_fen": 0, "reduction_fen": 0,
+             "created_at": at} for n in range(count) for berth in [berths[n % len(berths)]]])
+        _db.session.execute(text("ANALYZE parking_orders"))
+        _db.session.commit()
