@@ -43,10 +43,11 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
 
     db.init_app(app)
-    if app.config["PREPARED_STATEMENTS"]:
-        from app.core import prepared
+    from app.core import autocommit, prepared
 
-        with app.app_context():
+    with app.app_context():
+        autocommit.enable(db.engine)
+        if app.config["PREPARED_STATEMENTS"]:
             prepared.enable(db.engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)

@@ -127,7 +127,7 @@ def car_in():
     received = utcnow()
     order = orders.car_in(collector=g.staff, shift=_shift(), park=g.park, berth_id=berth_id, plate=plate,
                           entered_at=now_or(entered_at), received_at=received, vehicle_class=vehicle_class,
-                          prepay_fen=amount or 0, prepay_method=method)
+                          prepay_fen=amount or 0, prepay_method=method, settings=g.collector_settings)
     return {"order": order_dict(order)}, 201
 
 
@@ -185,9 +185,7 @@ def settle(order_id):
 
 
 def _receipt(order: ParkingOrder, quote) -> dict:
-    from app.parks.settings import collector_settings
-
-    settings = collector_settings(g.park, g.staff.role_id)
+    settings = g.collector_settings  # read with the token
     minutes = int((order.left_at - order.entered_at).total_seconds() // 60)
     return {"receipt_no": order.receipt_no, "header": settings.receipt_header, "footer": settings.receipt_footer,
             "park": g.park.name, "segment": order.segment.name if order.segment else None,
@@ -271,9 +269,12 @@ def _day_arg() -> date:
         from zoneinfo import ZoneInfo
         return utcnow().astimezone(ZoneInfo(g.park.timezone)).date()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise Invalid("validation_failed", "date is YYYY-MM-DD.", {"date": "YYYY-MM-DD"}) from None
+    if not 1970 <= day.year <= 9998:  # the day's bounds in the park's time must stay representable
+        raise Invalid("validation_failed", "date is out of range.", {"date": "a year from 1970 to 9998"})
+    return day
 
 
 @bp.get("/stats/today")

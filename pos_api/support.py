@@ -9,12 +9,15 @@ from flask import current_app, g, jsonify, request
 from sqlalchemy import String, bindparam, cast, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.autocommit import read_without_transaction
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
-from app.devices.models import DeviceSession
-from app.devices.services import LIVE_SESSION, live_session_row
-from app.extensions import csrf, db
+from app.devices.models import DeviceSession, Handheld
+from app.devices.services import LIVE_SESSION, live_session_row, open_shift_of
+from app.extensions import csrf, db, on_postgresql
+from app.parks.settings import join_settings, settings_in_row
+from app.staff.models import Staff
 from pos_api import bp
 
 MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exist
@@ -36,8 +39,10 @@ def finish_transaction(response):
     """One transaction per request: kept when the answer is a success, dropped otherwise."""
     if response.status_code < 400:
         session = db.session()
-        # nothing to do when the write's idempotency record committed it already
-        if session.in_transaction() or session.new or session.dirty or session.deleted:
+        # nothing to do when the write's idempotency record committed it already, or for a read
+        # in autocommit
+        if not g.get("autocommit") and (session.in_transaction() or session.new or session.dirty
+                                        or session.deleted):
             session.commit()
     else:
         db.session.rollback()
@@ -172,6 +177,10 @@ def device_login_required(*kinds: str):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
+            session = db.session()
+            session.expire_on_commit = False  # the answer is built before the commit; nothing reads after
+            if request.method == "GET" and on_postgresql():
+                g.autocommit = read_without_transaction(session)
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header.lower().startswith("bearer ") else ""
             ref = _client_ref() if getattr(view, "looks_up_first_answer", False) else None
@@ -180,10 +189,12 @@ def device_login_required(*kinds: str):
             else:  # the write's first answer, if any, comes with the session (one round trip, not two)
                 row = live_session_row(token, _LIVE_SESSION_AND_FIRST_ANSWER, ref=ref) if token else None
                 g.first_answer = (ref, row if row is not None and row.endpoint is not None else None)
+                if row is not None:
+                    g.collector_settings = settings_in_row(row)
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
-            g.staff, g.park, g.open_shift = row[0], row[1], row[2]
-            if kinds and g.staff.role.kind not in kinds:
+            g.staff, g.park, g.open_shift = row[0], row[1], open_shift_of(row)
+            if kinds and row.role_kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
             g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
             return view(*args, **kwargs)
@@ -235,6 +246,7 @@ def _client_ref() -> str | None:
     return ref if isinstance(ref, str) and UUIDISH.match(ref) else None
 
 
+_HANDHELD_PARK = Handheld.__table__.c.park_id
 ACTOR_PREFIX = "staff:"  # first answers are kept per person: actor_key "staff:<id>"
 _FIRST = IdempotentRequest.__table__.c
 _REMEMBER = insert(IdempotentRequest.__table__)
@@ -247,10 +259,12 @@ def _first_answer(column):
                                 _FIRST.client_ref == bindparam("ref")).scalar_subquery().label(column.key)
 
 
-# Scalar subqueries rather than a seventh table in the join: PostgreSQL plans each apart, which costs
-# less than searching the orders of a larger join (the plan is made anew on every request).
-_LIVE_SESSION_AND_FIRST_ANSWER = LIVE_SESSION.add_columns(
-    *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response)))
+# A write reads with the token its first answer, if any (scalar subqueries rather than one more table in
+# the join: PostgreSQL plans each apart, cheaper than searching the orders of a larger join), and the
+# collector settings of the person's role at the park, which car in and the receipt need.
+_LIVE_SESSION_AND_FIRST_ANSWER = join_settings(LIVE_SESSION.add_columns(
+    *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response))),
+    _HANDHELD_PARK, Staff.role_id)
 
 
 def _stored(key: str, ref: str):

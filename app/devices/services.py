@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
 from app.auth.services import authenticate
@@ -16,7 +15,7 @@ from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld, HandheldStatus
 from app.extensions import db
 from app.shifts.models import Shift
-from app.staff.models import Staff
+from app.staff.models import Role, Staff
 from app.tenancy.models import Level, Park
 
 LOGIN_ERRORS = {
@@ -90,40 +89,54 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
 
 
 # Built once: every device request runs it, and building a statement costs more than running it.
-# The person (with role) and the park come as objects, the endpoints work with them; the token's own row
-# and the handheld as plain columns, a third cheaper to read. The open shift (签到) comes along: most
-# device requests need it next.
+# The person and the park come as objects, the endpoints work with them; their role, the open shift
+# (签到, most device requests need it next), the token's own row and the handheld as plain columns,
+# each entity loaded costing more than the whole query's round trip.
 _SESSIONS, _HANDHELDS = DeviceSession.__table__.c, Handheld.__table__.c
 LIVE_SESSION = (
-    select(Staff, Park, Shift, _SESSIONS.id.label("session_id"), _SESSIONS.expires_at, _SESSIONS.revoked_at,
-           _SESSIONS.last_used_at, _HANDHELDS.id.label("handheld_id"), _HANDHELDS.status.label("handheld_status"))
+    select(Staff, Park, Role.kind.label("role_kind"), Role.active.label("role_active"),
+           Shift.id.label("shift_id"), Shift.park_id.label("shift_park_id"),
+           Shift.segment_id.label("shift_segment_id"), _SESSIONS.id.label("session_id"), _SESSIONS.expires_at,
+           _SESSIONS.revoked_at, _SESSIONS.last_used_at, _HANDHELDS.id.label("handheld_id"),
+           _HANDHELDS.status.label("handheld_status"))
     .select_from(DeviceSession.__table__)
     .join(Staff, Staff.id == _SESSIONS.staff_id)
+    .join(Role, Role.id == Staff.role_id)
     .join(Handheld.__table__, _HANDHELDS.id == _SESSIONS.handheld_id)
     .outerjoin(Park, Park.id == _HANDHELDS.park_id)
     .outerjoin(Shift, (Shift.collector_id == _SESSIONS.staff_id) & Shift.ended_at.is_(None))
-    .where(_SESSIONS.token_hash == bindparam("token_hash"))
-    .options(joinedload(Staff.role)))
+    .where(_SESSIONS.token_hash == bindparam("token_hash")))
 _TOUCH = update(DeviceSession.__table__).where(_SESSIONS.id == bindparam("session_id")).values(
     last_used_at=bindparam("now"))
 
 
+@dataclass(frozen=True)
+class OpenShift:
+    """The collector's open shift as read with the token: what the car cycle and the ledger need of it."""
+    id: int
+    park_id: int
+    segment_id: int
+
+
 def live_session_row(token: str, statement=LIVE_SESSION, **params):
-    """The row (staff, park, open shift, session and handheld columns, ...) of `statement` (LIVE_SESSION
-    with columns added) for a bearer token, or None when the token is unknown, expired or revoked, or the
-    device or person is off."""
+    """The row (staff, park, role, open shift, session and handheld columns, ...) of `statement`
+    (LIVE_SESSION with columns added) for a bearer token, or None when the token is unknown, expired
+    or revoked, or the device or person is off."""
     row = db.session.execute(statement, {"token_hash": hash_token(token), **params}).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    staff, park = row[0], row[1]
-    if row.handheld_status != HandheldStatus.APPROVED.value or park is None or not staff.active \
-            or not staff.role.active:
+    if row.handheld_status != HandheldStatus.APPROVED.value or row[1] is None or not row[0].active \
+            or not row.role_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         # coarse, so a busy handheld does not write on every read
         db.session.execute(_TOUCH, {"session_id": row.session_id, "now": now})
     return row
+
+
+def open_shift_of(row) -> OpenShift | None:
+    return OpenShift(row.shift_id, row.shift_park_id, row.shift_segment_id) if row.shift_id is not None else None
 
 
 def sign_out(session_id: int) -> None:

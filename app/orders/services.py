@@ -23,7 +23,7 @@ from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, Orde
 from app.members.models import PassPlate
 from app.parks.models import FreeReason
 from app.parks.services import park_parameters
-from app.parks.settings import collector_settings
+from app.parks.settings import WriteSettings, collector_settings
 from app.shifts.models import Shift
 from app.staff.models import Staff
 from app.tariffs.engine import Fee, PassCoverage
@@ -156,14 +156,15 @@ def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift
 
 def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, plate: str, entered_at: datetime,
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
-           prepay_method: str | None = None) -> ParkingOrder:
+           prepay_method: str | None = None, settings: WriteSettings | None = None) -> ParkingOrder:
+    """`settings`: the collector settings if the caller has read them already (the device API, with the token)."""
     plate = normalize_plate(plate)
     row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {"berth_id": berth_id, "park_id": park.id}).first()
     berth = row[0] if row is not None else None
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
     _require_shift_segment(shift, berth.segment_id)
-    settings = collector_settings(park, collector.role_id)
+    settings = settings or collector_settings(park, collector.role_id)
     from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
 
     entered_at, sensor_session = arrival_time_for(row.sensor_session_id, received_at, entered_at,

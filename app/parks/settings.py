@@ -1,7 +1,10 @@
 """Resolving the collector settings that apply to one person at one park."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
 from app.parks.models import CollectorSettings
@@ -24,3 +27,33 @@ def collector_settings(park, role_id: int | None = None) -> CollectorSettings:
     if found is not None:
         return CollectorSettings(**found)
     return CollectorSettings(park_id=park.id, **_DEFAULTS)
+
+
+# For a query that knows the park and the role (the device token's): the settings a device write reads,
+# from the role's row, else the park's row, else the defaults (the columns are NOT NULL, so a
+# coalesce per column picks the same row), with that query's round trip instead of one of their own.
+_ROLE_ROW, _PARK_ROW = aliased(CollectorSettings, name="role_settings"), aliased(CollectorSettings, name="park_settings")
+WRITE_FIELDS = ("prepay_allowed", "refuse_blacklisted", "use_sensor_time", "receipt_header", "receipt_footer")
+
+
+def join_settings(statement, park_id, role_id):
+    """`statement` with the WRITE_FIELDS of the settings of (park_id, role_id); see settings_in_row."""
+    return statement.outerjoin(_ROLE_ROW, (_ROLE_ROW.park_id == park_id) & (_ROLE_ROW.role_id == role_id)) \
+        .outerjoin(_PARK_ROW, (_PARK_ROW.park_id == park_id) & _PARK_ROW.role_id.is_(None)) \
+        .add_columns(*(func.coalesce(getattr(_ROLE_ROW, f), getattr(_PARK_ROW, f), literal(_DEFAULTS[f]))
+                       .label(f"settings_{f}") for f in WRITE_FIELDS))
+
+
+@dataclass(frozen=True)
+class WriteSettings:
+    """The collector settings a device write reads (see join_settings)."""
+    prepay_allowed: bool
+    refuse_blacklisted: bool
+    use_sensor_time: bool
+    receipt_header: str
+    receipt_footer: str
+
+
+def settings_in_row(row) -> WriteSettings:
+    mapping = row._mapping
+    return WriteSettings(*(mapping["settings_" + f] for f in WRITE_FIELDS))

@@ -300,6 +300,9 @@ def test_order_lists_stats_time_and_messages(street, db, tree):
     assert stats["fee_cash_fen"] == 200 and stats["cars_in"] == 1 and stats["cars_out"] == 1
     assert street.call("GET", "/orders?state=weird", token).status_code == 422
     assert street.call("GET", "/orders?state=closed&date=2026-13-01", token).status_code == 422
+    for day in ("9999-12-31", "0001-01-01"):  # the day's bounds in the park's time would overflow
+        refused = street.call("GET", f"/stats/today?date={day}", token)
+        assert refused.status_code == 422 and refused.get_json()["error"]["fields"] == {"date": "a year from 1970 to 9998"}
     assert "now" in street.client.get("/pos/v1/time").get_json()
     from app.inbox.models import send
     send(tree.staff["collectorp1"].id, "alert", "Car without order at A003")
