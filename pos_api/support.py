@@ -15,7 +15,7 @@ from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
 from app.devices.services import LIVE_SESSION, live_session_row, open_shift_of
-from app.extensions import csrf, db, on_postgresql
+from app.extensions import csrf, db, execute_core, on_postgresql
 from app.parks.settings import join_settings, settings_in_row
 from app.staff.models import Staff
 from pos_api import bp
@@ -228,7 +228,7 @@ def idempotent(view):
                 return _replay(stored)
             raise
         try:
-            db.session.execute(_REMEMBER, {"actor_key": key, "client_ref": ref, "endpoint": request.endpoint,
+            execute_core(_REMEMBER, {"actor_key": key, "client_ref": ref, "endpoint": request.endpoint,
                                            "status_code": status, "response": body})
             db.session.commit()
         except IntegrityError:

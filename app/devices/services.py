@@ -13,7 +13,7 @@ from app.auth.services import authenticate
 from app.core.errors import Forbidden, Unauthorized
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld, HandheldStatus
-from app.extensions import db
+from app.extensions import db, execute_core
 from app.shifts.models import Shift
 from app.staff.models import Role, Staff
 from app.tenancy.models import Level, Park
@@ -131,7 +131,7 @@ def live_session_row(token: str, statement=LIVE_SESSION, **params):
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         # coarse, so a busy handheld does not write on every read
-        db.session.execute(_TOUCH, {"session_id": row.session_id, "now": now})
+        execute_core(_TOUCH, {"session_id": row.session_id, "now": now})
     return row
 
 

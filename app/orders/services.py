@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
-from app.extensions import db, on_postgresql
+from app.extensions import db, execute_core, on_postgresql
 from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder,
                                PaymentMethod, PlateListEntry)
 from app.members.models import PassPlate
@@ -52,7 +52,7 @@ def _insert_order(berth: Berth, **values) -> ParkingOrder:
     """A new order by one INSERT … RETURNING id; the object joins the session as loaded from the database,
     every column set, so reading it back costs nothing (the unit of work costs more than the statement)."""
     row = {c.key: values[c.key] if c.key in values else _column_default(c) for c in _ORDERS if not c.primary_key}
-    order = ParkingOrder(id=db.session.execute(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
+    order = ParkingOrder(id=execute_core(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
     make_transient_to_detached(order)
     db.session.add(order)
     return order
@@ -103,13 +103,12 @@ def _berth_with_sensor_session():
         Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
 
 
-_BERTH = _berth_with_sensor_session()
-_BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
 _LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table__.c, PassPlate.__table__.c
-# What car in checks before its insert, in one round trip: is the plate black-listed, does an open order
-# hold the berth or the plate (one index scan each: an OR of both plans and runs far slower), and which
-# tariff version is in force.
-_BEFORE_CAR_IN = select(
+# What car in checks before its insert: is the plate black-listed, does an open order hold the berth or
+# the plate (one index scan each: an OR of both plans and runs far slower), and which tariff version is
+# in force. They come with the berth's row and lock, in one round trip. Under a race for the berth
+# they may read what was there before the lock: the unique indexes on open orders then refuse the insert.
+_CAR_IN_CHECKS = (
     select(_LIST.id).where(
         _LIST.park_id == bindparam("park_id"), _LIST.plate == bindparam("plate"), _LIST.kind == "black",
         _LIST.active.is_(True), (_LIST.valid_from.is_(None)) | (_LIST.valid_from <= _AT),
@@ -119,6 +118,11 @@ _BEFORE_CAR_IN = select(
     select(_ORDERS.id).where(_ORDERS.park_id == bindparam("park_id"), _ORDERS.plate == bindparam("plate"),
                              _ORDERS.state == OPEN_STATE).limit(1).scalar_subquery().label("plate_order"),
     VERSION_ID_IN_FORCE.scalar_subquery().label("version_id"))
+_BEFORE_CAR_IN = select(*_CAR_IN_CHECKS)  # again, when the sensor's arrival time replaces the device's
+_BERTH = _berth_with_sensor_session().add_columns(*_CAR_IN_CHECKS)
+_BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
+
+
 def white_or_pass_columns(park_id, plate, at) -> tuple:
     """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound
     values or for another query's columns (an order's), so they come along with its row."""
@@ -159,7 +163,9 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
            prepay_method: str | None = None, settings: WriteSettings | None = None) -> ParkingOrder:
     """`settings`: the collector settings if the caller has read them already (the device API, with the token)."""
     plate = normalize_plate(plate)
-    row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {"berth_id": berth_id, "park_id": park.id}).first()
+    row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {
+        "berth_id": berth_id, "park_id": park.id, "plate": plate, "at": entered_at,
+        "vehicle_class": vehicle_class}).first()
     berth = row[0] if row is not None else None
     if berth is None or not berth.active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
@@ -167,10 +173,13 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
     settings = settings or collector_settings(park, collector.role_id)
     from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
 
-    entered_at, sensor_session = arrival_time_for(row.sensor_session_id, received_at, entered_at,
+    arrived_at, sensor_session = arrival_time_for(row.sensor_session_id, received_at, entered_at,
                                                   settings.use_sensor_time)
-    checks = db.session.execute(_BEFORE_CAR_IN, {"park_id": park.id, "plate": plate, "at": entered_at,
-                                                 "berth_id": berth.id, "vehicle_class": vehicle_class}).one()
+    checks = row
+    if arrived_at != entered_at:
+        entered_at = arrived_at
+        checks = db.session.execute(_BEFORE_CAR_IN, {"park_id": park.id, "plate": plate, "at": entered_at,
+                                                     "berth_id": berth.id, "vehicle_class": vehicle_class}).one()
     if settings.refuse_blacklisted and checks.blacklisted:
         raise Conflict("plate_blacklisted", "This plate is on the park's black list.", {"plate": "blacklisted"})
     if checks.on_berth is not None:
@@ -211,7 +220,7 @@ def _ledger(order: ParkingOrder, collector: Staff, shift: Shift | None, method: 
         (order.park_id, order.segment_id, order.berth_id)
     # a plain INSERT: nothing reads the row back as an object, and the unit of work costs a handheld
     # request more than the statement does
-    db.session.execute(_INSERT_LEDGER, {
+    execute_core(_INSERT_LEDGER, {
         "park_id": where[0], "segment_id": where[1], "berth_id": where[2], "order_id": order.id,
         "arrear_id": arrear.id if arrear else None, "collector_id": collector.id if collector else None,
         "shift_id": shift.id if shift else None, "method": method, "kind": kind.value, "amount_fen": amount_fen,
@@ -313,7 +322,7 @@ def _close(order: ParkingOrder, state: OrderState, collector: Staff, shift: Shif
 
 
 def _write_order(order: ParkingOrder, **values) -> None:
-    db.session.execute(_order_update(tuple(values)), {**values, "order_id": order.id})
+    execute_core(_order_update(tuple(values)), {**values, "order_id": order.id})
     for name, value in values.items():
         set_committed_value(order, name, value)
 
