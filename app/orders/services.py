@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth
@@ -48,14 +49,12 @@ def _for_update(stmt):
     return stmt.with_for_update() if on_postgresql() else stmt
 
 
-def _insert_order(berth: Berth, **values) -> ParkingOrder:
-    """A new order by one INSERT … RETURNING id; the object joins the session as loaded from the database,
-    every column set, so reading it back costs nothing (the unit of work costs more than the statement)."""
+def _insert_order(berth: Berth, **values) -> SimpleNamespace:
+    """A new order by one INSERT … RETURNING id, returned as a plain record of what was written (the
+    ORM's unit of work, or even an object joining the session, costs more than the statement): nothing
+    changes an order in the request that creates it. Load it as a ParkingOrder to change it."""
     row = {c.key: values[c.key] if c.key in values else _column_default(c) for c in _ORDERS if not c.primary_key}
-    order = ParkingOrder(id=execute_core(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
-    make_transient_to_detached(order)
-    db.session.add(order)
-    return order
+    return SimpleNamespace(id=execute_core(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
 
 
 def _column_default(column):
@@ -160,8 +159,9 @@ def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift
 
 def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, plate: str, entered_at: datetime,
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
-           prepay_method: str | None = None, settings: WriteSettings | None = None) -> ParkingOrder:
-    """`settings`: the collector settings if the caller has read them already (the device API, with the token)."""
+           prepay_method: str | None = None, settings: WriteSettings | None = None) -> SimpleNamespace:
+    """The new order as written (see _insert_order). `settings`: the collector settings if the caller has
+    read them already (the device API, with the token)."""
     plate = normalize_plate(plate)
     row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {
         "berth_id": berth_id, "park_id": park.id, "plate": plate, "at": entered_at,
