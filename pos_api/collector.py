@@ -111,7 +111,7 @@ def _arrear_dict(a) -> dict:
 
 
 @bp.post("/orders")
-@device_login_required(COLLECTOR)
+@device_login_required(COLLECTOR, plain=True)
 @idempotent
 def car_in():
     body = Body()
@@ -154,7 +154,7 @@ def _my_order(order_id: int) -> ParkingOrder:
 
 
 @bp.get("/orders/<int:order_id>/quote")
-@device_login_required(COLLECTOR)
+@device_login_required(COLLECTOR, plain=True)
 def quote(order_id):
     order = _my_order(order_id)
     left_at = request.args.get("left_at")
@@ -164,11 +164,11 @@ def quote(order_id):
     if order.state != OrderState.OPEN.value:
         raise orders.Conflict("order_not_open", f"This order is already {order.state}.",
                               extra={"order": order_dict(order)})
-    return jsonify({"order": order_dict(order), "quote": orders.quote_order(order, now_or(parsed)).to_dict()})
+    return jsonify({"order": order_dict(order), "quote": orders.quote_order(order, now_or(parsed), g.park).to_dict()})
 
 
 @bp.post("/orders/<int:order_id>/settle")
-@device_login_required(COLLECTOR)
+@device_login_required(COLLECTOR, plain=True)
 @idempotent
 def settle(order_id):
     body = Body()

@@ -14,7 +14,7 @@ from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthori
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
-from app.devices.services import LIVE_SESSION, live_session_row, open_shift_of
+from app.devices.services import LIVE_SESSION, LIVE_SESSION_PLAIN, identity_of, live_session_row
 from app.extensions import csrf, db, execute_core, on_postgresql
 from app.parks.settings import join_settings, settings_in_row
 from app.staff.models import Staff
@@ -171,10 +171,16 @@ def parse_device_time(value) -> datetime | str:
     return parsed
 
 
-def device_login_required(*kinds: str):
-    """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector)."""
+def device_login_required(*kinds: str, plain: bool = False):
+    """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector). With
+    plain=True the view gets g.staff and g.park as plain records (DeviceStaff, DevicePark), not objects:
+    for the car cycle's endpoints, which a handheld calls all day."""
 
     def decorator(view):
+        writes = getattr(view, "looks_up_first_answer", False)
+        reads_with = LIVE_SESSION_PLAIN if plain else LIVE_SESSION
+        writes_with = _PLAIN_AND_FIRST_ANSWER if plain else _LIVE_SESSION_AND_FIRST_ANSWER
+
         @wraps(view)
         def wrapped(*args, **kwargs):
             session = db.session()
@@ -183,17 +189,19 @@ def device_login_required(*kinds: str):
                 g.autocommit = read_without_transaction(session)
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-            ref = _client_ref() if getattr(view, "looks_up_first_answer", False) else None
-            if ref is None:
-                row = live_session_row(token) if token else None
+            ref = _client_ref() if writes else None
+            if not token:
+                row = None
+            elif ref is None:  # a read, or a write without a usable client_ref (refused by `idempotent`)
+                row = live_session_row(token, reads_with, plain=plain)
             else:  # the write's first answer, if any, comes with the session (one round trip, not two)
-                row = live_session_row(token, _LIVE_SESSION_AND_FIRST_ANSWER, ref=ref) if token else None
+                row = live_session_row(token, writes_with, plain=plain, ref=ref)
                 g.first_answer = (ref, row if row is not None and row.endpoint is not None else None)
                 if row is not None:
                     g.collector_settings = settings_in_row(row)
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
-            g.staff, g.park, g.open_shift = row[0], row[1], open_shift_of(row)
+            g.staff, g.park, g.open_shift = identity_of(row)
             if kinds and row.role_kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
             g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
@@ -262,9 +270,14 @@ def _first_answer(column):
 # A write reads with the token its first answer, if any (scalar subqueries rather than one more table in
 # the join: PostgreSQL plans each apart, cheaper than searching the orders of a larger join), and the
 # collector settings of the person's role at the park, which car in and the receipt need.
-_LIVE_SESSION_AND_FIRST_ANSWER = join_settings(LIVE_SESSION.add_columns(
-    *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response))),
-    _HANDHELD_PARK, Staff.role_id)
+def _with_first_answer(statement):
+    return join_settings(statement.add_columns(
+        *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response))),
+        _HANDHELD_PARK, Staff.role_id)
+
+
+_LIVE_SESSION_AND_FIRST_ANSWER = _with_first_answer(LIVE_SESSION)
+_PLAIN_AND_FIRST_ANSWER = _with_first_answer(LIVE_SESSION_PLAIN)
 
 
 def _stored(key: str, ref: str):

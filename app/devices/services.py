@@ -89,23 +89,34 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
 
 
 # Built once: every device request runs it, and building a statement costs more than running it.
-# The person and the park come as objects, the endpoints work with them; their role, the open shift
-# (签到, most device requests need it next), the token's own row and the handheld as plain columns,
-# each entity loaded costing more than the whole query's round trip.
+# What every variant reads: the checks of the token, device and person, their role's kind, and the open
+# shift (签到), which most device requests need next.
 _SESSIONS, _HANDHELDS = DeviceSession.__table__.c, Handheld.__table__.c
-LIVE_SESSION = (
-    select(Staff, Park, Role.kind.label("role_kind"), Role.active.label("role_active"),
-           Shift.id.label("shift_id"), Shift.park_id.label("shift_park_id"),
-           Shift.segment_id.label("shift_segment_id"), _SESSIONS.id.label("session_id"), _SESSIONS.expires_at,
-           _SESSIONS.revoked_at, _SESSIONS.last_used_at, _HANDHELDS.id.label("handheld_id"),
-           _HANDHELDS.status.label("handheld_status"))
-    .select_from(DeviceSession.__table__)
-    .join(Staff, Staff.id == _SESSIONS.staff_id)
-    .join(Role, Role.id == Staff.role_id)
-    .join(Handheld.__table__, _HANDHELDS.id == _SESSIONS.handheld_id)
-    .outerjoin(Park, Park.id == _HANDHELDS.park_id)
-    .outerjoin(Shift, (Shift.collector_id == _SESSIONS.staff_id) & Shift.ended_at.is_(None))
-    .where(_SESSIONS.token_hash == bindparam("token_hash")))
+_CHECKED = (Staff.active.label("staff_active"), Park.id.label("park_id"), Role.kind.label("role_kind"),
+            Role.active.label("role_active"), Shift.id.label("shift_id"), Shift.park_id.label("shift_park_id"),
+            Shift.segment_id.label("shift_segment_id"), _SESSIONS.id.label("session_id"), _SESSIONS.expires_at,
+            _SESSIONS.revoked_at, _SESSIONS.last_used_at, _HANDHELDS.id.label("handheld_id"),
+            _HANDHELDS.status.label("handheld_status"))
+
+
+def _live_session(*columns):
+    return (select(*columns, *_CHECKED)
+            .select_from(DeviceSession.__table__)
+            .join(Staff, Staff.id == _SESSIONS.staff_id)
+            .join(Role, Role.id == Staff.role_id)
+            .join(Handheld.__table__, _HANDHELDS.id == _SESSIONS.handheld_id)
+            .outerjoin(Park, Park.id == _HANDHELDS.park_id)
+            .outerjoin(Shift, (Shift.collector_id == _SESSIONS.staff_id) & Shift.ended_at.is_(None))
+            .where(_SESSIONS.token_hash == bindparam("token_hash")))
+
+
+# The person and the park as objects, for the endpoints that work with them ...
+LIVE_SESSION = _live_session(Staff, Park)
+# ... or as plain columns (DeviceStaff, DevicePark) for the car cycle's endpoints, which a handheld calls
+# all day: loading two entities costs more than the query's round trip.
+LIVE_SESSION_PLAIN = _live_session(Staff.id.label("staff_id"), Staff.role_id, Staff.display_name,
+                                   Park.name.label("park_name"), Park.timezone.label("park_timezone"),
+                                   Park.city_id.label("park_city_id"), Park.group_id.label("park_group_id"))
 _TOUCH = update(DeviceSession.__table__).where(_SESSIONS.id == bindparam("session_id")).values(
     last_used_at=bindparam("now"))
 
@@ -118,15 +129,37 @@ class OpenShift:
     segment_id: int
 
 
-def live_session_row(token: str, statement=LIVE_SESSION, **params):
-    """The row (staff, park, role, open shift, session and handheld columns, ...) of `statement`
-    (LIVE_SESSION with columns added) for a bearer token, or None when the token is unknown, expired
-    or revoked, or the device or person is off."""
-    row = db.session.execute(statement, {"token_hash": hash_token(token), **params}).first()
+@dataclass(frozen=True)
+class DeviceStaff:
+    """The signed-in person as read by LIVE_SESSION_PLAIN: what the car cycle needs of them."""
+    id: int
+    role_id: int
+    display_name: str
+
+    def can(self, code: str) -> bool:
+        return db.session.get(Staff, self.id).can(code)
+
+
+@dataclass(frozen=True)
+class DevicePark:
+    """The handheld's park as read by LIVE_SESSION_PLAIN: what the car cycle and its fee need of it."""
+    id: int
+    name: str
+    timezone: str
+    city_id: int
+    group_id: int | None
+
+
+def live_session_row(token: str, statement=LIVE_SESSION, *, plain: bool = False, **params):
+    """The row of `statement` (LIVE_SESSION, or LIVE_SESSION_PLAIN with plain=True, perhaps with columns
+    added) for a bearer token, or None when the token is unknown, expired or revoked, or the device or
+    person is off."""
+    values = {"token_hash": hash_token(token), **params}
+    row = (execute_core if plain else db.session.execute)(statement, values).first()
     now = utcnow()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
-    if row.handheld_status != HandheldStatus.APPROVED.value or row[1] is None or not row[0].active \
+    if row.handheld_status != HandheldStatus.APPROVED.value or row.park_id is None or not row.staff_active \
             or not row.role_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
@@ -135,8 +168,14 @@ def live_session_row(token: str, statement=LIVE_SESSION, **params):
     return row
 
 
-def open_shift_of(row) -> OpenShift | None:
-    return OpenShift(row.shift_id, row.shift_park_id, row.shift_segment_id) if row.shift_id is not None else None
+def identity_of(row) -> tuple:
+    """(staff, park, open shift) of a live session row: objects, or plain records for LIVE_SESSION_PLAIN."""
+    shift = OpenShift(row.shift_id, row.shift_park_id, row.shift_segment_id) if row.shift_id is not None else None
+    if "staff_id" in row._fields:
+        return (DeviceStaff(row.staff_id, row.role_id, row.display_name),
+                DevicePark(row.park_id, row.park_name, row.park_timezone, row.park_city_id, row.park_group_id),
+                shift)
+    return row[0], row[1], shift
 
 
 def sign_out(session_id: int) -> None:

@@ -227,23 +227,25 @@ def _ledger(order: ParkingOrder, collector: Staff, shift: Shift | None, method: 
         "occurred_at": at})
 
 
-def quote_order(order: ParkingOrder, left_at: datetime) -> Quote:
+def quote_order(order: ParkingOrder, left_at: datetime, park: Park | None = None) -> Quote:
+    """The fee if the car leaves at `left_at`. `park`: the order's, if the caller has it (else loaded)."""
     if left_at < order.entered_at:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"left_at": "before entry"})
-    fee = quote_rule(order.park, rule_of_version(order.tariff_version_id), order.entered_at, left_at,
-                     order.vehicle_class, pass_=_coverage(order))
+    park = park or order.park
+    fee = quote_rule(park, rule_of_version(order.tariff_version_id), order.entered_at, left_at,
+                     order.vehicle_class, pass_=_coverage(order, park))
     return Quote(fee, order.prepaid_fen, left_at, order.tariff_version_id)
 
 
 WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
 
 
-def _coverage(order: ParkingOrder) -> PassCoverage | None:
+def _coverage(order: ParkingOrder, park: Park) -> PassCoverage | None:
     """A white-listed plate parks free; a monthly pass covers what its product says."""
     from app.members.services import white_listed_or_pass  # members build on orders, not the reverse
 
     flags = db.session.info.get("plate_coverage", {}).pop(order.id, None)  # read once, with the order
-    white, pass_ = white_listed_or_pass(order.park, order.plate, order.entered_at, flags)
+    white, pass_ = white_listed_or_pass(park, order.plate, order.entered_at, flags)
     return WHITE_LIST_COVERAGE if white else pass_
 
 
@@ -270,7 +272,7 @@ def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
            received_at: datetime, method: str, amount_fen: int, free_reason: str | None = None):
     order = lock_open_order(order_id, park)
     _require_shift_segment(shift, order.segment_id)
-    quote = quote_order(order, left_at)
+    quote = quote_order(order, left_at, park)
     if method == PaymentMethod.FREE.value:
         _check_free_release(collector, park, free_reason, amount_fen)
         paid, reduction = 0, quote.fee.total_fen
