@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from app.berths.models import Berth
 from app.core.errors import Invalid, NotFound
 from app.core.types import utcnow
-from app.extensions import db
+from app.extensions import db, execute_core
 from app.inbox.models import Message
 from app.orders import photos
 from app.orders import services as orders
@@ -156,7 +156,10 @@ def _my_order(order_id: int) -> ParkingOrder:
 @bp.get("/orders/<int:order_id>/quote")
 @device_login_required(COLLECTOR, plain=True)
 def quote(order_id):
-    order = _my_order(order_id)
+    order = orders.order_record(execute_core(orders.ORDER_RECORD, {"order_id": existing_id(order_id),
+                                                                   "park_id": g.park.id}).first())
+    if order is None:
+        raise NotFound("order_not_found", "No such order in your park.")
     left_at = request.args.get("left_at")
     body = Body({"left_at": left_at} if left_at else {})
     parsed = body.time("left_at")

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.berths.models import Berth
+from app.berths.models import Berth, BerthSegment
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db, execute_core, on_postgresql
 from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder,
@@ -141,6 +141,20 @@ _OPEN_ORDER = WITH_TARIFF_DOCUMENT.where(  # the park is the caller's, already i
     ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
     joinedload(ParkingOrder.segment), joinedload(ParkingOrder.berth))
 _OPEN_ORDER_LOCKED = _OPEN_ORDER.with_for_update(of=ParkingOrder)
+# The same as plain columns, with the berth's number and the segment's name: what the handheld's quote,
+# settlement and receipt read (loading the order and its berth and segment as entities costs more than
+# the round trip). See order_record.
+_BERTHS, _SEGMENTS, _VERSIONS = Berth.__table__, BerthSegment.__table__, TariffVersion.__table__
+ORDER_RECORD = (
+    select(*_ORDERS, _BERTHS.c.number.label("berth_number"), _SEGMENTS.c.name.label("segment_name"),
+           _VERSIONS.c.document.label("tariff_document"),
+           *white_or_pass_columns(_ORDERS.park_id, _ORDERS.plate, _ORDERS.entered_at))
+    .select_from(ParkingOrder.__table__)
+    .outerjoin(_BERTHS, _BERTHS.c.id == _ORDERS.berth_id)
+    .outerjoin(_SEGMENTS, _SEGMENTS.c.id == _ORDERS.segment_id)
+    .outerjoin(_VERSIONS, _VERSIONS.c.id == _ORDERS.tariff_version_id)
+    .where(_ORDERS.id == bindparam("order_id"), _ORDERS.park_id == bindparam("park_id")))
+_ORDER_RECORD_LOCKED = ORDER_RECORD.with_for_update(of=ParkingOrder.__table__)
 _INSERT_LEDGER = insert(LedgerEntry.__table__)
 _INSERT_ORDER = insert(ParkingOrder.__table__).returning(ParkingOrder.__table__.c.id)
 
@@ -258,9 +272,31 @@ def loaded_with_document(row) -> ParkingOrder | None:
     return row[0]
 
 
-def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
-    stmt = _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER
-    order = loaded_with_document(db.session.execute(stmt, {"order_id": order_id, "park_id": park.id}).first())
+def order_record(row) -> SimpleNamespace | None:
+    """The order of an ORDER_RECORD row as a plain record (its berth's number as order.berth.number and its
+    segment's name as order.segment.name, as on a ParkingOrder), its document and plate flags kept for
+    the quote."""
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    number, segment, document = values.pop("berth_number"), values.pop("segment_name"), values.pop("tariff_document")
+    flags = values.pop("white_listed"), values.pop("any_pass")
+    order = SimpleNamespace(**values, berth=SimpleNamespace(number=number) if values["berth_id"] else None,
+                            segment=SimpleNamespace(name=segment) if values["segment_id"] else None)
+    remember_document(order.tariff_version_id, document)
+    db.session.info.setdefault("plate_coverage", {})[order.id] = flags
+    return order
+
+
+def lock_open_order(order_id: int, park: Park, *, plain: bool = False) -> ParkingOrder | SimpleNamespace:
+    """The open order, locked; with plain=True as a plain record (order_record) for a caller that only
+    reads it and writes it back through _write_order."""
+    params = {"order_id": order_id, "park_id": park.id}
+    if plain:
+        order = order_record(execute_core(_ORDER_RECORD_LOCKED if on_postgresql() else ORDER_RECORD, params).first())
+    else:
+        order = loaded_with_document(db.session.execute(
+            _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, params).first())
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     if order.state != OrderState.OPEN.value:
@@ -270,7 +306,8 @@ def lock_open_order(order_id: int, park: Park) -> ParkingOrder:
 
 def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, left_at: datetime,
            received_at: datetime, method: str, amount_fen: int, free_reason: str | None = None):
-    order = lock_open_order(order_id, park)
+    """(the settled order as a plain record, its quote)."""
+    order = lock_open_order(order_id, park, plain=True)
     _require_shift_segment(shift, order.segment_id)
     quote = quote_order(order, left_at, park)
     if method == PaymentMethod.FREE.value:
@@ -323,10 +360,11 @@ def _close(order: ParkingOrder, state: OrderState, collector: Staff, shift: Shif
                  fee_fen=quote.fee.total_fen, fee_lines=quote.fee.to_dict()["lines"], **more)
 
 
-def _write_order(order: ParkingOrder, **values) -> None:
+def _write_order(order: ParkingOrder | SimpleNamespace, **values) -> None:
     execute_core(_order_update(tuple(values)), {**values, "order_id": order.id})
+    keep = set_committed_value if isinstance(order, ParkingOrder) else setattr
     for name, value in values.items():
-        set_committed_value(order, name, value)
+        keep(order, name, value)
 
 
 @lru_cache(maxsize=16)
