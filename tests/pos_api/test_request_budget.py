@@ -120,3 +120,34 @@ def _past_orders(app, street, count):
              "created_at": at} for n in range(count) for berth in [berths[n % len(berths)]]])
         _db.session.execute(text("ANALYZE parking_orders"))
         _db.session.commit()
+
+
+def test_a_device_read_runs_outside_a_transaction_and_hands_its_connection_back_transactional(street, app):
+    """On PostgreSQL a device GET reads in autocommit (no BEGIN and COMMIT round trips); the next request
+    on that connection, a write, must get its one transaction again."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("autocommit reads are a PostgreSQL feature")
+    token = street.signed_in()
+    order = street.car_in(token, "A001", "沪B50001", entered_at=ago(hours=1)).get_json()["order"]
+    seen = []
+
+    def note(conn, *args):
+        raw = conn.connection.dbapi_connection
+        seen.append((raw, raw.autocommit))
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert street.call("GET", f"/orders/{order['id']}/quote", token).status_code == 200
+        during = list(seen)
+        seen.clear()
+        settled = street.call("POST", f"/orders/{order['id']}/settle", token, json={
+            "client_ref": ref(), "left_at": ago(seconds=1), "method": "cash", "amount_fen": 200})
+        assert settled.status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert during and all(autocommit for _raw, autocommit in during)
+    assert seen and not any(autocommit for _raw, autocommit in seen)
+    assert not any(raw.autocommit for raw, _ in during)  # back in the pool, transactional
