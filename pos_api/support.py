@@ -201,7 +201,7 @@ def device_login_required(*kinds: str, plain: bool = False):
                     g.collector_settings = settings_in_row(row)
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
-            g.staff, g.park, g.open_shift = identity_of(row)
+            g.staff, g.park, g.open_shift = identity_of(row, plain=plain)
             if kinds and row.role_kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
             g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
@@ -237,7 +237,7 @@ def idempotent(view):
             raise
         try:
             execute_core(_REMEMBER, {"actor_key": key, "client_ref": ref, "endpoint": request.endpoint,
-                                           "status_code": status, "response": body})
+                                     "status_code": status, "response": body})
             db.session.commit()
         except IntegrityError:
             db.session.rollback()

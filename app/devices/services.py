@@ -168,10 +168,10 @@ def live_session_row(token: str, statement=LIVE_SESSION, *, plain: bool = False,
     return row
 
 
-def identity_of(row) -> tuple:
+def identity_of(row, *, plain: bool = False) -> tuple:
     """(staff, park, open shift) of a live session row: objects, or plain records for LIVE_SESSION_PLAIN."""
     shift = OpenShift(row.shift_id, row.shift_park_id, row.shift_segment_id) if row.shift_id is not None else None
-    if "staff_id" in row._fields:
+    if plain:
         return (DeviceStaff(row.staff_id, row.role_id, row.display_name),
                 DevicePark(row.park_id, row.park_name, row.park_timezone, row.park_city_id, row.park_group_id),
                 shift)

@@ -32,7 +32,8 @@ def collector_settings(park, role_id: int | None = None) -> CollectorSettings:
 # For a query that knows the park and the role (the device token's): the settings a device write reads,
 # from the role's row, else the park's row, else the defaults (the columns are NOT NULL, so a
 # coalesce per column picks the same row), with that query's round trip instead of one of their own.
-_ROLE_ROW, _PARK_ROW = aliased(CollectorSettings, name="role_settings"), aliased(CollectorSettings, name="park_settings")
+_ROLE_ROW = aliased(CollectorSettings, name="role_settings")
+_PARK_ROW = aliased(CollectorSettings, name="park_settings")
 WRITE_FIELDS = ("prepay_allowed", "refuse_blacklisted", "use_sensor_time", "receipt_header", "receipt_footer")
 
 

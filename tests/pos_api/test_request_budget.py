@@ -53,8 +53,9 @@ def test_a_managers_settings_edit_applies_to_the_next_request(street, tree, clie
 
     def settle_receipt(berth, plate):
         order = street.car_in(token, berth, plate).get_json()["order"]
+        # leaving at the very time of entry: nothing is due, whatever second the clock has reached meanwhile
         response = street.call("POST", f"/orders/{order['id']}/settle", token, json={
-            "client_ref": ref(), "left_at": ago(seconds=0), "method": "cash", "amount_fen": 0})
+            "client_ref": ref(), "left_at": order["entered_at"], "method": "cash", "amount_fen": 0})
         return response.get_json()["receipt"]
 
     assert settle_receipt("A001", "沪A30001")["header"] == "Welcome"
@@ -104,6 +105,7 @@ def _generic_plan(raw, marker: str) -> str | None:
 
 
 def _past_orders(app, street, count):
+    """`count` closed orders of three days ago on a segment of 200 berths, and fresh planner statistics."""
     with app.app_context():
         park_id = _db.session.get(Berth, street.berths["A001"]).park_id
         segment = BerthSegment(park_id=park_id, name="Old street")
@@ -115,9 +117,9 @@ def _past_orders(app, street, count):
         at = datetime.now(timezone.utc) - timedelta(days=3)
         _db.session.execute(insert(ParkingOrder.__table__), [
             {"park_id": berth.park_id, "segment_id": berth.segment_id, "berth_id": berth.id, "plate": f"沪C{n:05d}",
-             "vehicle_class": "small", "state": ("settled", "unpaid", "recovered")[n % 3], "entry_method": "pos", "entered_at": at, "left_at": at,
-             "entry_received_at": at, "fee_fen": 0, "prepaid_fen": 0, "paid_fen": 0, "reduction_fen": 0,
-             "created_at": at} for n in range(count) for berth in [berths[n % len(berths)]]])
+             "vehicle_class": "small", "state": ("settled", "unpaid", "recovered")[n % 3], "entry_method": "pos",
+             "entered_at": at, "left_at": at, "entry_received_at": at, "fee_fen": 0, "prepaid_fen": 0, "paid_fen": 0,
+             "reduction_fen": 0, "created_at": at} for n in range(count) for berth in [berths[n % len(berths)]]])
         _db.session.execute(text("ANALYZE parking_orders"))
         _db.session.commit()
 
@@ -129,7 +131,7 @@ def test_a_device_read_runs_outside_a_transaction_and_hands_its_connection_back_
         if _db.engine.dialect.name != "postgresql":
             pytest.skip("autocommit reads are a PostgreSQL feature")
     token = street.signed_in()
-    order = street.car_in(token, "A001", "沪B50001", entered_at=ago(hours=1)).get_json()["order"]
+    order = street.car_in(token, "A001", "沪B50001", entered_at=ago(minutes=30)).get_json()["order"]
     seen = []
 
     def note(conn, *args):
