@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from app.berths.models import Berth
 from app.core.errors import Invalid, NotFound
 from app.core.types import utcnow
-from app.extensions import db, execute_core
+from app.extensions import db
 from app.inbox.models import Message
 from app.orders import photos
 from app.orders import services as orders
@@ -156,8 +156,7 @@ def _my_order(order_id: int) -> ParkingOrder:
 @bp.get("/orders/<int:order_id>/quote")
 @device_login_required(COLLECTOR, plain=True)
 def quote(order_id):
-    order = orders.order_record(execute_core(orders.ORDER_RECORD, {"order_id": existing_id(order_id),
-                                                                   "park_id": g.park.id}).first())
+    order = orders.find_order_record(existing_id(order_id), g.park)
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     left_at = request.args.get("left_at")

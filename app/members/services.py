@@ -33,7 +33,7 @@ from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
 from app.orders.models import LedgerEntry, PlateListEntry
-from app.orders.services import normalize_plate, white_or_pass_columns
+from app.orders.services import normalize_plate, on_plate_list, white_or_pass_columns
 from app.tariffs.engine import PassCoverage
 from app.tenancy.models import City, Level, OperatingGroup, Park
 
@@ -506,10 +506,7 @@ def white_listed(park_id: int, plate: str, at: datetime) -> bool:
     except Invalid:
         return False
     return db.session.scalar(select(PlateListEntry.id).where(
-        PlateListEntry.park_id == park_id, PlateListEntry.plate == plate, PlateListEntry.kind == "white",
-        PlateListEntry.active.is_(True),
-        (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= at),
-        (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > at)).limit(1)) is not None
+        on_plate_list("white", park_id, plate, at)).limit(1)) is not None
 
 
 _WHITE_OR_PASS = select(*white_or_pass_columns(bindparam("park_id"), bindparam("plate"), bindparam("at")))

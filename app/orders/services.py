@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -88,11 +88,19 @@ class Quote:
 
 # The statements of the handheld's car cycle are built once: building one costs more than running it.
 _AT = bindparam("at")
+
+
+def on_plate_list(kind: str, park_id, plate, at):
+    """The plate is on the park's black or white list (黑名单/白名单), its entry active and in force at `at`:
+    values or another query's columns."""
+    entry = PlateListEntry
+    return and_(entry.park_id == park_id, entry.plate == plate, entry.kind == kind, entry.active.is_(True),
+                entry.valid_from.is_(None) | (entry.valid_from <= at),
+                entry.valid_until.is_(None) | (entry.valid_until > at))
+
+
 _BLACKLISTED = select(PlateListEntry).where(
-    PlateListEntry.park_id == bindparam("park_id"), PlateListEntry.plate == bindparam("plate"),
-    PlateListEntry.kind == "black", PlateListEntry.active.is_(True),
-    (PlateListEntry.valid_from.is_(None)) | (PlateListEntry.valid_from <= _AT),
-    (PlateListEntry.valid_until.is_(None)) | (PlateListEntry.valid_until > _AT)).limit(1)
+    on_plate_list("black", bindparam("park_id"), bindparam("plate"), _AT)).limit(1)
 
 
 def _berth_with_sensor_session():
@@ -108,10 +116,8 @@ _LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table_
 # in force. They come with the berth's row and lock, in one round trip. Under a race for the berth
 # they may read what was there before the lock: the unique indexes on open orders then refuse the insert.
 _CAR_IN_CHECKS = (
-    select(_LIST.id).where(
-        _LIST.park_id == bindparam("park_id"), _LIST.plate == bindparam("plate"), _LIST.kind == "black",
-        _LIST.active.is_(True), (_LIST.valid_from.is_(None)) | (_LIST.valid_from <= _AT),
-        (_LIST.valid_until.is_(None)) | (_LIST.valid_until > _AT)).exists().label("blacklisted"),
+    select(_LIST.id).where(on_plate_list("black", bindparam("park_id"), bindparam("plate"), _AT))
+    .exists().label("blacklisted"),
     select(_ORDERS.id).where(_ORDERS.berth_id == bindparam("berth_id"), _ORDERS.state == OPEN_STATE)
     .limit(1).scalar_subquery().label("on_berth"),
     select(_ORDERS.id).where(_ORDERS.park_id == bindparam("park_id"), _ORDERS.plate == bindparam("plate"),
@@ -125,10 +131,7 @@ _BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
 def white_or_pass_columns(park_id, plate, at) -> tuple:
     """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound
     values or for another query's columns (an order's), so they come along with its row."""
-    return (select(_LIST.id).where(
-        _LIST.park_id == park_id, _LIST.plate == plate, _LIST.kind == "white", _LIST.active.is_(True),
-        _LIST.valid_from.is_(None) | (_LIST.valid_from <= at), _LIST.valid_until.is_(None) | (_LIST.valid_until > at))
-        .exists().label("white_listed"),
+    return (select(_LIST.id).where(on_plate_list("white", park_id, plate, at)).exists().label("white_listed"),
         select(_PASS_PLATES.id).where(_PASS_PLATES.plate == plate).exists().label("any_pass"))
 
 
@@ -143,9 +146,9 @@ _OPEN_ORDER = WITH_TARIFF_DOCUMENT.where(  # the park is the caller's, already i
 _OPEN_ORDER_LOCKED = _OPEN_ORDER.with_for_update(of=ParkingOrder)
 # The same as plain columns, with the berth's number and the segment's name: what the handheld's quote,
 # settlement and receipt read (loading the order and its berth and segment as entities costs more than
-# the round trip). See order_record.
+# the round trip). See find_order_record.
 _BERTHS, _SEGMENTS, _VERSIONS = Berth.__table__, BerthSegment.__table__, TariffVersion.__table__
-ORDER_RECORD = (
+_ORDER_RECORD = (
     select(*_ORDERS, _BERTHS.c.number.label("berth_number"), _SEGMENTS.c.name.label("segment_name"),
            _VERSIONS.c.document.label("tariff_document"),
            *white_or_pass_columns(_ORDERS.park_id, _ORDERS.plate, _ORDERS.entered_at))
@@ -154,7 +157,7 @@ ORDER_RECORD = (
     .outerjoin(_SEGMENTS, _SEGMENTS.c.id == _ORDERS.segment_id)
     .outerjoin(_VERSIONS, _VERSIONS.c.id == _ORDERS.tariff_version_id)
     .where(_ORDERS.id == bindparam("order_id"), _ORDERS.park_id == bindparam("park_id")))
-_ORDER_RECORD_LOCKED = ORDER_RECORD.with_for_update(of=ParkingOrder.__table__)
+_ORDER_RECORD_LOCKED = _ORDER_RECORD.with_for_update(of=ParkingOrder.__table__)
 _INSERT_LEDGER = insert(LedgerEntry.__table__)
 _INSERT_ORDER = insert(ParkingOrder.__table__).returning(ParkingOrder.__table__.c.id)
 
@@ -272,8 +275,8 @@ def loaded_with_document(row) -> ParkingOrder | None:
     return row[0]
 
 
-def order_record(row) -> SimpleNamespace | None:
-    """The order of an ORDER_RECORD row as a plain record (its berth's number as order.berth.number and its
+def _order_record(row) -> SimpleNamespace | None:
+    """The order of an _ORDER_RECORD row as a plain record (its berth's number as order.berth.number and its
     segment's name as order.segment.name, as on a ParkingOrder), its document and plate flags kept for
     the quote."""
     if row is None:
@@ -288,15 +291,20 @@ def order_record(row) -> SimpleNamespace | None:
     return order
 
 
+def find_order_record(order_id: int, park: Park, *, lock: bool = False) -> SimpleNamespace | None:
+    """The park's order as a plain record (_order_record), locked if asked, or None."""
+    statement = _ORDER_RECORD_LOCKED if lock and on_postgresql() else _ORDER_RECORD
+    return _order_record(execute_core(statement, {"order_id": order_id, "park_id": park.id}).first())
+
+
 def lock_open_order(order_id: int, park: Park, *, plain: bool = False) -> ParkingOrder | SimpleNamespace:
-    """The open order, locked; with plain=True as a plain record (order_record) for a caller that only
+    """The open order, locked; with plain=True as a plain record (_order_record) for a caller that only
     reads it and writes it back through _write_order."""
-    params = {"order_id": order_id, "park_id": park.id}
     if plain:
-        order = order_record(execute_core(_ORDER_RECORD_LOCKED if on_postgresql() else ORDER_RECORD, params).first())
+        order = find_order_record(order_id, park, lock=True)
     else:
         order = loaded_with_document(db.session.execute(
-            _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, params).first())
+            _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, {"order_id": order_id, "park_id": park.id}).first())
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     if order.state != OrderState.OPEN.value:
