@@ -26,8 +26,8 @@ run: seed
 	@echo "  Demo accounts (password parkingos-demo): admin, city1, group1, park1, city2"
 	@echo "  Handheld accounts (device API only): collector1, inspector1"
 	@echo ""
-	@# the export worker (huey consumer) runs beside the web server and stops with it
-	@$(VENV)/bin/huey_consumer app.exports.worker.huey --workers 2 --logfile instance/worker.log & \
+	@# the task worker (huey consumer) runs beside the web server and stops with it
+	@$(VENV)/bin/huey_consumer app.worker.huey --workers 2 --logfile instance/worker.log & \
 	WORKER=$$!; trap 'kill $$WORKER 2>/dev/null; wait $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --access-logfile - wsgi:app
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.core import worker
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
 
@@ -18,9 +19,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     _configure_logging(app)
     _init_extensions(app)
-    from app.exports.tasks import init_app as init_task_queue
-
-    init_task_queue(app)  # huey: the worker's queue (tasks run at once when testing)
+    worker.init_app(app)  # huey: the worker's queue (tasks run at once when testing)
+    _register_tasks()
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)
@@ -67,6 +67,13 @@ def _select_locale():
     if not has_request_context():  # CLI commands and background jobs
         return "en"
     return request.accept_languages.best_match(["en", "zh"]) or "en"
+
+
+def _register_tasks() -> None:
+    """Each domain registers its background tasks with the queue in its `tasks` module."""
+    from app.exports import tasks as export_tasks  # noqa: F401
+    from app.sensors import tasks as sensor_tasks  # noqa: F401
+    from app.sync import tasks as sync_tasks  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -179,12 +186,9 @@ def _register_cli(app: Flask) -> None:
     from app.demo import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
-    try:
-        from app.tariffs.cli import tariff_cli
-    except ImportError:  # the tariff engine lands in its own change
-        tariff_cli = None
-    if tariff_cli is not None:
-        app.cli.add_command(tariff_cli)
+    from app.tariffs.cli import tariff_cli
+
+    app.cli.add_command(tariff_cli)
     from app.sensors.cli import sensor_gateway_command, sensors_cli, simulate_command
 
     for command in (sensors_cli, sensor_gateway_command, simulate_command):

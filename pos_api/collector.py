@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from app.berths.models import Berth
 from app.core.errors import Invalid, NotFound
+from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import Message
@@ -85,7 +86,7 @@ def _order_brief(order: ParkingOrder, now) -> dict:
 @bp.get("/plates/<plate>")
 @device_login_required()
 def plate_status(plate):
-    plate = orders.normalize_plate(plate)
+    plate = normalize_plate(plate)
     city_parks = select(Park.id).where(Park.city_id == g.park.city_id)
     open_orders = db.session.scalars(select(ParkingOrder).where(
         ParkingOrder.plate == plate, ParkingOrder.state == OrderState.OPEN.value,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 
 from flask import current_app, g, jsonify, request
@@ -10,6 +10,7 @@ from sqlalchemy import String, bindparam, cast, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.autocommit import read_without_transaction
+from app.core.devicetime import AHEAD, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
@@ -22,8 +23,6 @@ from pos_api import bp
 
 MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exist
 UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
-MAX_AHEAD = timedelta(minutes=2)
-MAX_AGE = timedelta(hours=48)
 
 csrf.exempt(bp)  # devices authenticate with bearer tokens, not cookies
 
@@ -154,21 +153,15 @@ def existing_id(value: int) -> int:
 
 
 def parse_device_time(value) -> datetime | str:
-    """An ISO 8601 time with offset, not more than 2 minutes ahead nor 48 hours old."""
-    if not isinstance(value, str):
-        return "an ISO 8601 time with offset"
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return "an ISO 8601 time with offset"
-    if parsed.tzinfo is None:
-        return "a time with its UTC offset, e.g. 2026-05-01T08:00:00+08:00"
-    now = utcnow()
-    if parsed > now + MAX_AHEAD:
-        return "more than 2 minutes in the future: check the handheld's clock (GET /pos/v1/time)"
-    if parsed < now - MAX_AGE:
-        return "older than 48 hours"
-    return parsed
+    """An ISO 8601 time with offset inside the device-time window (app.core.devicetime), or what is wrong."""
+    parsed, problem = read_device_time(value, utcnow())
+    return parsed if problem is None else _TIME_PROBLEMS[problem]
+
+
+_TIME_PROBLEMS = {
+    NOT_A_TIME: "an ISO 8601 time with offset", NO_OFFSET: "a time with its UTC offset, e.g. 2026-05-01T08:00:00+08:00",
+    AHEAD: "more than 2 minutes in the future: check the handheld's clock (GET /pos/v1/time)",
+    TOO_OLD: "older than 48 hours"}
 
 
 def device_login_required(*kinds: str, plain: bool = False):

@@ -1,13 +1,5 @@
-"""Entry point of the background worker: `huey_consumer app.exports.worker.huey -w 2`
-(started by `make run` beside gunicorn). It builds the Flask app once; each task runs in its context.
-Periodic tasks: the sensor checks every minute (app.sensors.tasks), the on-site link's housekeeping every
-hour (app.sync.tasks)."""
-from app import create_app
-from app.exports.tasks import huey, set_worker_app
-from app.sensors import tasks as sensor_tasks
-from app.sync import tasks as sync_tasks
+"""The worker's former entry point (`huey_consumer app.exports.worker.huey`), kept so that a deployment
+started with it goes on working: the entry point is `app.worker`."""
+from app.worker import app, huey
 
-app = create_app()
-set_worker_app(app)
-
-__all__ = ["huey", "app", "sensor_tasks", "sync_tasks"]
+__all__ = ["app", "huey"]

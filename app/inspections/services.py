@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from app.audit.services import record, snapshot
 from app.berths.models import Berth, BerthSegment
 from app.core.errors import Conflict, Invalid, NotFound
+from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import send
@@ -141,7 +142,6 @@ def create_report(staff: Staff, park_id: int, *, kind: str, note: str | None, la
             raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
         segment_id = segment_id or berth.segment_id
     if plate:
-        from app.orders.services import normalize_plate
 
         plate = normalize_plate(plate)
     report = ViolationReport(park_id=park_id, inspector_id=staff.id, segment_id=segment_id, berth_id=berth_id,

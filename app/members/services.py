@@ -33,7 +33,8 @@ from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
 from app.orders.models import LedgerEntry, PlateListEntry
-from app.orders.services import normalize_plate, on_plate_list, white_or_pass_columns
+from app.core.plates import clean_plate, normalize_plate
+from app.orders.services import on_plate_list, white_or_pass_columns
 from app.tariffs.engine import PassCoverage
 from app.tenancy.models import City, Level, OperatingGroup, Park
 
@@ -639,7 +640,7 @@ def _like(value: str) -> str:
 
 
 def _plate_like(value: str) -> str:
-    return _like(re.sub(r"[\s·.\-]", "", value).upper())
+    return _like(clean_plate(value))
 
 
 def _node_passes(node):

@@ -5,7 +5,6 @@ caller's transaction. Nothing else writes the ledger. The fee is always computed
 taken from a device."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +16,9 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth, BerthSegment
+from app.core import bulk
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
+from app.core.plates import normalize_plate
 from app.extensions import db, execute_core, on_postgresql
 from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder,
                                PaymentMethod, PlateListEntry)
@@ -32,16 +33,8 @@ from app.tariffs.models import TariffVersion
 from app.tariffs.services import VERSION_ID_IN_FORCE, quote_rule, remember_document, rule_of_version
 from app.tenancy.models import City, Park
 
-PLATE_RE = re.compile(r"^[A-Z0-9\u4e00-\u9fff]{4,10}$")
 MONEY_METHODS = (PaymentMethod.CASH.value, PaymentMethod.ELECTRONIC.value, PaymentMethod.CARD.value)
 FREE_RELEASE = "pos.free_release"
-
-
-def normalize_plate(raw: str) -> str:
-    plate = re.sub(r"[\s·.\-]", "", (raw or "")).upper()
-    if not PLATE_RE.match(plate):
-        raise Invalid("bad_plate", "A plate is 4 to 10 letters, digits or Chinese characters.", {"plate": "invalid"})
-    return plate
 
 
 def _for_update(stmt):
@@ -652,8 +645,6 @@ def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[
     """Write a batch of lane events set-based: the changed orders in one UPDATE (first: a stale open order
     must be closed before its plate's new one goes in, one open order per plate), the new ones in one
     INSERT (their ids set in the rows), the ledger rows in one INSERT."""
-    from app.sync import bulk
-
     table = ParkingOrder.__table__
     for order in changed_orders:
         _receipt(order)

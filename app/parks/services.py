@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
+from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
@@ -479,7 +480,6 @@ def set_car_type_active(actor, car_type: CarType, active: bool, ip: str | None =
 def parse_plates(text: str) -> list[str]:
     """Pasted plates -> normalised, without repeats. Refuses the whole paste if one plate is bad."""
     from app.core.errors import Invalid
-    from app.orders.services import normalize_plate  # orders may import this module: import late
     plates, bad = [], []
     for raw in (p for p in re.split(r"[,，;；\s]+", text or "") if p):
         try:

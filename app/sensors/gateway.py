@@ -21,8 +21,10 @@ import math
 import socketserver
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+from app.core.devicetime import window_problem
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +226,7 @@ def _event_time(year: int, month: int, b9: int, b10: int, b11: int, tz, now: dat
         when = datetime(year, month, day, hour, minute, second, tzinfo=tz).astimezone(timezone.utc)
     except ValueError:
         return now
-    if now - timedelta(hours=48) <= when <= now + timedelta(minutes=2):
+    if window_problem(when, now) is None:
         return when
     return now
 

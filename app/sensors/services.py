@@ -4,7 +4,7 @@ The HTTP ingest (`POST /pos/v1/sensor-events`) and the TCP gateway both call `in
 handled set-wise, in a fixed number of statements whatever its size: one query for the sensors, one
 INSERT … ON CONFLICT DO NOTHING RETURNING for the events (a repeat of (sensor, kind, occurred_at) changes
 nothing), then the state machines of the sensors with new events, in time order, written back with one
-UPDATE per table (`_update_rows`).
+UPDATE per table (`app.core.bulk.update_rows`).
 
 Rules:
 - an arrive or depart older than the newest one already applied to that sensor is stored but changes
@@ -24,13 +24,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
-from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, text, update
+
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.berths.models import Berth
+from app.core.bulk import insert_ignore, one_of, update_rows
+from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
@@ -45,8 +47,6 @@ SENSOR_TIME_WINDOW = timedelta(minutes=10)     # an order takes the sensor's arr
 HEARTBEAT_WRITE_EVERY = timedelta(seconds=60)  # a sensor row is rewritten for a bare heartbeat at most this often
 SERIAL_RE = re.compile(r"^[A-Za-z0-9_\-:.]{1,64}$")
 REF_RE = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
-MAX_AHEAD = timedelta(minutes=2)
-MAX_AGE = timedelta(hours=48)
 
 DEFAULTS = {c.key: c.default.arg for c in SensorSettings.__table__.columns
             if c.default is not None and not callable(c.default.arg)}
@@ -105,14 +105,6 @@ def _states(*where, lock: bool = False) -> list[SensorState]:
     return [SensorState(*row) for row in db.session.execute(stmt)]
 
 
-def _among(column, values):
-    """`column IN values`; on PostgreSQL one array parameter (= ANY) instead of one parameter per value."""
-    values = list(values)
-    if on_postgresql():
-        return column == func.any(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(values)
-
-
 @dataclass
 class Item:
     index: int
@@ -126,19 +118,16 @@ class Item:
 
 
 def _parse_time(value, now: datetime):
-    if not isinstance(value, str) or len(value) > 40:
-        return None, "an ISO 8601 time with offset"
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None, "an ISO 8601 time with offset"
-    if parsed.tzinfo is None:
-        return None, "a time with its UTC offset"
-    if parsed > now + MAX_AHEAD:
-        return None, "more than 2 minutes in the future"
-    if parsed < now - MAX_AGE:
-        return None, "older than 48 hours"
+    if isinstance(value, str) and len(value) > 40:
+        return None, TIME_PROBLEMS[NOT_A_TIME]
+    parsed, problem = read_device_time(value, now)
+    if problem is not None:
+        return None, TIME_PROBLEMS[problem]
     return parsed.astimezone(timezone.utc), None
+
+
+TIME_PROBLEMS = {NOT_A_TIME: "an ISO 8601 time with offset", NO_OFFSET: "a time with its UTC offset",
+                 AHEAD: "more than 2 minutes in the future", TOO_OLD: "older than 48 hours"}
 
 
 def parse_item(index: int, raw, now: datetime) -> tuple[Item | None, dict]:
@@ -183,15 +172,6 @@ class Context:
     back_online: dict = field(default_factory=dict)  # sensor id -> when it was heard again
 
 
-def _insert_ignore(table):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    return insert(table)
-
-
 def ingest(station: BaseStation, raw_items: list, received_at: datetime | None = None) -> list[dict]:
     """Store and apply a batch reported by `station`; one result per item, in order:
     accepted, duplicate, unknown_sensor or invalid. The caller commits."""
@@ -207,7 +187,7 @@ def ingest(station: BaseStation, raw_items: list, received_at: datetime | None =
     if not items:
         return results
     sensors = {s.serial: s for s in _states(
-        _among(Sensor.serial, {i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True))}
+        one_of(Sensor.serial, {i.serial for i in items}), Sensor.park_id == station.park_id, Sensor.active.is_(True))}
     rows, seen, known = [], set(), []
     for item in items:
         sensor = sensors.get(item.serial)
@@ -253,7 +233,7 @@ def _insert_events(station: BaseStation, rows: list[tuple], now: datetime) -> se
         found = db.session.execute(PG_INSERT_EVENTS, {"park_id": station.park_id, "station_id": station.id,
                                                       "received_at": now, "events": events})
         return {tuple(r) for r in found}
-    stmt = _insert_ignore(SensorEvent.__table__).returning(
+    stmt = insert_ignore(SensorEvent.__table__).returning(
         SensorEvent.sensor_id, SensorEvent.kind, SensorEvent.occurred_at)
     return {tuple(r) for r in db.session.execute(stmt, [
         {"park_id": station.park_id, "station_id": station.id, "received_at": now, "sensor_id": s, "kind": k,
@@ -276,7 +256,7 @@ def apply(items: list[Item], now: datetime) -> None:
                       if sensors[sid].berth_id is not None and any(i.kind != EventKind.HEARTBEAT for i in its))
     if stateful and on_postgresql():
         # one writer per sensor at a time; ids in order so two batches cannot deadlock
-        for fresh in _states(_among(Sensor.id, stateful), lock=True):  # the state as of the lock
+        for fresh in _states(one_of(Sensor.id, stateful), lock=True):  # the state as of the lock
             for name in SensorState.__slots__:
                 setattr(sensors[fresh.id], name, getattr(fresh, name))
     ctx = Context(now, _settings_map(s.park_id for s in sensors.values()), {}, [])
@@ -311,48 +291,24 @@ SENSOR_STATE = ("last_heartbeat_at", "battery_mv", "low_battery", "online", "mag
 _row = attrgetter(*SENSOR_STATE)  # the written part of a SensorState, as a tuple
 
 
-def _update_rows(table, key: str, rows: list[dict], only_null: tuple = ()) -> None:
-    """One UPDATE for many rows, each dict giving `key` and new values: FROM a JSON parameter on PostgreSQL
-    (psycopg2 sends an executemany row by row), an executemany on SQLite. Rows where a column named in
-    `only_null` is set are left alone."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    if on_postgresql():
-        types = ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
-        sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
-        where = " AND ".join([f"t.{key} = v.{key}"] + [f"t.{c} IS NULL" for c in only_null])
-        db.session.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
-                                f"AS v({types}) WHERE {where}"),
-                           {"rows": json.dumps([{c: _iso(v) for c, v in row.items()} for row in rows])})
-        return
-    stmt = update(table).where(table.c[key] == bindparam(f"b_{key}"), *(table.c[c].is_(None) for c in only_null))
-    db.session.execute(stmt.values({c: bindparam(f"b_{c}") for c in columns if c != key}),
-                       [{f"b_{c}": v for c, v in r.items()} for r in rows])
-
-
-def _iso(value):
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
 def _write_sensors(sensors: dict, before: dict) -> None:
     """The changed state of a batch's sensors, in one statement instead of one UPDATE per sensor row."""
-    _update_rows(Sensor.__table__, "id", [{"id": sid, **dict(zip(SENSOR_STATE, _row(sensor)))}
+    update_rows(Sensor.__table__, [{"id": sid, **dict(zip(SENSOR_STATE, _row(sensor)))}
                                           for sid, sensor in sensors.items() if _row(sensor) != before[sid]])
 
 
 def _write_departures(sessions) -> None:
     """Departures set (or undone) on stored sessions, in one statement: the ORM would send one UPDATE per row."""
     changed = [s for s in sessions if s.id is not None and get_history(s, "departed_at").has_changes()]
-    _update_rows(OccupancySession.__table__, "id", [{"id": s.id, "departed_at": s.departed_at} for s in changed])
+    update_rows(OccupancySession.__table__, [{"id": s.id, "departed_at": s.departed_at} for s in changed])
     for session in changed:
         set_committed_value(session, "departed_at", session.departed_at)  # written: nothing left for the flush
 
 
 def _end_outages(back: dict) -> None:
     """Close the open outages of sensors heard again ({sensor id: first sign of life}), in one statement."""
-    _update_rows(Outage.__table__, "sensor_id", [{"sensor_id": sid, "ended_at": at} for sid, at in back.items()],
-                 only_null=("ended_at",))
+    update_rows(Outage.__table__, [{"sensor_id": sid, "ended_at": at} for sid, at in back.items()], "sensor_id",
+                only_null=("ended_at",))
 
 
 def _preload(by_sensor, sensors, stateful, ctx):
@@ -361,7 +317,7 @@ def _preload(by_sensor, sensors, stateful, ctx):
     free_orders: dict[int, int] = {}
     if not stateful:
         return open_sessions, recent_closed, free_orders
-    for s in db.session.scalars(select(OccupancySession).where(_among(OccupancySession.sensor_id, stateful),
+    for s in db.session.scalars(select(OccupancySession).where(one_of(OccupancySession.sensor_id, stateful),
                                                                OccupancySession.departed_at.is_(None))):
         open_sessions[s.sensor_id] = s
     arrivals = [i for sid in stateful for i in by_sensor[sid] if i.kind == EventKind.ARRIVE]
@@ -369,12 +325,12 @@ def _preload(by_sensor, sensors, stateful, ctx):
         longest_blip = max(ctx.settings[sensors[i.sensor.id].park_id].blip_seconds for i in arrivals)
         since = min(i.occurred_at for i in arrivals) - timedelta(seconds=longest_blip)
         for s in db.session.scalars(select(OccupancySession).where(
-                _among(OccupancySession.sensor_id, {i.sensor.id for i in arrivals}),
+                one_of(OccupancySession.sensor_id, {i.sensor.id for i in arrivals}),
                 OccupancySession.departed_at >= since).order_by(OccupancySession.departed_at)):
             recent_closed[s.sensor_id] = s
         berths = {sensors[i.sensor.id].berth_id for i in arrivals}
         orders = dict(db.session.execute(select(ParkingOrder.berth_id, ParkingOrder.id).where(
-            _among(ParkingOrder.berth_id, berths), ParkingOrder.state == OPEN_STATE)).all())
+            one_of(ParkingOrder.berth_id, berths), ParkingOrder.state == OPEN_STATE)).all())
         if orders:
             linked = set(db.session.scalars(select(OccupancySession.order_id).where(
                 OccupancySession.order_id.in_(orders.values()))))
@@ -454,7 +410,7 @@ def _notify_changes(ctx: Context) -> None:
     watchers: dict[int, list] = defaultdict(list)  # berth -> (number, collector) of open shifts on its segment
     for berth_id, number, collector_id in db.session.execute(
             select(Berth.id, Berth.number, Shift.collector_id).join(Shift, Shift.segment_id == Berth.segment_id)
-            .where(_among(Berth.id, {c[0] for c in ctx.changes}), Shift.ended_at.is_(None))):
+            .where(one_of(Berth.id, {c[0] for c in ctx.changes}), Shift.ended_at.is_(None))):
         watchers[berth_id].append((number, collector_id))
     for berth_id, state, session, at in ctx.changes:
         for number, collector_id in watchers.get(berth_id, ()):

@@ -1,10 +1,10 @@
-"""The sensor checks every minute in the task worker (`huey_consumer app.exports.worker.huey`, started by
-`make run`; the worker imports this module): the same `run_checks()` as `flask sensors check`."""
+"""The sensor checks every minute in the task worker (`huey_consumer app.worker.huey`, started by
+`make run`; create_app imports this module): the same `run_checks()` as `flask sensors check`."""
 from __future__ import annotations
 
 from huey import crontab
 
-from app.exports.tasks import _context, huey
+from app.core.worker import huey, task_context
 
 
 @huey.periodic_task(crontab(minute="*"), retries=0)
@@ -14,7 +14,7 @@ def sensor_checks() -> dict:
     from app.extensions import db
     from app.sensors.services import run_checks
 
-    with _context():  # the worker's app (built by the app factory) or, when called in a test, the caller's
+    with task_context():  # the worker's app or, when called in a test, the caller's
         counts = run_checks()
         db.session.commit()
     return counts

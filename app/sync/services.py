@@ -91,7 +91,7 @@ def authenticate(method: str, path: str, headers, body: bytes, now: datetime) ->
 
 def remember_nonce(park_id: int, nonce: str, now: datetime) -> None:
     """Each request id is accepted once inside the window (a later copy fails the timestamp check)."""
-    from app.sync.bulk import insert_ignore
+    from app.core.bulk import insert_ignore
 
     stored = db.session.execute(insert_ignore(SyncNonce.__table__).values(park_id=park_id, nonce=nonce, seen_at=now)
                                 .returning(SyncNonce.id)).first()

@@ -13,22 +13,22 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Integer, String, select, text
+from sqlalchemy import JSON, Integer, String, select, text
 
+from app.core import bulk
+from app.core.devicetime import AHEAD, MAX_AHEAD, SITE_MAX_AGE, TOO_OLD, read_device_time
 from app.core.errors import DomainError, Invalid
+from app.core.plates import normalize_plate
 from app.core.types import storable_text
 from app.extensions import db, on_postgresql
 from app.orders import photos as order_photos
 from app.orders import services as orders
 from app.orders.models import OPEN_STATE, OrderPhoto, ParkingOrder
-from app.sync import bulk
 from app.sync.models import LaneUpload, SiteServer
 
 KINDS = ("entry", "exit", "settlement", "lift", "pass_sale")
 MAX_ITEMS = 500
 MAX_PHOTO_BYTES = 512 * 1024
-MAX_AHEAD = timedelta(minutes=2)
-MAX_AGE = timedelta(days=7)  # a site that was offline uploads its backlog
 SITE_REF = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 CONTROL = re.compile(r"[\x00-\x1f]")
 PAY_METHODS = ("cash", "electronic", "card")
@@ -121,24 +121,34 @@ class Item:
             raise Invalid("validation_failed", "Some fields are missing or wrong.", self.errors)
 
 
+def lookup_site_refs(park_id: int, keys, columns: str) -> list:
+    """The lane uploads of a park with these (kind, site_ref) keys (PostgreSQL): one probe of the unique
+    index per key. A plain `kind IN (...) AND site_ref IN (...)` is planned from statistics, and while the
+    table grows faster than autovacuum analyzes it (a site uploading its backlog) the planner scans every
+    row of the park instead, a cost that grows with the table."""
+    kinds, refs = zip(*keys)
+    stmt = text(f"SELECT u.* FROM unnest(CAST(:kinds AS text[]), CAST(:refs AS text[])) AS k(kind, ref) "
+                f"CROSS JOIN LATERAL (SELECT {columns} FROM lane_uploads WHERE park_id = :park AND kind = k.kind "
+                f"AND site_ref = k.ref LIMIT 1) AS u")
+    if "response" in columns:
+        stmt = stmt.columns(response=JSON)
+    return db.session.execute(stmt, {"kinds": list(kinds), "refs": list(refs), "park": park_id}).all()
+
+
 def read_time(value: str, now: datetime) -> tuple[datetime | None, str | None]:
     """A device time and None, or None and what is wrong with it."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        return None, "an ISO 8601 time with its UTC offset"
-    if parsed > now + MAX_AHEAD:
-        return None, "more than 2 minutes ahead of the cloud: check the site's clock"
-    if parsed < now - MAX_AGE:
-        return None, "older than 7 days"
-    return parsed, None
+    parsed, problem = read_device_time(value, now, SITE_MAX_AGE)
+    if problem is None:
+        return parsed, None
+    return None, _TIME_PROBLEMS.get(problem, "an ISO 8601 time with its UTC offset")
+
+
+_TIME_PROBLEMS = {AHEAD: "more than 2 minutes ahead of the cloud: check the site's clock", TOO_OLD: "older than 7 days"}
 
 
 def normalized_plate(value: str) -> str | None:
     try:
-        return orders.normalize_plate(value)
+        return normalize_plate(value)
     except Invalid:
         return None
 
@@ -232,7 +242,7 @@ class Batch:
         if not keys:
             return {}
         if on_postgresql():
-            rows = bulk.lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, response")
+            rows = lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, response")
         else:
             # kinds and ids as two lists (the unique index's columns), pairs picked here
             rows = db.session.execute(select(LaneUpload.id, LaneUpload.kind, LaneUpload.site_ref, LaneUpload.status,
@@ -255,7 +265,7 @@ class Batch:
                 self.open_by_plate[order["plate"]] = order
         if refs:
             if on_postgresql():
-                found = {r.order_id: r.site_ref for r in bulk.lookup_site_refs(
+                found = {r.order_id: r.site_ref for r in lookup_site_refs(
                     self.park.id, {("entry", ref) for ref in refs}, "site_ref, status, order_id")
                     if r.status == "ok" and r.order_id is not None}
             else:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.berths.models import BerthSegment
+from app.core.devicetime import AHEAD, TOO_OLD, window_problem
 from app.core.types import utcnow
 from app.extensions import db
 from app.shifts.models import Shift
@@ -18,8 +19,7 @@ from app.tracks.models import LastPosition, TrackPoint
 
 MAX_POINTS = 5000
 CHUNK = 1000
-MAX_AHEAD = timedelta(minutes=2)
-MAX_AGE = timedelta(hours=48)
+WINDOW_PROBLEMS = {AHEAD: "more than 2 minutes in the future", TOO_OLD: "older than 48 hours"}
 DATUMS = ("wgs84", "gcj02")
 
 
@@ -69,10 +69,8 @@ def parse_points(raw_points: list, now: datetime, datum: str = "wgs84") -> tuple
             else:
                 if at.tzinfo is None:
                     errors["recorded_at"] = "a time with its UTC offset"
-                elif at > now + MAX_AHEAD:
-                    errors["recorded_at"] = "more than 2 minutes in the future"
-                elif at < now - MAX_AGE:
-                    errors["recorded_at"] = "older than 48 hours"
+                elif (problem := window_problem(at, now)) is not None:
+                    errors["recorded_at"] = WINDOW_PROBLEMS[problem]
         if errors:
             problems.append({"index": index, "fields": errors})
             continue

@@ -1,6 +1,7 @@
-"""Set-based writes of many rows at once, for the lane uploads: on PostgreSQL the rows travel as one
-JSON parameter unpacked by the server (json_to_recordset: no per-value quoting in Python, one round
-trip), elsewhere as a Core executemany. Rows are plain dicts; no ORM object is made."""
+"""Set-based writes of many rows at once (lane uploads, sensor batches, the ledger's set-based path): on
+PostgreSQL the rows travel as one JSON parameter unpacked by the server (json_to_recordset: no per-value
+quoting in Python, one round trip), elsewhere as a Core executemany. Rows are plain dicts; no ORM object
+is made."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 
-from sqlalchemy import JSON, any_, bindparam, insert, text, update
+from sqlalchemy import any_, bindparam, insert, text, update
 from sqlalchemy.dialects import postgresql
 
 from app.core.types import UTCDateTime
@@ -18,26 +19,12 @@ _TIME_TYPES = (UTCDateTime,)
 COMPACT = (",", ":")  # no blanks: the server parses every byte
 
 
-def one_of(column, values, item_type):
+def one_of(column, values, item_type=None):
     """`column IN values`; on PostgreSQL `= ANY(array)`: one statement text whatever the number of values
-    (so that it is planned, or prepared, once)."""
+    (so that it is planned, or prepared, once). `item_type`: the array's, if not the column's."""
     if on_postgresql():
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item_type)))
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(item_type or column.type)))
     return column.in_(list(values))
-
-
-def lookup_site_refs(park_id: int, keys, columns: str) -> list:
-    """The lane uploads of a park with these (kind, site_ref) keys (PostgreSQL): one probe of the unique
-    index per key. A plain `kind IN (...) AND site_ref IN (...)` is planned from statistics, and while the
-    table grows faster than autovacuum analyzes it (a site uploading its backlog) the planner scans every
-    row of the park instead, a cost that grows with the table."""
-    kinds, refs = zip(*keys)
-    stmt = text(f"SELECT u.* FROM unnest(CAST(:kinds AS text[]), CAST(:refs AS text[])) AS k(kind, ref) "
-                f"CROSS JOIN LATERAL (SELECT {columns} FROM lane_uploads WHERE park_id = :park AND kind = k.kind "
-                f"AND site_ref = k.ref LIMIT 1) AS u")
-    if "response" in columns:
-        stmt = stmt.columns(response=JSON)
-    return db.session.execute(stmt, {"kinds": list(kinds), "refs": list(refs), "park": park_id}).all()
 
 
 def _plain(value):
@@ -155,18 +142,20 @@ def insert_rows(table, rows: list[dict], *, returning_ids: bool = False, columns
     return list(db.session.execute(stmt, data).scalars())
 
 
-def update_rows(table, rows: list[dict], key: str = "id") -> None:
-    """One UPDATE for many rows, each dict giving `key` and the same new columns."""
+def update_rows(table, rows: list[dict], key: str = "id", only_null: tuple = ()) -> None:
+    """One UPDATE for many rows, each dict giving `key` and the same new columns. Rows where a column named
+    in `only_null` is set already are left alone."""
     if not rows:
         return
     columns = list(rows[0])
     if on_postgresql():
         sets = ", ".join(f"{c} = v.{c}" for c in columns if c != key)
+        where = " AND ".join([f"t.{key} = v.{key}"] + [f"t.{c} IS NULL" for c in only_null])
         db.session.execute(text(f"UPDATE {table.name} AS t SET {sets} FROM json_to_recordset(CAST(:rows AS json)) "
-                                f"AS v({_record_type(table, columns)}) WHERE t.{key} = v.{key}"),
+                                f"AS v({_record_type(table, columns)}) WHERE {where}"),
                            {"rows": json.dumps([{c: r[c] for c in columns} for r in rows], default=_plain,
                                                separators=COMPACT)})
         return
-    stmt = update(table).where(table.c[key] == bindparam(f"b_{key}"))
+    stmt = update(table).where(table.c[key] == bindparam(f"b_{key}"), *(table.c[c].is_(None) for c in only_null))
     db.session.execute(stmt.values({c: bindparam(f"b_{c}") for c in columns if c != key}),
                        [{f"b_{c}": r[c] for c in columns} for r in rows])
