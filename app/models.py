@@ -8,11 +8,12 @@ from app.core.idempotency import IdempotentRequest  # noqa: F401
 from app.devices.models import DeviceSession, Handheld, SimCard  # noqa: F401
 from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor  # noqa: F401
 from app.inbox.models import Message  # noqa: F401
-from app.orders.models import Arrear, LedgerEntry, OrderPhoto, ParkingOrder, PlateListEntry  # noqa: F401
+from app.ledger.models import LedgerEntry  # noqa: F401
+from app.orders.models import Arrear, OrderPhoto, ParkingOrder  # noqa: F401
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
 from app.shifts.models import Shift, WorkHours  # noqa: F401
 from app.exports.models import ExportJob  # noqa: F401
-from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal  # noqa: F401
+from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry  # noqa: F401
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings  # noqa: F401
 from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport  # noqa: F401
 from app.tracks.models import LastPosition, TrackPoint  # noqa: F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import g, jsonify, request
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.berths.models import Berth
@@ -15,7 +15,7 @@ from app.extensions import db
 from app.inbox.models import Message
 from app.orders import photos
 from app.orders import services as orders
-from app.orders.models import LedgerEntry, OrderState, ParkingOrder
+from app.orders.models import OrderState, ParkingOrder
 from app.shifts import services as shifts
 from app.tenancy.models import Park
 from pos_api import bp
@@ -305,5 +305,3 @@ def messages():
                                   "payload": m.payload, "created_at": iso(m.created_at)} for m in rows],
                     "last_id": rows[-1].id if rows else int(after)})
 
-
-__all__ = ["LedgerEntry", "or_"]

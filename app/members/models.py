@@ -108,3 +108,19 @@ class PassRenewal(ParkScopedMixin, db.Model):
     pass_: Mapped[MonthlyPass] = relationship()
     park: Mapped[Park] = relationship()
     sold_by: Mapped[Staff | None] = relationship()
+
+
+class PlateListEntry(ParkScopedMixin, db.Model):
+    """白名单 / 黑名单: plates free in a park for a period, or blocked / warned with a reason."""
+
+    __tablename__ = "plate_list_entries"
+    __table_args__ = (Index("ix_plate_list_park_plate", "park_id", "plate"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
+    plate: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # white | black
+    reason: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

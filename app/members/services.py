@@ -31,15 +31,15 @@ from app.audit import services as audit
 from app.core.errors import Invalid
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
-from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, ProductKind
-from app.orders.models import LedgerEntry, PlateListEntry
 from app.core.plates import clean_plate, normalize_plate
-from app.orders.services import on_plate_list, white_or_pass_columns
+from app.ledger.models import LedgerKind
+from app.ledger.services import LedgerPosting, post, post_many
+from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry, ProductKind
 from app.tariffs.engine import PassCoverage
 from app.tenancy.models import City, Level, OperatingGroup, Park
 
 PAY_METHODS = ("cash", "electronic", "card")
-PASS_SALE = "pass_sale"
+PASS_SALE = LedgerKind.PASS_SALE.value
 MAX_MONTHS = 36
 MAX_PLATES = 5
 MAX_FEN = 100_000_000  # one million yuan: a sanity bound for one sale
@@ -313,15 +313,21 @@ def _check_valid_until(product: MonthlyProduct, ends_on: date) -> None:
 
 
 def _book(actor, pass_: MonthlyPass, kind: str, park: Park, months: int, starts_on: date, ends_on: date,
-          receivable: int, paid: int, method: str, at: datetime) -> PassRenewal:
+          receivable: int, paid: int, method: str, at: datetime) -> tuple[PassRenewal, LedgerPosting | None]:
+    """The sale record, added to the session, and the ledger posting of its money (None when nothing was
+    paid), for the caller to post."""
     renewal = PassRenewal(pass_id=pass_.id, park_id=park.id, kind=kind, months=months, starts_on=starts_on,
                           ends_on=ends_on, receivable_fen=receivable, paid_fen=paid, method=method,
                           sold_by_id=getattr(actor, "id", None), at=at)
     db.session.add(renewal)
-    if paid > 0:
-        db.session.add(LedgerEntry(park_id=park.id, order_id=None, collector_id=getattr(actor, "id", None),
-                                   method=method, kind=PASS_SALE, amount_fen=paid, occurred_at=at))
-    return renewal
+    money = LedgerPosting(park_id=park.id, kind=PASS_SALE, method=method, amount_fen=paid, occurred_at=at,
+                          collector_id=getattr(actor, "id", None)) if paid > 0 else None
+    return renewal, money
+
+
+def _post(money: LedgerPosting | None) -> None:
+    if money is not None:
+        post(money)
 
 
 def sell_pass(actor, *, product: MonthlyProduct, selling_park: Park | None, holder_name: str,
@@ -348,7 +354,7 @@ def sell_pass(actor, *, product: MonthlyProduct, selling_park: Park | None, hold
     db.session.add(pass_)
     db.session.flush()
     receivable = receivable_fen(product, months)
-    _book(actor, pass_, "sale", selling_park, months, starts_on, ends_on, receivable, paid_fen, method, at)
+    _post(_book(actor, pass_, "sale", selling_park, months, starts_on, ends_on, receivable, paid_fen, method, at)[1])
     audit.record(actor, "create", pass_, label=f"{pass_.holder_name} ({', '.join(plates)})",
                  after={**audit.snapshot(pass_, PASS_FIELDS), "plates": plates, "months": months,
                         "receivable_fen": receivable, "paid_fen": paid_fen, "method": method,
@@ -378,8 +384,9 @@ def renew_pass(actor, pass_: MonthlyPass, *, months: int, selling_park: Park | N
     before = audit.snapshot(pass_, ("ends_on",))
     pass_.ends_on = ends_on
     receivable = receivable_fen(product, months)
-    renewal = _book(actor, pass_, "renewal", selling_park, months, starts_on, ends_on, receivable, paid_fen, method,
-                    now or utcnow())
+    renewal, money = _book(actor, pass_, "renewal", selling_park, months, starts_on, ends_on, receivable, paid_fen,
+                           method, now or utcnow())
+    _post(money)
     audit.record(actor, "renew", pass_, label=_pass_label(pass_), before=before,
                  after={**audit.snapshot(pass_, ("ends_on",)), "months": months, "starts_on": starts_on.isoformat(),
                         "receivable_fen": receivable, "paid_fen": paid_fen, "method": method,
@@ -453,7 +460,40 @@ def pass_state(pass_: MonthlyPass, today: date) -> str:
     return "active"
 
 
-# --- what the fee computation asks ----------------------------------------------------------------
+# --- what covers a plate: lists and passes, as the fee computation asks ----------------------------
+
+def on_plate_list(kind: str, park_id, plate, at):
+    """The plate is on the park's black or white list (黑名单/白名单), its entry active and in force at `at`:
+    values or another query's columns."""
+    entry = PlateListEntry
+    return and_(entry.park_id == park_id, entry.plate == plate, entry.kind == kind, entry.active.is_(True),
+                entry.valid_from.is_(None) | (entry.valid_from <= at),
+                entry.valid_until.is_(None) | (entry.valid_until > at))
+
+
+_LIST, _PASS_PLATES = PlateListEntry.__table__.c, PassPlate.__table__.c
+
+
+def black_listed_column(park_id, plate, at):
+    """Whether the plate is black-listed: a flag for bound values or another query's columns."""
+    return select(_LIST.id).where(on_plate_list("black", park_id, plate, at)).exists().label("blacklisted")
+
+
+def white_or_pass_columns(park_id, plate, at) -> tuple:
+    """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound
+    values or for another query's columns (an order's), so they come along with its row."""
+    return (select(_LIST.id).where(on_plate_list("white", park_id, plate, at)).exists().label("white_listed"),
+            select(_PASS_PLATES.id).where(_PASS_PLATES.plate == plate).exists().label("any_pass"))
+
+
+_BLACKLISTED = select(PlateListEntry).where(
+    on_plate_list("black", bindparam("park_id"), bindparam("plate"), bindparam("at"))).limit(1)
+
+
+def blacklisted(park_id: int, plate: str, at: datetime) -> PlateListEntry | None:
+    """The black-list entry of the plate at the park in force at `at`, if any."""
+    return db.session.scalar(_BLACKLISTED, {"park_id": park_id, "plate": plate, "at": at})
+
 
 def _coverage_kind(product: MonthlyProduct, valid_from: date, valid_until: date) -> PassCoverage:
     hhmm = (lambda t: t.strftime("%H:%M") if t is not None else None)
@@ -526,6 +566,16 @@ def white_listed_or_pass(park: Park, plate: str, at: datetime, flags: tuple | No
     if white:
         return True, None
     return False, pass_for(park, plate, at) if any_pass else None
+
+
+WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
+
+
+def coverage(park: Park, plate: str, at: datetime, flags: tuple | None = None) -> PassCoverage | None:
+    """What covers the plate's stay from `at`: a white-listed plate parks free, a monthly pass covers what
+    its product says, else None. `flags`: see white_listed_or_pass."""
+    white, pass_ = white_listed_or_pass(park, plate, at, flags)
+    return WHITE_LIST_COVERAGE if white else pass_
 
 
 # --- white and black lists -----------------------------------------------------------------------
@@ -867,14 +917,16 @@ def sell_passes(actor, sales: list[PassSale], now: datetime | None = None,
         passes.append(pass_)
     db.session.add_all(passes)
     db.session.flush()  # one batched insert; the sale records need the ids
+    money = []
     for pass_, (sale, _holder, plates, paid, ends_on) in zip(passes, ready):
         receivable = receivable_fen(sale.product, sale.months)
-        _book(actor, pass_, "sale", sale.selling_park, sale.months, sale.starts_on, ends_on, receivable, paid,
-              sale.method, at)
+        money.append(_book(actor, pass_, "sale", sale.selling_park, sale.months, sale.starts_on, ends_on,
+                           receivable, paid, sale.method, at)[1])
         audit.record(actor, "create", pass_, label=f"{pass_.holder_name} ({', '.join(plates)})",
                      after={**audit.snapshot(pass_, PASS_FIELDS), "plates": plates, "months": sale.months,
                             "receivable_fen": receivable, "paid_fen": paid, "method": sale.method,
                             "selling_park_id": sale.selling_park.id}, ip=ip)
+    post_many([posting for posting in money if posting is not None])
     return []
 
 

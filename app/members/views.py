@@ -18,7 +18,7 @@ from app.members.forms import (CancelForm, DeactivateForm, ImportForm, ListEntry
                                PassFilterForm, PlatesForm, ProductFilterForm, ProductForm, RenewalFilterForm,
                                RenewForm, SaleForm, fen_to_yuan, KIND_CHOICES, METHOD_CHOICES, VEHICLE_CHOICES)
 from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal
-from app.orders.models import PlateListEntry
+from app.members.models import PlateListEntry
 from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope

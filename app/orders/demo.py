@@ -13,7 +13,8 @@ from app.berths.models import Berth, BerthSegment
 from app.core.types import utcnow
 from app.devices.models import Handheld, HandheldStatus
 from app.extensions import db
-from app.orders.models import Arrear, LedgerEntry, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import Arrear, ParkingOrder
 from app.parks.models import FreeReason
 from app.shifts.models import Shift
 from app.staff.models import RoleKind, Staff

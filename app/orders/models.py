@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.berths.models import Berth, BerthSegment
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
+# Read by the order pages, the reports and older imports from here; they belong to the ledger and to
+# members (what covers a plate), on which orders build.
+from app.ledger.models import LedgerEntry, LedgerKind  # noqa: F401
+from app.members.models import PlateListEntry  # noqa: F401
 from app.staff.models import Staff
 from app.tenancy.models import Park, ParkScopedMixin
 
@@ -31,13 +35,6 @@ class PaymentMethod(str, enum.Enum):
     CARD = "card"
     PASS = "pass"
     FREE = "free"
-
-
-class LedgerKind(str, enum.Enum):
-    FEE = "fee"
-    PREPAY = "prepay"
-    PREPAY_REFUND = "prepay_refund"
-    RECOVERY = "recovery"
 
 
 class ParkingOrder(ParkScopedMixin, db.Model):
@@ -85,26 +82,6 @@ class ParkingOrder(ParkScopedMixin, db.Model):
     exit_collector: Mapped[Staff | None] = relationship(foreign_keys=[exit_collector_id])
 
 
-class LedgerEntry(ParkScopedMixin, db.Model):
-    """流水: one movement of money. Refunds are negative. Reports sum these rows."""
-
-    __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_park_occurred", "park_id", "occurred_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("parking_orders.id"), index=True)
-    arrear_id: Mapped[int | None] = mapped_column(ForeignKey("arrears.id"), index=True)
-    collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
-    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
-    segment_id: Mapped[int | None] = mapped_column(ForeignKey("berth_segments.id"))
-    berth_id: Mapped[int | None] = mapped_column(ForeignKey("berths.id"))
-    method: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(16))
-    amount_fen: Mapped[int]
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
 class Arrear(ParkScopedMixin, db.Model):
     """欠费: what an unpaid order still owes, until someone recovers it (追缴)."""
 
@@ -137,19 +114,3 @@ class OrderPhoto(ParkScopedMixin, db.Model):
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     delete_after: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-
-
-class PlateListEntry(ParkScopedMixin, db.Model):
-    """白名单 / 黑名单: plates free in a park for a period, or blocked / warned with a reason."""
-
-    __tablename__ = "plate_list_entries"
-    __table_args__ = (Index("ix_plate_list_park_plate", "park_id", "plate"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
-    plate: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(8))  # white | black
-    reason: Mapped[str | None] = mapped_column(String(200))
-    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,9 +20,10 @@ from app.core import bulk
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.plates import normalize_plate
 from app.extensions import db, execute_core, on_postgresql
-from app.orders.models import (OPEN_STATE, Arrear, LedgerEntry, LedgerKind, OrderState, ParkingOrder,
-                               PaymentMethod, PlateListEntry)
-from app.members.models import PassPlate
+from app.ledger.models import LedgerEntry, LedgerKind
+from app.members.services import black_listed_column, coverage, white_or_pass_columns
+from app.members.services import blacklisted  # noqa: F401  (the handheld's plate lookup asks orders)
+from app.orders.models import OPEN_STATE, Arrear, OrderState, ParkingOrder, PaymentMethod
 from app.parks.models import FreeReason
 from app.parks.services import park_parameters
 from app.parks.settings import WriteSettings, collector_settings
@@ -83,19 +84,6 @@ class Quote:
 _AT = bindparam("at")
 
 
-def on_plate_list(kind: str, park_id, plate, at):
-    """The plate is on the park's black or white list (黑名单/白名单), its entry active and in force at `at`:
-    values or another query's columns."""
-    entry = PlateListEntry
-    return and_(entry.park_id == park_id, entry.plate == plate, entry.kind == kind, entry.active.is_(True),
-                entry.valid_from.is_(None) | (entry.valid_from <= at),
-                entry.valid_until.is_(None) | (entry.valid_until > at))
-
-
-_BLACKLISTED = select(PlateListEntry).where(
-    on_plate_list("black", bindparam("park_id"), bindparam("plate"), _AT)).limit(1)
-
-
 def _berth_with_sensor_session():
     from app.sensors.services import open_session_id  # sensors build on orders, not the reverse
 
@@ -103,14 +91,13 @@ def _berth_with_sensor_session():
         Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
 
 
-_LIST, _ORDERS, _PASS_PLATES = PlateListEntry.__table__.c, ParkingOrder.__table__.c, PassPlate.__table__.c
+_ORDERS = ParkingOrder.__table__.c
 # What car in checks before its insert: is the plate black-listed, does an open order hold the berth or
 # the plate (one index scan each: an OR of both plans and runs far slower), and which tariff version is
 # in force. They come with the berth's row and lock, in one round trip. Under a race for the berth
 # they may read what was there before the lock: the unique indexes on open orders then refuse the insert.
 _CAR_IN_CHECKS = (
-    select(_LIST.id).where(on_plate_list("black", bindparam("park_id"), bindparam("plate"), _AT))
-    .exists().label("blacklisted"),
+    black_listed_column(bindparam("park_id"), bindparam("plate"), _AT),
     select(_ORDERS.id).where(_ORDERS.berth_id == bindparam("berth_id"), _ORDERS.state == OPEN_STATE)
     .limit(1).scalar_subquery().label("on_berth"),
     select(_ORDERS.id).where(_ORDERS.park_id == bindparam("park_id"), _ORDERS.plate == bindparam("plate"),
@@ -119,13 +106,6 @@ _CAR_IN_CHECKS = (
 _BEFORE_CAR_IN = select(*_CAR_IN_CHECKS)  # again, when the sensor's arrival time replaces the device's
 _BERTH = _berth_with_sensor_session().add_columns(*_CAR_IN_CHECKS)
 _BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
-
-
-def white_or_pass_columns(park_id, plate, at) -> tuple:
-    """Is the plate white-listed at the park at `at`, has it any monthly pass: two flags for bound
-    values or for another query's columns (an order's), so they come along with its row."""
-    return (select(_LIST.id).where(on_plate_list("white", park_id, plate, at)).exists().label("white_listed"),
-        select(_PASS_PLATES.id).where(_PASS_PLATES.plate == plate).exists().label("any_pass"))
 
 
 # An order with what its quote needs next: its tariff's document and whether the plate is white-listed
@@ -153,10 +133,6 @@ _ORDER_RECORD = (
 _ORDER_RECORD_LOCKED = _ORDER_RECORD.with_for_update(of=ParkingOrder.__table__)
 _INSERT_LEDGER = insert(LedgerEntry.__table__)
 _INSERT_ORDER = insert(ParkingOrder.__table__).returning(ParkingOrder.__table__.c.id)
-
-
-def blacklisted(park_id: int, plate: str, at: datetime) -> PlateListEntry | None:
-    return db.session.scalar(_BLACKLISTED, {"park_id": park_id, "plate": plate, "at": at})
 
 
 def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift:
@@ -247,16 +223,10 @@ def quote_order(order: ParkingOrder, left_at: datetime, park: Park | None = None
     return Quote(fee, order.prepaid_fen, left_at, order.tariff_version_id)
 
 
-WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
-
-
 def _coverage(order: ParkingOrder, park: Park) -> PassCoverage | None:
     """A white-listed plate parks free; a monthly pass covers what its product says."""
-    from app.members.services import white_listed_or_pass  # members build on orders, not the reverse
-
     flags = db.session.info.get("plate_coverage", {}).pop(order.id, None)  # read once, with the order
-    white, pass_ = white_listed_or_pass(park, order.plate, order.entered_at, flags)
-    return WHITE_LIST_COVERAGE if white else pass_
+    return coverage(park, order.plate, order.entered_at, flags)
 
 
 def loaded_with_document(row) -> ParkingOrder | None:

@@ -27,7 +27,8 @@ from app.orders import services
 from app.orders.forms import (ENTRY_METHOD_LABELS, METHOD_LABELS, STATE_LABELS, ArrearFilterForm, BerthCheckForm,
                               ManualSettleForm, OrderFilterForm, ParkedFilterForm, RecoverForm, WaiveForm,
                               selected_ids, to_fen)
-from app.orders.models import Arrear, LedgerEntry, OrderPhoto, OrderState, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import Arrear, OrderPhoto, OrderState, ParkingOrder
 from app.orders.queries import (ArrearFilters, NameBook, OrderFilters, arrear_list, arrear_total, count_for_page,
                                 keyset_page, order_list, order_records, page_size, parked_filters)
 from app.staff.models import Staff

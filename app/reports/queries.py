@@ -23,7 +23,8 @@ from app.core.types import utcnow
 from app.devices.models import Handheld
 from app.extensions import db
 from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal
-from app.orders.models import Arrear, LedgerEntry, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import Arrear, ParkingOrder
 from app.staff.models import Staff
 from app.tenancy.models import City, Level, OperatingGroup, Park
 from app.tenancy.scope import Scope

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash
 from app.berths.models import BerthSegment
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
-from app.orders.models import Arrear, LedgerEntry, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import Arrear, ParkingOrder
 from app.parks.settings import collector_settings
 from app.shifts.models import Shift, WorkHours
 from app.staff.models import Staff

@@ -12,7 +12,8 @@ from app.core.templating import add_nav
 from app.core.web import permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
-from app.orders.models import LedgerEntry, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import ParkingOrder
 from app.orders.queries import filter_zone, keyset_page, local_range, order_display_options, page_size
 from app.orders.views import LazyColumns, export_url, method_label, state_label, stay_duration
 from app.shifts.forms import ShiftFilterForm

@@ -10,7 +10,8 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.lanes.demo import seed_lanes
 from app.lanes.models import Lane
-from app.orders.models import LedgerEntry, ParkingOrder
+from app.ledger.models import LedgerEntry
+from app.orders.models import ParkingOrder
 from app.sync.cli import PROVINCES, _fee
 from app.sync.models import LaneUpload
 from app.sync.services import create_site_server, site_of

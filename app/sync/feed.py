@@ -24,7 +24,7 @@ def _watched() -> dict:
     """Model -> entity name. Imported late: these domains are written alongside this one."""
     from app.lanes.models import Lane
     from app.members.models import MonthlyPass, MonthlyProduct
-    from app.orders.models import PlateListEntry
+    from app.members.models import PlateListEntry
     from app.parks.models import CarType, ParkParameters, PlateCarType
     from app.tariffs.models import TariffRule
 

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.types import UTCDateTime, utcnow
+from app.extensions import db
+from app.tenancy.models import ParkScopedMixin
+
+
+class LedgerKind(str, enum.Enum):
+    FEE = "fee"
+    PREPAY = "prepay"
+    PREPAY_REFUND = "prepay_refund"  # a negative amount
+    RECOVERY = "recovery"            # 追缴: an arrear paid
+    PASS_SALE = "pass_sale"          # a monthly pass sold or renewed
+
+
+class LedgerEntry(ParkScopedMixin, db.Model):
+    """流水: one movement of money. Refunds are negative. Reports sum these rows."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_park_occurred", "park_id", "occurred_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("parking_orders.id"), index=True)
+    arrear_id: Mapped[int | None] = mapped_column(ForeignKey("arrears.id"), index=True)
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("berth_segments.id"))
+    berth_id: Mapped[int | None] = mapped_column(ForeignKey("berths.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int]
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
