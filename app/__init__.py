@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app import kerb
 from app.core import worker
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
@@ -21,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _init_extensions(app)
     worker.init_app(app)  # huey: the worker's queue (tasks run at once when testing)
     _register_tasks()
+    kerb.init_app(app)  # the kerb's receivers of the sensors' signals
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)

@@ -102,7 +102,7 @@ def seed_demo(history_days: int = 30) -> None:
     seed_tariffs(nodes)
     seed_street(DEMO_PASSWORD, history_days)
     seed_members()
-    from app.sensors.demo import seed_sensors
+    from app.kerb.demo import seed_sensors
 
     seed_sensors()
     seed_demo_lanes()

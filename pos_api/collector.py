@@ -13,6 +13,7 @@ from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import Message
+from app.kerb.arrival import SENSOR_ARRIVAL
 from app.orders import photos
 from app.orders import services as orders
 from app.orders.models import OrderState, ParkingOrder
@@ -128,7 +129,8 @@ def car_in():
     received = utcnow()
     order = orders.car_in(collector=g.staff, shift=_shift(), park=g.park, berth_id=berth_id, plate=plate,
                           entered_at=now_or(entered_at), received_at=received, vehicle_class=vehicle_class,
-                          prepay_fen=amount or 0, prepay_method=method, settings=g.collector_settings)
+                          prepay_fen=amount or 0, prepay_method=method, settings=g.collector_settings,
+                          arrival=SENSOR_ARRIVAL)
     return {"order": order_dict(order)}, 201
 
 

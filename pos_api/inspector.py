@@ -12,6 +12,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.inspections import services
 from app.inspections.models import InspectionTask, ViolationReport
+from app.kerb.board import segment_board
 from app.sensors.services import on_duty
 from app.staff.models import Staff
 from pos_api import bp
@@ -65,7 +66,7 @@ def segment_berths(segment_id):
     collectors = on_duty([segment.id]).get(segment.id, [])
     names = db.session.scalars(select(Staff.display_name).where(Staff.id.in_(collectors))).all() if collectors else []
     return jsonify({"segment": {"id": segment.id, "name": segment.name}, "collectors_on_duty": list(names),
-                    "berths": services.segment_board(segment)})
+                    "berths": segment_board(segment)})
 
 
 def task_dict(task: InspectionTask) -> dict:

@@ -17,9 +17,7 @@ from app.extensions import db
 from app.inbox.models import send
 from app.inspections.models import (InspectionTask, InspectorGroup, TaskKind, TaskState, ViolationReport,
                                     inspector_group_members, inspector_group_segments)
-from app.orders.models import OrderState, ParkingOrder
 from app.orders.photos import MAX_BYTES, photo_root, sniff
-from app.sensors.models import OccupancySession, Sensor
 from app.staff.models import RoleKind, Staff
 from app.tracks.geo import haversine_m
 
@@ -165,35 +163,6 @@ def nearby_segments(park_id: int, lat: float, lng: float, radius_m: float = NEAR
         if metres <= radius_m:
             found.append((segment, metres))
     return sorted(found, key=lambda pair: (pair[1], pair[0].name))
-
-
-def segment_board(segment: BerthSegment) -> list[dict]:
-    """Each berth with what the sensor says next to what the collector registered."""
-    berths = db.session.scalars(select(Berth).where(Berth.segment_id == segment.id, Berth.active.is_(True))
-                                .order_by(Berth.number)).all()
-    ids = [b.id for b in berths]
-    sensors = {s.berth_id: s for s in db.session.scalars(select(Sensor).where(Sensor.berth_id.in_(ids)))}
-    sessions = {s.berth_id: s for s in db.session.scalars(select(OccupancySession).where(
-        OccupancySession.berth_id.in_(ids), OccupancySession.departed_at.is_(None)))}
-    orders = {o.berth_id: o for o in db.session.scalars(select(ParkingOrder).where(
-        ParkingOrder.berth_id.in_(ids), ParkingOrder.state == OrderState.OPEN.value))}
-    board = []
-    for b in berths:
-        sensor, session, order = sensors.get(b.id), sessions.get(b.id), orders.get(b.id)
-        sensor_state = None if sensor is None else ("occupied" if session else "free")
-        order_state = "open" if order else "none"
-        board.append({
-            "id": b.id, "number": b.number,
-            "sensor": None if sensor is None else {
-                "serial": sensor.serial, "state": sensor_state, "online": sensor.online,
-                "low_battery": sensor.low_battery, "battery_mv": sensor.battery_mv,
-                "since": (session.arrived_at if session else sensor.state_changed_at).isoformat()
-                if (session or sensor.state_changed_at) else None},
-            "order": None if order is None else {"id": order.id, "plate": order.plate,
-                                                 "entered_at": order.entered_at.isoformat()},
-            "mismatch": sensor is not None and sensor.online and (sensor_state == "occupied") != (order is not None),
-        })
-    return board
 
 
 # --- admin -------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
+from typing import Protocol
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,8 +26,7 @@ from app.members.services import black_listed_column, coverage, white_or_pass_co
 from app.members.services import blacklisted  # noqa: F401  (the handheld's plate lookup asks orders)
 from app.orders.models import OPEN_STATE, Arrear, OrderState, ParkingOrder, PaymentMethod
 from app.parks.models import FreeReason
-from app.parks.services import park_parameters
-from app.parks.settings import WriteSettings, collector_settings
+from app.parks.settings import WriteSettings, collector_settings, park_parameters
 from app.shifts.models import Shift
 from app.staff.models import Staff
 from app.tariffs.engine import Fee, PassCoverage
@@ -84,11 +84,26 @@ class Quote:
 _AT = bindparam("at")
 
 
-def _berth_with_sensor_session():
-    from app.sensors.services import open_session_id  # sensors build on orders, not the reverse
+class ArrivalSource(Protocol):
+    """Where a car's arrival time may come from besides the handheld (the kerb's sensors, 地磁时间). Car in
+    reads `column(berth_id)` with the berth, in the same round trip, and asks `arrival` for the entry time
+    to use and a token it hands to `link` once the order exists."""
 
-    return select(Berth, open_session_id(Berth.id).label("sensor_session_id")).where(
-        Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id"))
+    def column(self, berth_id) -> ColumnElement: ...
+
+    def arrival(self, value, received_at: datetime, entered_at: datetime,
+                use_sensor_time: bool) -> tuple[datetime, object]: ...
+
+    def link(self, token: object, order_id: int) -> None: ...
+
+
+@lru_cache(maxsize=4)
+def _berth_statements(source: ArrivalSource | None):
+    """The berth and the car-in checks, unlocked and locked, with the source's column (built once per source)."""
+    column = source.column(Berth.id) if source is not None else null()
+    statement = select(Berth, column.label("arrival_ref")).where(
+        Berth.id == bindparam("berth_id"), Berth.park_id == bindparam("park_id")).add_columns(*_CAR_IN_CHECKS)
+    return statement, statement.with_for_update(of=Berth)
 
 
 _ORDERS = ParkingOrder.__table__.c
@@ -104,8 +119,6 @@ _CAR_IN_CHECKS = (
                              _ORDERS.state == OPEN_STATE).limit(1).scalar_subquery().label("plate_order"),
     VERSION_ID_IN_FORCE.scalar_subquery().label("version_id"))
 _BEFORE_CAR_IN = select(*_CAR_IN_CHECKS)  # again, when the sensor's arrival time replaces the device's
-_BERTH = _berth_with_sensor_session().add_columns(*_CAR_IN_CHECKS)
-_BERTH_LOCKED = _BERTH.with_for_update(of=Berth)
 
 
 # An order with what its quote needs next: its tariff's document and whether the plate is white-listed
@@ -145,11 +158,14 @@ def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift
 
 def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, plate: str, entered_at: datetime,
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
-           prepay_method: str | None = None, settings: WriteSettings | None = None) -> SimpleNamespace:
+           prepay_method: str | None = None, settings: WriteSettings | None = None,
+           arrival: ArrivalSource | None = None) -> SimpleNamespace:
     """The new order as written (see _insert_order). `settings`: the collector settings if the caller has
-    read them already (the device API, with the token)."""
+    read them already (the device API, with the token); `arrival`: where else the arrival time may come
+    from (the kerb's sensors)."""
     plate = normalize_plate(plate)
-    row = db.session.execute(_BERTH_LOCKED if on_postgresql() else _BERTH, {
+    unlocked, locked = _berth_statements(arrival)
+    row = db.session.execute(locked if on_postgresql() else unlocked, {
         "berth_id": berth_id, "park_id": park.id, "plate": plate, "at": entered_at,
         "vehicle_class": vehicle_class}).first()
     berth = row[0] if row is not None else None
@@ -157,10 +173,8 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
     _require_shift_segment(shift, berth.segment_id)
     settings = settings or collector_settings(park, collector.role_id)
-    from app.sensors.services import arrival_time_for, link_order  # sensor time (地磁时间), if the berth has one
-
-    arrived_at, sensor_session = arrival_time_for(row.sensor_session_id, received_at, entered_at,
-                                                  settings.use_sensor_time)
+    arrived_at, arrival_token = (arrival.arrival(row.arrival_ref, received_at, entered_at, settings.use_sensor_time)
+                                 if arrival is not None else (entered_at, None))
     checks = row
     if arrived_at != entered_at:
         entered_at = arrived_at
@@ -183,7 +197,8 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
                               entry_collector_id=collector.id, entry_shift_id=shift.id)
     except IntegrityError as exc:
         raise Conflict("berth_occupied", "This berth or plate already has an open order.") from exc
-    link_order(sensor_session, order)
+    if arrival is not None:
+        arrival.link(arrival_token, order.id)
     if prepay_fen:
         _ledger(order, collector, shift, prepay_method, LedgerKind.PREPAY, prepay_fen, received_at)
     return order

@@ -18,6 +18,8 @@ from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
+from app.parks.settings import park_parameters
+from app.sensors.services import settings_for as sensor_settings_for
 from app.shifts.models import WorkHours
 from app.staff.models import Role, RoleKind
 from app.tenancy.models import City, Level, Park
@@ -290,19 +292,6 @@ PARAMETER_FIELDS = ("distinguish_vehicle_classes", "allow_free_settlement", "ent
                     "allow_pass_second_car", "lift_on_recognition", "plate_province")
 
 
-def _with_defaults(row):
-    for column in type(row).__table__.columns:  # column defaults apply only on insert
-        if getattr(row, column.key) is None and column.default is not None and column.default.is_scalar:
-            setattr(row, column.key, column.default.arg)
-    return row
-
-
-def park_parameters(park_id: int) -> ParkParameters:
-    """The park's parameters row, or an unsaved one holding the defaults."""
-    row = db.session.scalar(select(ParkParameters).where(ParkParameters.park_id == park_id))
-    return row or _with_defaults(ParkParameters(park_id=park_id))
-
-
 def lane_allows(park_value: bool, lane_value: bool | None) -> bool:
     """A lane's own rule (allow/refuse) wins over the park default; None follows the park."""
     return park_value if lane_value is None else lane_value
@@ -313,7 +302,6 @@ SENSOR_PARAMETERS = ("auto_escape_unattended",)                  # stored in the
 
 
 def _sensor_settings(park_id: int):
-    from app.sensors.services import settings_for as sensor_settings_for  # sensors imports orders; import late
     return sensor_settings_for(park_id)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.parks.models import CollectorSettings
+from app.parks.models import CollectorSettings, ParkParameters
 
 _TABLE = CollectorSettings.__table__
 # Plain rows of the table rather than entities: every car in and every receipt reads these.
@@ -58,3 +58,19 @@ class WriteSettings:
 def settings_in_row(row) -> WriteSettings:
     mapping = row._mapping
     return WriteSettings(*(mapping["settings_" + f] for f in WRITE_FIELDS))
+
+
+# --- park parameters (参数设置) ---------------------------------------------------------------------
+
+def with_defaults(row):
+    """`row` with the column defaults filled in where it holds None (they apply only on insert)."""
+    for column in type(row).__table__.columns:
+        if getattr(row, column.key) is None and column.default is not None and column.default.is_scalar:
+            setattr(row, column.key, column.default.arg)
+    return row
+
+
+def park_parameters(park_id: int) -> ParkParameters:
+    """The park's parameters row, or an unsaved one holding the defaults."""
+    row = db.session.scalar(select(ParkParameters).where(ParkParameters.park_id == park_id))
+    return row or with_defaults(ParkParameters(park_id=park_id))

@@ -12,7 +12,8 @@ Rules:
 - an arrive/depart pair shorter than the park's blip seconds is noise: the session is dropped, and an
   arrival shortly after a departure reopens the session it closed;
 - any report is a sign of life: it sets the heartbeat, brings the sensor online and closes its outage.
-Alerts (`run_checks`) go to the on-duty collector's inbox and become inspection tasks."""
+`check_session` and `run_checks` announce overdue sessions; the kerb (app/kerb) alerts the on-duty
+collector, raises inspection tasks and decides unattended escapes."""
 from __future__ import annotations
 
 import hashlib
@@ -33,10 +34,11 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from app.berths.models import Berth
 from app.core.bulk import insert_ignore, one_of, update_rows
 from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
+from app.core import signals
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
-from app.orders.models import OPEN_STATE, OrderState, ParkingOrder
+from app.orders.models import OPEN_STATE, ParkingOrder
 from app.sensors.models import (BaseStation, EventKind, OccupancySession, Outage, Sensor, SensorEvent,
                                 SensorSettings)
 from app.shifts.models import Shift
@@ -462,14 +464,14 @@ def arrival_time_for(session_id: int | None, received_at: datetime, entered_at: 
     return entered_at, session
 
 
-def link_order(session: OccupancySession | None, order: ParkingOrder) -> None:
+def link_order(session: OccupancySession | None, order_id: int) -> None:
     if session is not None and session.order_id is None:
-        session.order_id = order.id
+        session.order_id = order_id
 
 
 # --- checks: alerts and health ----------------------------------------------------------------------
 
-def _claim(session: OccupancySession, mark: str, now: datetime) -> bool:
+def claim(session: OccupancySession, mark: str, now: datetime) -> bool:
     """Set the session's alert mark unless another run set it first (the worker's checks, `flask sensors
     check`, an ingest): the conditional UPDATE waits for a concurrent claim to commit, then finds the mark
     set, so an alert is raised once however runs overlap."""
@@ -482,70 +484,15 @@ def _claim(session: OccupancySession, mark: str, now: datetime) -> bool:
 
 
 def check_session(session: OccupancySession, now: datetime, settings: SensorSettings | None = None) -> None:
-    """Raise what is overdue for one session: car present without order, car gone with order still open."""
+    """Announce what is overdue for one session (car present without order, car gone with its order still
+    open); the kerb (app.kerb.alerts) decides what follows."""
     settings = settings or settings_for(session.park_id)
     wait = timedelta(minutes=settings.no_order_minutes)
     if session.departed_at is None:
         if session.order_id is None and session.no_order_alerted_at is None and now - session.arrived_at >= wait:
-            _car_without_order(session, now)
+            signals.car_without_order.send(session, now=now, settings=settings)
     elif session.order_id is not None and session.left_open_alerted_at is None and now - session.departed_at >= wait:
-        _car_left_order_open(session, now, settings)
-
-
-def _car_without_order(session: OccupancySession, now: datetime) -> None:
-    from app.inspections.services import raise_task
-    from app.inspections.models import TaskKind
-
-    berth = session.berth
-    order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.berth_id == berth.id,
-                                                        ParkingOrder.state == OPEN_STATE).limit(1))
-    if order is not None and not db.session.scalar(select(func.count()).select_from(OccupancySession).where(
-            OccupancySession.order_id == order.id)):
-        session.order_id = order.id  # registered meanwhile: link, nothing to say
-        return
-    if not _claim(session, "no_order_alerted_at", now):
-        return
-    minutes = int((now - session.arrived_at).total_seconds() // 60)
-    for collector_id in on_duty([berth.segment_id]).get(berth.segment_id, ()):
-        send(collector_id, "sensor_no_order", f"Berth {berth.number}: car present, no order",
-             f"A car has been in berth {berth.number} for {minutes} minutes without an order.",
-             {"berth_id": berth.id, "number": berth.number, "session_id": session.id,
-              "arrived_at": session.arrived_at.isoformat()})
-    raise_task(park_id=session.park_id, segment_id=berth.segment_id, berth_id=berth.id, kind=TaskKind.CAR_NO_ORDER,
-               note=f"Sensor: car present since {session.arrived_at:%H:%M} UTC, no order after {minutes} min.",
-               session_id=session.id, sensor_id=session.sensor_id, at=now)
-
-
-def _car_left_order_open(session: OccupancySession, now: datetime, settings: SensorSettings) -> None:
-    from app.inspections.models import TaskKind
-    from app.inspections.services import raise_task
-    from app.orders import services as orders
-
-    if not _claim(session, "left_open_alerted_at", now):
-        return
-    order = db.session.get(ParkingOrder, session.order_id)
-    if order is None or order.state != OrderState.OPEN.value:
-        return
-    berth = session.berth
-    duty = on_duty([berth.segment_id]).get(berth.segment_id, [])
-    for collector_id in duty:
-        send(collector_id, "sensor_left_open", f"Berth {berth.number}: car left, order still open",
-             f"The sensor saw {order.plate} leave berth {berth.number} at {session.departed_at:%H:%M} UTC.",
-             {"berth_id": berth.id, "number": berth.number, "order_id": order.id, "plate": order.plate,
-              "departed_at": session.departed_at.isoformat()})
-    if not duty and settings.auto_escape_unattended:
-        from app.audit.services import record
-
-        park = db.session.get(Park, order.park_id)
-        arrear = orders.escape_unattended(order.id, park, session.departed_at, now)
-        if arrear is not None:
-            record(None, "sensor_escape", order, anchor=park, label=order.plate,
-                   after={"state": order.state, "left_at": order.left_at.isoformat(),
-                          "arrear_fen": arrear.amount_fen, "session_id": session.id})
-            return
-    raise_task(park_id=session.park_id, segment_id=berth.segment_id, berth_id=berth.id, kind=TaskKind.CAR_LEFT_OPEN,
-               note=f"Sensor: {order.plate} left at {session.departed_at:%H:%M} UTC; the order is still open.",
-               session_id=session.id, sensor_id=session.sensor_id, order_id=order.id, at=now)
+        signals.car_left_order_open.send(session, now=now, settings=settings)
 
 
 CHECKS_LOCK = 0x5E450001  # PostgreSQL advisory lock of run_checks
@@ -553,7 +500,7 @@ CHECKS_LOCK = 0x5E450001  # PostgreSQL advisory lock of run_checks
 
 def _checks_lock() -> bool:
     """PostgreSQL: one run_checks at a time, the lock held until commit (and freed if the process dies); a run
-    finding it taken skips. SQLite serialises writers anyway. Either way the conditional claims (`_claim`,
+    finding it taken skips. SQLite serialises writers anyway. Either way the conditional claims (`claim`,
     `_take_offline`) keep overlapping runs from raising an alert or an outage twice."""
     if not on_postgresql():
         return True
