@@ -17,6 +17,7 @@ from app.kerb.arrival import SENSOR_ARRIVAL
 from app.orders import photos
 from app.orders import services as orders
 from app.orders.models import OrderState, ParkingOrder
+from app.orders.records import OrderView
 from app.shifts import services as shifts
 from app.tenancy.models import Park
 from pos_api import bp
@@ -134,23 +135,22 @@ def car_in():
     return {"order": order_dict(order)}, 201
 
 
-def order_dict(order: ParkingOrder) -> dict:
+def order_dict(order: OrderView) -> dict:
     return {"id": order.id, "state": order.state, "plate": order.plate, "vehicle_class": order.vehicle_class,
             "park_id": order.park_id, "segment_id": order.segment_id, "berth_id": order.berth_id,
-            "berth": order.berth.number if order.berth else None, "entered_at": iso(order.entered_at),
+            "berth": order.berth_number, "entered_at": iso(order.entered_at),
             "left_at": iso(order.left_at), "prepaid_fen": order.prepaid_fen, "fee_fen": order.fee_fen,
             "paid_fen": order.paid_fen, "reduction_fen": order.reduction_fen,
             "payment_method": order.payment_method, "receipt_no": order.receipt_no}
 
 
-_MY_ORDER = orders.WITH_TARIFF_DOCUMENT.where(
+_MY_ORDER = select(ParkingOrder).where(
     ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
     joinedload(ParkingOrder.berth))
 
 
 def _my_order(order_id: int) -> ParkingOrder:
-    order = orders.loaded_with_document(db.session.execute(
-        _MY_ORDER, {"order_id": existing_id(order_id), "park_id": g.park.id}).first())
+    order = db.session.scalar(_MY_ORDER, {"order_id": existing_id(order_id), "park_id": g.park.id})
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     return order
@@ -169,7 +169,8 @@ def quote(order_id):
     if order.state != OrderState.OPEN.value:
         raise orders.Conflict("order_not_open", f"This order is already {order.state}.",
                               extra={"order": order_dict(order)})
-    return jsonify({"order": order_dict(order), "quote": orders.quote_order(order, now_or(parsed), g.park).to_dict()})
+    return jsonify({"order": order_dict(order), "quote": orders.quote_order(order, now_or(parsed), g.park,
+                                                                                  order.quote_inputs).to_dict()})
 
 
 @bp.post("/orders/<int:order_id>/settle")
@@ -183,22 +184,19 @@ def settle(order_id):
     amount = body.int("amount_fen", minimum=0, maximum=10_000_000)
     reason = body.str("free_reason", required=False, max_len=80)
     body.check()
-    order, quote = orders.settle(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id),
-                                 left_at=left_at, received_at=utcnow(), method=method, amount_fen=amount,
-                                 free_reason=reason)
-    return {"order": order_dict(order), "receipt": _receipt(order, quote)}, 200
+    done = orders.settle(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id),
+                         left_at=left_at, received_at=utcnow(), method=method, amount_fen=amount, free_reason=reason)
+    return {"order": order_dict(done.order), "receipt": _receipt(done)}, 200
 
 
-def _receipt(order: ParkingOrder, quote) -> dict:
-    settings = g.collector_settings  # read with the token
+def _receipt(done: orders.Settlement) -> dict:
+    order, settings = done.order, g.collector_settings  # settings read with the token
     minutes = int((order.left_at - order.entered_at).total_seconds() // 60)
     return {"receipt_no": order.receipt_no, "header": settings.receipt_header, "footer": settings.receipt_footer,
-            "park": g.park.name, "segment": order.segment.name if order.segment else None,
-            "berth": order.berth.number if order.berth else None, "plate": order.plate,
+            "park": g.park.name, "segment": order.segment_name, "berth": order.berth_number, "plate": order.plate,
             "entered_at": iso(order.entered_at), "left_at": iso(order.left_at), "duration_minutes": minutes,
-            "fee_fen": order.fee_fen, "prepaid_fen": order.prepaid_fen, "collected_fen": quote.due_fen
-            if order.payment_method != "free" else 0,
-            "refund_fen": order.prepaid_fen if order.payment_method == "free" else quote.refund_fen,
+            "fee_fen": order.fee_fen, "prepaid_fen": order.prepaid_fen, "collected_fen": done.collected_fen,
+            "refund_fen": done.refund_fen,
             "method": order.payment_method, "free_reason": order.free_reason, "lines": order.fee_lines,
             "collector": g.staff.display_name, "timezone": g.park.timezone}
 

@@ -121,7 +121,7 @@ _TOUCH = update(DeviceSession.__table__).where(_SESSIONS.id == bindparam("sessio
     last_used_at=bindparam("now"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenShift:
     """The collector's open shift as read with the token: what the car cycle and the ledger need of it."""
     id: int
@@ -129,18 +129,16 @@ class OpenShift:
     segment_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceStaff:
-    """The signed-in person as read by LIVE_SESSION_PLAIN: what the car cycle needs of them."""
+    """The signed-in person as read by LIVE_SESSION_PLAIN: what the car cycle needs of them (a StaffRef). Not
+    an account: a permission check loads the Staff (app.orders.services._may)."""
     id: int
     role_id: int
     display_name: str
 
-    def can(self, code: str) -> bool:
-        return db.session.get(Staff, self.id).can(code)
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DevicePark:
     """The handheld's park as read by LIVE_SESSION_PLAIN: what the car cycle and its fee need of it."""
     id: int

@@ -81,6 +81,14 @@ class ParkingOrder(ParkScopedMixin, db.Model):
     entry_collector: Mapped[Staff | None] = relationship(foreign_keys=[entry_collector_id])
     exit_collector: Mapped[Staff | None] = relationship(foreign_keys=[exit_collector_id])
 
+    @property
+    def berth_number(self) -> str | None:
+        return self.berth.number if self.berth is not None else None
+
+    @property
+    def segment_name(self) -> str | None:
+        return self.segment.name if self.segment is not None else None
+
 
 class Arrear(ParkScopedMixin, db.Model):
     """欠费: what an unpaid order still owes, until someone recovers it (追缴)."""

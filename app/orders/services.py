@@ -5,11 +5,10 @@ caller's transaction. Nothing else writes the ledger. The fee is always computed
 taken from a device."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from types import SimpleNamespace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, bindparam, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,23 +16,30 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.berths.models import Berth, BerthSegment
+from app.audit.services import record, snapshot
 from app.core import bulk
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.plates import normalize_plate
 from app.extensions import db, execute_core, on_postgresql
 from app.ledger.models import LedgerEntry, LedgerKind
+from app.ledger.services import LedgerPosting, post, post_many
 from app.members.services import black_listed_column, coverage, white_or_pass_columns
 from app.members.services import blacklisted  # noqa: F401  (the handheld's plate lookup asks orders)
+from app.core.refs import ParkRef, ShiftRef, StaffRef
 from app.orders.models import OPEN_STATE, Arrear, OrderState, ParkingOrder, PaymentMethod
+from app.orders.records import OrderRecord, OrderView, QuoteInputs
 from app.parks.models import FreeReason
 from app.parks.settings import WriteSettings, collector_settings, park_parameters
-from app.shifts.models import Shift
 from app.staff.models import Staff
-from app.tariffs.engine import Fee, PassCoverage
+from app.tariffs.engine import Fee
 from app.tariffs.models import TariffVersion
-from app.tariffs.services import VERSION_ID_IN_FORCE, quote_rule, remember_document, rule_of_version
+from app.tariffs.services import VERSION_ID_IN_FORCE, quote_rule, rule_of_version
 from app.tenancy.models import City, Park
+from app.tenancy.scope import Scope
 
+# read once: an enum member's value is a slow lookup
+_FEE, _PREPAY, _PREPAY_REFUND, _RECOVERY = (LedgerKind.FEE.value, LedgerKind.PREPAY.value,
+                                            LedgerKind.PREPAY_REFUND.value, LedgerKind.RECOVERY.value)
 MONEY_METHODS = (PaymentMethod.CASH.value, PaymentMethod.ELECTRONIC.value, PaymentMethod.CARD.value)
 FREE_RELEASE = "pos.free_release"
 
@@ -43,12 +49,12 @@ def _for_update(stmt):
     return stmt.with_for_update() if on_postgresql() else stmt
 
 
-def _insert_order(berth: Berth, **values) -> SimpleNamespace:
+def _insert_order(berth: Berth, **values) -> OrderRecord:
     """A new order by one INSERT … RETURNING id, returned as a plain record of what was written (the
     ORM's unit of work, or even an object joining the session, costs more than the statement): nothing
     changes an order in the request that creates it. Load it as a ParkingOrder to change it."""
     row = {c.key: values[c.key] if c.key in values else _column_default(c) for c in _ORDERS if not c.primary_key}
-    return SimpleNamespace(id=execute_core(_INSERT_ORDER, row).scalar_one(), berth=berth, **row)
+    return OrderRecord(id=execute_core(_INSERT_ORDER, row).scalar_one(), berth_number=berth.number, **row)
 
 
 def _column_default(column):
@@ -144,11 +150,10 @@ _ORDER_RECORD = (
     .outerjoin(_VERSIONS, _VERSIONS.c.id == _ORDERS.tariff_version_id)
     .where(_ORDERS.id == bindparam("order_id"), _ORDERS.park_id == bindparam("park_id")))
 _ORDER_RECORD_LOCKED = _ORDER_RECORD.with_for_update(of=ParkingOrder.__table__)
-_INSERT_LEDGER = insert(LedgerEntry.__table__)
 _INSERT_ORDER = insert(ParkingOrder.__table__).returning(ParkingOrder.__table__.c.id)
 
 
-def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift:
+def _require_shift_segment(shift: ShiftRef | None, segment_id: int | None) -> ShiftRef:
     if shift is None:
         raise Forbidden("not_signed_in", "Sign in to a berth segment first.")
     if segment_id is not None and shift.segment_id != segment_id:
@@ -156,10 +161,10 @@ def _require_shift_segment(shift: Shift | None, segment_id: int | None) -> Shift
     return shift
 
 
-def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, plate: str, entered_at: datetime,
+def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_id: int, plate: str, entered_at: datetime,
            received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None, settings: WriteSettings | None = None,
-           arrival: ArrivalSource | None = None) -> SimpleNamespace:
+           arrival: ArrivalSource | None = None) -> OrderRecord:
     """The new order as written (see _insert_order). `settings`: the collector settings if the caller has
     read them already (the device API, with the token); `arrival`: where else the arrival time may come
     from (the kerb's sensors)."""
@@ -200,7 +205,7 @@ def car_in(*, collector: Staff, shift: Shift | None, park: Park, berth_id: int, 
     if arrival is not None:
         arrival.link(arrival_token, order.id)
     if prepay_fen:
-        _ledger(order, collector, shift, prepay_method, LedgerKind.PREPAY, prepay_fen, received_at)
+        _ledger(order, collector, shift, prepay_method, _PREPAY, prepay_fen, received_at)
     return order
 
 
@@ -213,89 +218,96 @@ def _check_prepay(settings, amount_fen: int, method: str | None) -> None:
         raise Invalid("bad_method", "Prepay by cash, electronic or card.", {"prepay.method": "invalid"})
 
 
-def _ledger(order: ParkingOrder, collector: Staff, shift: Shift | None, method: str, kind: LedgerKind,
+def _ledger(order: OrderView, collector: StaffRef | None, shift: ShiftRef | None, method: str, kind: str,
             amount_fen: int, at: datetime, *, arrear: Arrear | None = None) -> None:
-    """One money movement. A recovery is booked where the money was taken (the collector's
-    park and segment), not where the debt was made."""
-    where = (shift.park_id, shift.segment_id, None) if arrear is not None else \
-        (order.park_id, order.segment_id, order.berth_id)
-    # a plain INSERT: nothing reads the row back as an object, and the unit of work costs a handheld
-    # request more than the statement does
-    execute_core(_INSERT_LEDGER, {
-        "park_id": where[0], "segment_id": where[1], "berth_id": where[2], "order_id": order.id,
-        "arrear_id": arrear.id if arrear else None, "collector_id": collector.id if collector else None,
-        "shift_id": shift.id if shift else None, "method": method, "kind": kind.value, "amount_fen": amount_fen,
-        "occurred_at": at})
+    """One money movement of an order. A recovery is booked where the money was taken: a collector's at
+    their shift's park and segment, a manager's at the debt's own park and segment."""
+    if arrear is None:
+        where = (order.park_id, order.segment_id, order.berth_id)
+    elif shift is not None:
+        where = (shift.park_id, shift.segment_id, None)
+    else:
+        where = (arrear.park_id, order.segment_id, None)
+    post(LedgerPosting(park_id=where[0], segment_id=where[1], berth_id=where[2], order_id=order.id,
+                       arrear_id=arrear.id if arrear else None, collector_id=collector.id if collector else None,
+                       shift_id=shift.id if shift else None, method=method, kind=kind, amount_fen=amount_fen,
+                       occurred_at=at))
 
 
-def quote_order(order: ParkingOrder, left_at: datetime, park: Park | None = None) -> Quote:
-    """The fee if the car leaves at `left_at`. `park`: the order's, if the caller has it (else loaded)."""
+def quote_order(order: OrderView, left_at: datetime, park: ParkRef | None = None,
+                inputs: QuoteInputs | None = None) -> Quote:
+    """The fee if the car leaves at `left_at`. `park`: the order's, if the caller has it (else loaded);
+    `inputs`: what the quote needs, if read with the order (else read here)."""
     if left_at < order.entered_at:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"left_at": "before entry"})
-    park = park or order.park
-    fee = quote_rule(park, rule_of_version(order.tariff_version_id), order.entered_at, left_at,
-                     order.vehicle_class, pass_=_coverage(order, park))
+    park = park or db.session.get(Park, order.park_id)
+    rule = rule_of_version(order.tariff_version_id, inputs.document if inputs is not None else None)
+    covered = coverage(park, order.plate, order.entered_at, inputs.flags if inputs is not None else None)
+    fee = quote_rule(park, rule, order.entered_at, left_at, order.vehicle_class, pass_=covered)
     return Quote(fee, order.prepaid_fen, left_at, order.tariff_version_id)
 
 
-def _coverage(order: ParkingOrder, park: Park) -> PassCoverage | None:
-    """A white-listed plate parks free; a monthly pass covers what its product says."""
-    flags = db.session.info.get("plate_coverage", {}).pop(order.id, None)  # read once, with the order
-    return coverage(park, order.plate, order.entered_at, flags)
-
-
-def loaded_with_document(row) -> ParkingOrder | None:
-    """The order of a WITH_TARIFF_DOCUMENT row, its document and plate flags kept for the quote."""
+def loaded_with_document(row) -> tuple[ParkingOrder, QuoteInputs] | None:
+    """The order of a WITH_TARIFF_DOCUMENT row and what its quote needs, or None."""
     if row is None:
         return None
-    remember_document(row[0].tariff_version_id, row[1])
-    db.session.info.setdefault("plate_coverage", {})[row[0].id] = (row[2], row[3])
-    return row[0]
+    return row[0], QuoteInputs(row[1], row[2], row[3])
 
 
-def _order_record(row) -> SimpleNamespace | None:
-    """The order of an _ORDER_RECORD row as a plain record (its berth's number as order.berth.number and its
-    segment's name as order.segment.name, as on a ParkingOrder), its document and plate flags kept for
-    the quote."""
+def _order_record(row) -> OrderRecord | None:
+    """The order of an _ORDER_RECORD row as a plain record, with what its quote needs."""
     if row is None:
         return None
     values = dict(row._mapping)
-    number, segment, document = values.pop("berth_number"), values.pop("segment_name"), values.pop("tariff_document")
-    flags = values.pop("white_listed"), values.pop("any_pass")
-    order = SimpleNamespace(**values, berth=SimpleNamespace(number=number) if values["berth_id"] else None,
-                            segment=SimpleNamespace(name=segment) if values["segment_id"] else None)
-    remember_document(order.tariff_version_id, document)
-    db.session.info.setdefault("plate_coverage", {})[order.id] = flags
-    return order
+    inputs = QuoteInputs(values.pop("tariff_document"), values.pop("white_listed"), values.pop("any_pass"))
+    return OrderRecord(**values, quote_inputs=inputs)
 
 
-def find_order_record(order_id: int, park: Park, *, lock: bool = False) -> SimpleNamespace | None:
+def find_order_record(order_id: int, park: ParkRef, *, lock: bool = False) -> OrderRecord | None:
     """The park's order as a plain record (_order_record), locked if asked, or None."""
     statement = _ORDER_RECORD_LOCKED if lock and on_postgresql() else _ORDER_RECORD
     return _order_record(execute_core(statement, {"order_id": order_id, "park_id": park.id}).first())
 
 
-def lock_open_order(order_id: int, park: Park, *, plain: bool = False) -> ParkingOrder | SimpleNamespace:
-    """The open order, locked; with plain=True as a plain record (_order_record) for a caller that only
-    reads it and writes it back through _write_order."""
-    if plain:
-        order = find_order_record(order_id, park, lock=True)
-    else:
-        order = loaded_with_document(db.session.execute(
-            _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, {"order_id": order_id, "park_id": park.id}).first())
+def lock_open_order(order_id: int, park: ParkRef) -> tuple[ParkingOrder, QuoteInputs]:
+    """The open order, locked, and what its quote needs."""
+    loaded = loaded_with_document(db.session.execute(
+        _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, {"order_id": order_id, "park_id": park.id}).first())
+    _require_open(loaded[0] if loaded is not None else None)
+    return loaded
+
+
+def lock_open_record(order_id: int, park: ParkRef) -> OrderRecord:
+    """The open order, locked, as a plain record for a caller that only reads it and writes it back
+    through _write_order."""
+    order = find_order_record(order_id, park, lock=True)
+    _require_open(order)
+    return order
+
+
+def _require_open(order: OrderView | None) -> None:
     if order is None:
         raise NotFound("order_not_found", "No such order in your park.")
     if order.state != OrderState.OPEN.value:
         raise Conflict("order_not_open", f"This order is already {order.state}.", extra={"state": order.state})
-    return order
 
 
-def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, left_at: datetime,
-           received_at: datetime, method: str, amount_fen: int, free_reason: str | None = None):
-    """(the settled order as a plain record, its quote)."""
-    order = lock_open_order(order_id, park, plain=True)
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a settlement did: the order as closed, its quote, and the money taken and handed back now
+    (the receipt shows these; nothing recomputes them)."""
+    order: OrderView
+    quote: Quote
+    collected_fen: int
+    refund_fen: int
+
+
+def settle(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, order_id: int, left_at: datetime,
+           received_at: datetime, method: str, amount_fen: int, free_reason: str | None = None) -> Settlement:
+    """结算: the car leaves and pays what is due, or leaves free for one of the park's reasons."""
+    order = lock_open_record(order_id, park)
     _require_shift_segment(shift, order.segment_id)
-    quote = quote_order(order, left_at, park)
+    quote = quote_order(order, left_at, park, order.quote_inputs)
     if method == PaymentMethod.FREE.value:
         _check_free_release(collector, park, free_reason, amount_fen)
         paid, reduction = 0, quote.fee.total_fen
@@ -308,18 +320,18 @@ def settle(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
         raise Invalid("bad_method", "Pay by cash, electronic, card or free release.", {"method": "invalid"})
     refund = order.prepaid_fen if method == PaymentMethod.FREE.value else quote.refund_fen
     if paid:
-        _ledger(order, collector, shift, method, LedgerKind.FEE, paid, received_at)
+        _ledger(order, collector, shift, method, _FEE, paid, received_at)
     if refund:
-        _ledger(order, collector, shift, _prepay_method(order), LedgerKind.PREPAY_REFUND, -refund, received_at)
-    _close(order, OrderState.SETTLED, collector, shift, quote, received_at,
-           paid_fen=order.prepaid_fen + paid - refund, reduction_fen=reduction, payment_method=method,
-           free_reason=free_reason if method == PaymentMethod.FREE.value else None,
-           receipt_no=f"{park.id:04d}-{order.id:08d}")
-    return order, quote
+        _ledger(order, collector, shift, _prepay_method(order), _PREPAY_REFUND, -refund, received_at)
+    order = _close(order, OrderState.SETTLED, collector, shift, quote, received_at,
+                   paid_fen=order.prepaid_fen + paid - refund, reduction_fen=reduction, payment_method=method,
+                   free_reason=free_reason if method == PaymentMethod.FREE.value else None,
+                   receipt_no=f"{park.id:04d}-{order.id:08d}")
+    return Settlement(order, quote, paid, refund)
 
 
-def _check_free_release(collector: Staff, park: Park, reason: str | None, amount_fen: int) -> None:
-    if not collector.can(FREE_RELEASE):
+def _check_free_release(collector: StaffRef, park: ParkRef, reason: str | None, amount_fen: int) -> None:
+    if not _may(collector, FREE_RELEASE):
         raise Forbidden("free_release_forbidden", "Your role may not release cars for free.")
     if not park_parameters(park.id).allow_free_settlement:
         raise Forbidden("free_release_disabled", "This park does not allow free release.")
@@ -332,25 +344,38 @@ def _check_free_release(collector: Staff, park: Park, reason: str | None, amount
         raise Invalid("bad_amount", "A free release collects nothing.", {"amount_fen": "must be 0"})
 
 
-def _prepay_method(order: ParkingOrder) -> str:
+def _may(person: StaffRef, code: str) -> bool:
+    """Whether the person's role grants `code`: loads the account (one query, unless the caller passed it)."""
+    staff = person if isinstance(person, Staff) else db.session.get(Staff, person.id)
+    return staff is not None and staff.can(code)
+
+
+def _prepay_method(order: OrderView) -> str:
     method = db.session.scalar(select(LedgerEntry.method).where(
         LedgerEntry.order_id == order.id, LedgerEntry.kind == LedgerKind.PREPAY.value).limit(1))
     return method or PaymentMethod.CASH.value
 
 
-def _close(order: ParkingOrder, state: OrderState, collector: Staff, shift: Shift | None, quote: Quote,
-           received_at: datetime, **more) -> None:
-    """The order leaves its open state: one UPDATE of the locked row, the loaded object kept in step."""
-    _write_order(order, state=state.value, left_at=quote.left_at, exit_received_at=received_at,
-                 exit_collector_id=collector.id, exit_shift_id=shift.id if shift else None,
+O = TypeVar("O", ParkingOrder, OrderRecord)
+
+
+def _close(order: O, state: OrderState, collector: StaffRef | None, shift: ShiftRef | None, quote: Quote,
+           received_at: datetime, **more) -> O:
+    """The order leaves its open state: one UPDATE of the locked row; the order as written."""
+    return _write_order(order, state=state.value, left_at=quote.left_at, exit_received_at=received_at,
+                 exit_collector_id=collector.id if collector else None, exit_shift_id=shift.id if shift else None,
                  fee_fen=quote.fee.total_fen, fee_lines=quote.fee.to_dict()["lines"], **more)
 
 
-def _write_order(order: ParkingOrder | SimpleNamespace, **values) -> None:
+def _write_order(order: O, **values) -> O:
+    """One UPDATE of these columns; a loaded ParkingOrder is kept in step (as committed), a record is
+    answered anew."""
     execute_core(_order_update(tuple(values)), {**values, "order_id": order.id})
-    keep = set_committed_value if isinstance(order, ParkingOrder) else setattr
+    if isinstance(order, OrderRecord):
+        return replace(order, **values)
     for name, value in values.items():
-        keep(order, name, value)
+        set_committed_value(order, name, value)
+    return order
 
 
 @lru_cache(maxsize=16)
@@ -360,15 +385,32 @@ def _order_update(columns: tuple):
         {c: bindparam(c) for c in columns})
 
 
-def escape(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, left_at: datetime,
+def escape(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, order_id: int, left_at: datetime,
            received_at: datetime) -> Arrear:
     """逃单: the car left without paying. The fee beyond the prepayment becomes an arrear."""
-    order = lock_open_order(order_id, park)
+    order, inputs = lock_open_order(order_id, park)
     _require_shift_segment(shift, order.segment_id)
-    quote = quote_order(order, left_at)
+    quote = quote_order(order, left_at, inputs=inputs)
     if quote.due_fen <= 0:
         raise Conflict("prepay_covers_fee", "The prepayment covers the fee: settle the order instead.",
                        extra={"quote": quote.to_dict()})
+    return _escaped(order, park, quote, received_at, collector, shift)
+
+
+def escape_unattended(order_id: int, park: Park, left_at: datetime, received_at: datetime) -> Arrear | None:
+    """逃单 decided by the system: a sensor saw the car leave while nobody was on duty on the segment.
+    The same arrear as `escape`, without collector or shift. None (order left open) when the
+    prepayment covers the fee, because nothing is owed and only a person can hand money back."""
+    order, inputs = lock_open_order(order_id, park)
+    quote = quote_order(order, max(left_at, order.entered_at), inputs=inputs)
+    if quote.due_fen <= 0:
+        return None
+    return _escaped(order, park, quote, received_at, None, None)
+
+
+def _escaped(order: ParkingOrder, park: ParkRef, quote: Quote, received_at: datetime,
+             collector: StaffRef | None, shift: ShiftRef | None) -> Arrear:
+    """The order closes unpaid at the quote, keeping its prepayment; what is due becomes its arrear."""
     _close(order, OrderState.UNPAID, collector, shift, quote, received_at, paid_fen=order.prepaid_fen)
     arrear = Arrear(park_id=park.id, order_id=order.id, plate=order.plate, amount_fen=quote.due_fen)
     db.session.add(arrear)
@@ -376,27 +418,7 @@ def escape(*, collector: Staff, shift: Shift | None, park: Park, order_id: int, 
     return arrear
 
 
-def escape_unattended(order_id: int, park: Park, left_at: datetime, received_at: datetime) -> Arrear | None:
-    """逃单 decided by the system: a sensor saw the car leave while nobody was on duty on the segment.
-    The same arrear as `escape`, without collector or shift. None (order left open) when the
-    prepayment covers the fee, because nothing is owed and only a person can hand money back."""
-    order = lock_open_order(order_id, park)
-    quote = quote_order(order, max(left_at, order.entered_at))
-    if quote.due_fen <= 0:
-        return None
-    order.state = OrderState.UNPAID.value
-    order.left_at, order.exit_received_at = quote.left_at, received_at
-    order.exit_collector_id = order.exit_shift_id = None
-    order.fee_fen = quote.fee.total_fen
-    order.fee_lines = quote.fee.to_dict()["lines"]
-    order.paid_fen = order.prepaid_fen
-    arrear = Arrear(park_id=park.id, order_id=order.id, plate=order.plate, amount_fen=quote.due_fen)
-    db.session.add(arrear)
-    db.session.flush()
-    return arrear
-
-
-def arrears_scope_parks(park: Park):
+def arrears_scope_parks(park: ParkRef):
     """Parks whose debts a collector of `park` may recover: its group, or the whole city if the city says so."""
     city = db.session.get(City, park.city_id)
     if city.citywide_arrears:
@@ -404,42 +426,64 @@ def arrears_scope_parks(park: Park):
     return select(Park.id).where(Park.group_id == park.group_id)
 
 
-def open_arrears(plate: str, park: Park) -> list[Arrear]:
+def open_arrears(plate: str, park: ParkRef) -> list[Arrear]:
     return list(db.session.scalars(select(Arrear).where(
         Arrear.plate == plate, Arrear.state == "open", Arrear.park_id.in_(arrears_scope_parks(park)))
         .order_by(Arrear.created_at)))
 
 
-def recover(*, collector: Staff, shift: Shift | None, park: Park, arrear_ids: list[int], method: str,
+def recover(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, arrear_ids: list[int], method: str,
             amount_fen: int, at: datetime) -> list[Arrear]:
     """追缴: pay several old debts at once, all or nothing."""
     if shift is None:
         raise Forbidden("not_signed_in", "Sign in to a berth segment first.")
     if method not in MONEY_METHODS:
         raise Invalid("bad_method", "Pay by cash, electronic or card.", {"method": "invalid"})
-    ids = sorted(set(arrear_ids))
-    arrears = list(db.session.scalars(_for_update(select(Arrear).where(
-        Arrear.id.in_(ids), Arrear.park_id.in_(arrears_scope_parks(park)))).order_by(Arrear.id)))
-    if len(arrears) != len(ids):
-        raise NotFound("arrear_not_found", "Some of these debts do not exist or are not yours to recover.",
-                       {"arrear_ids": "unknown"})
-    closed = [a.id for a in arrears if a.state != "open"]
-    if closed:
-        raise Conflict("arrear_already_recovered", "Some of these debts are already paid.",
-                       extra={"arrear_ids": closed})
+    arrears = _lock_open_arrears(arrear_ids, Arrear.park_id.in_(arrears_scope_parks(park)), RECOVERING)
     total = sum(a.amount_fen for a in arrears)
     if amount_fen != total:
         raise Conflict("fee_changed", "The total owed differs from the amount sent.",
                        extra={"due_fen": total, "arrears": [{"id": a.id, "amount_fen": a.amount_fen} for a in arrears]})
     for arrear in arrears:
-        arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", at, collector.id
-        arrear.recovered_park_id, arrear.recovered_method = park.id, method
-        order = arrear.order
-        order.state = OrderState.RECOVERED.value
-        order.paid_fen += arrear.amount_fen
-        _ledger(order, collector, shift, method, LedgerKind.RECOVERY, arrear.amount_fen, at, arrear=arrear)
+        _pay_arrear(arrear, collector, shift, park.id, method, at)
     db.session.flush()
     return arrears
+
+
+@dataclass(frozen=True, slots=True)
+class _Closing:
+    """How a refusal of _lock_open_arrears words the action."""
+    verb: str
+    closed_code: str
+    closed_message: str
+
+
+RECOVERING = _Closing("recover", "arrear_already_recovered", "Some of these debts are already paid.")
+WAIVING = _Closing("waive", "arrear_already_closed", "Some of these debts are already paid or waived.")
+
+
+def _lock_open_arrears(arrear_ids: list[int], where, closing: _Closing) -> list[Arrear]:
+    """The debts of these ids that `where` admits, locked, in id order: all of them open, or a refusal."""
+    ids = sorted(set(arrear_ids))
+    arrears = list(db.session.scalars(_for_update(select(Arrear).where(Arrear.id.in_(ids), where))
+                                      .order_by(Arrear.id)))
+    if len(arrears) != len(ids):
+        raise NotFound("arrear_not_found", f"Some of these debts do not exist or are not yours to {closing.verb}.",
+                       {"arrear_ids": "unknown"})
+    closed = [a.id for a in arrears if a.state != "open"]
+    if closed:
+        raise Conflict(closing.closed_code, closing.closed_message, extra={"arrear_ids": closed})
+    return arrears
+
+
+def _pay_arrear(arrear: Arrear, actor: StaffRef, shift: ShiftRef | None, park_id: int, method: str, at: datetime) -> None:
+    """The debt is paid (at `park_id`): the arrear closes, its order is recovered, the money is booked."""
+    arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", at, actor.id
+    arrear.recovered_park_id, arrear.recovered_method = park_id, method
+    order = arrear.order
+    order.state = OrderState.RECOVERED.value
+    order.paid_fen += arrear.amount_fen
+    _ledger(order, actor, shift, method, _RECOVERY, arrear.amount_fen, at, arrear=arrear)
 
 
 # --- manager actions from the admin (no shift, no handheld) ------------------------------------
@@ -462,10 +506,8 @@ def manual_settle(actor: Staff, order: ParkingOrder, amount_fen: int, method: st
     Whatever is not collected is a reduction and needs one of the park's free-release reasons;
     a zero settlement is method "free". A manager hands nothing back, so a prepayment larger
     than the fee is kept (no refund row). Ledger and audit rows go into the caller's transaction."""
-    from app.audit.services import record, snapshot
-
-    order = lock_open_order(order.id, order.park)
-    quote = quote_order(order, at)
+    order, inputs = lock_open_order(order.id, order.park)
+    quote = quote_order(order, at, inputs=inputs)
     if method not in MANAGER_SETTLE_METHODS:
         raise Invalid("bad_method", "Settle by cash, electronic, card or free release.", {"method": "invalid"})
     if amount_fen < 0 or amount_fen > quote.due_fen:
@@ -481,7 +523,7 @@ def manual_settle(actor: Staff, order: ParkingOrder, amount_fen: int, method: st
                       {"reason": "required"})
     before = snapshot(order, _SETTLE_AUDIT_FIELDS)
     if amount_fen:
-        _ledger(order, actor, None, method, LedgerKind.FEE, amount_fen, at)
+        _ledger(order, actor, None, method, _FEE, amount_fen, at)
     _close(order, OrderState.SETTLED, actor, None, quote, at, paid_fen=order.prepaid_fen + amount_fen,
            reduction_fen=reduction, payment_method=method, free_reason=reason if reduction else None,
            receipt_no=f"{order.park_id:04d}-{order.id:08d}")
@@ -496,41 +538,21 @@ def manager_recover(actor: Staff, arrear_ids: list[int], method: str, amount_fen
                     ip: str | None = None) -> list[Arrear]:
     """追缴 by a manager: pay several open debts of the manager's scope at once, all or nothing.
     The recovery is booked at the debt's own park and segment (no collector shift took it)."""
-    from app.audit.services import record, snapshot
-    from app.tenancy.scope import Scope
-
     if method not in MONEY_METHODS:
         raise Invalid("bad_method", "Pay by cash, electronic or card.", {"method": "invalid"})
-    ids = sorted(set(arrear_ids))
-    if not ids:
+    if not arrear_ids:
         raise Invalid("no_arrears", "Choose at least one debt to recover.", {"arrear_ids": "required"})
-    arrears = list(db.session.scalars(_for_update(select(Arrear).where(
-        Arrear.id.in_(ids), Arrear.scope_clause(Scope.of(actor)))).order_by(Arrear.id)))
-    if len(arrears) != len(ids):
-        raise NotFound("arrear_not_found", "Some of these debts do not exist or are not yours to recover.",
-                       {"arrear_ids": "unknown"})
-    closed = [a.id for a in arrears if a.state != "open"]
-    if closed:
-        raise Conflict("arrear_already_recovered", "Some of these debts are already paid.",
-                       extra={"arrear_ids": closed})
+    arrears = _lock_open_arrears(arrear_ids, Arrear.scope_clause(Scope.of(actor)), RECOVERING)
     total = sum(a.amount_fen for a in arrears)
     if amount_fen != total:
         raise Conflict("fee_changed", f"The total owed is {total / 100:.2f}; the amount must equal it.",
                        extra={"due_fen": total})
     for arrear in arrears:
         before = snapshot(arrear, _RECOVER_AUDIT_FIELDS)
-        arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", at, actor.id
-        arrear.recovered_park_id, arrear.recovered_method = arrear.park_id, method
-        order = arrear.order
-        order.state = OrderState.RECOVERED.value
-        order.paid_fen += arrear.amount_fen
-        db.session.add(LedgerEntry(
-            park_id=arrear.park_id, segment_id=order.segment_id, berth_id=None, order_id=order.id,
-            arrear_id=arrear.id, collector_id=actor.id, shift_id=None, method=method,
-            kind=LedgerKind.RECOVERY.value, amount_fen=arrear.amount_fen, occurred_at=at))
+        _pay_arrear(arrear, actor, None, arrear.park_id, method, at)
         record(actor, "recover", arrear, anchor=arrear.park, before=before,
                after={**snapshot(arrear, _RECOVER_AUDIT_FIELDS), "amount_fen": arrear.amount_fen,
-                      "order_id": order.id}, label=arrear.plate, ip=ip)
+                      "order_id": arrear.order_id}, label=arrear.plate, ip=ip)
     db.session.flush()
     return arrears
 
@@ -539,8 +561,7 @@ def manager_recover(actor: Staff, arrear_ids: list[int], method: str, amount_fen
 
 LANE_ENTRY = "lane"
 LANE_REENTRY_REASON = "re-entry"
-_OPEN, _SETTLED, _FREE, _FEE = (OrderState.OPEN.value, OrderState.SETTLED.value, PaymentMethod.FREE.value,
-                                LedgerKind.FEE.value)  # read once: an enum member's value is a slow lookup
+_OPEN, _SETTLED, _FREE = OrderState.OPEN.value, OrderState.SETTLED.value, PaymentMethod.FREE.value
 LANE_ORDER_STATE = ("state", "left_at", "exit_received_at", "fee_fen", "paid_fen", "reduction_fen", "payment_method",
                     "free_reason", "receipt_no")  # what lane events change on an order
 LANE_ORDER_COLUMNS = ("id", "park_id", "plate", "entered_at") + LANE_ORDER_STATE
@@ -550,9 +571,6 @@ LANE_NEW_ORDER_COLUMNS = ("id", "park_id", "segment_id", "berth_id", "plate", "v
                           "entered_at", "entry_received_at", "left_at", "exit_received_at", "tariff_version_id",
                           "fee_fen", "prepaid_fen", "paid_fen", "reduction_fen", "payment_method", "free_reason",
                           "receipt_no", "created_at")  # the row `lane_entry` makes, as inserted
-LANE_LEDGER_COLUMNS = ("park_id", "order_id", "method", "kind", "amount_fen", "occurred_at")
-LANE_LEDGER_CONSTANTS = {"arrear_id": None, "collector_id": None, "shift_id": None, "segment_id": None,
-                         "berth_id": None}
 
 
 def lane_orders(where) -> list[dict]:
@@ -605,8 +623,8 @@ def lane_settle(order: dict, at: datetime, received_at: datetime, fee_fen: int,
     if at < order["entered_at"]:
         raise Invalid("left_before_entry", "The settlement time is before the entry time.", {"at": "before entry"})
     park_id = order["park_id"]
-    rows = [{"order": order, "park_id": park_id, "method": method, "kind": _FEE, "amount_fen": amount,
-             "occurred_at": at} for method, amount in payments if amount]
+    rows = [{"order": order, "park_id": park_id, "method": method, "amount_fen": amount, "occurred_at": at}
+            for method, amount in payments if amount]
     order["fee_fen"] += fee_fen
     order["paid_fen"] += paid
     order["reduction_fen"] += reduction_fen
@@ -648,9 +666,8 @@ def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[
             _receipt(order)
             late.append({"id": order_id, "receipt_no": order["receipt_no"]})
     bulk.update_rows(table, late)
-    for row in ledger:
-        row["order_id"] = row.pop("order")["id"]
-    bulk.insert_rows(LedgerEntry.__table__, ledger, columns=LANE_LEDGER_COLUMNS, constants=LANE_LEDGER_CONSTANTS)
+    post_many([LedgerPosting(park_id=row["park_id"], order_id=row["order"]["id"], method=row["method"], kind=_FEE,
+                             amount_fen=row["amount_fen"], occurred_at=row["occurred_at"]) for row in ledger])
 
 
 # --- 0元追缴: a manager waives debts ----------------------------------------------------------------
@@ -666,25 +683,13 @@ def manager_waive(actor: Staff, arrear_ids: list[int], reason: str, at: datetime
     nothing. No money moves, so no ledger row: the debt becomes the order's reduction (fee = paid
     + reduction still holds, and paid still equals the order's ledger), the order leaves the unpaid
     lists, and the arrear is marked waived, never counted as recovered money."""
-    from app.audit.services import record, snapshot
-    from app.tenancy.scope import Scope
-
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_WAIVE_REASON:
         raise Invalid("bad_reason", f"Say why the debt is waived (at most {MAX_WAIVE_REASON} characters).",
                       {"reason": "required"})
-    ids = sorted(set(arrear_ids))
-    if not ids:
+    if not arrear_ids:
         raise Invalid("no_arrears", "Choose at least one debt to waive.", {"arrear_ids": "required"})
-    arrears = list(db.session.scalars(_for_update(select(Arrear).where(
-        Arrear.id.in_(ids), Arrear.scope_clause(Scope.of(actor)))).order_by(Arrear.id)))
-    if len(arrears) != len(ids):
-        raise NotFound("arrear_not_found", "Some of these debts do not exist or are not yours to waive.",
-                       {"arrear_ids": "unknown"})
-    closed = [a.id for a in arrears if a.state != "open"]
-    if closed:
-        raise Conflict("arrear_already_closed", "Some of these debts are already paid or waived.",
-                       extra={"arrear_ids": closed})
+    arrears = _lock_open_arrears(arrear_ids, Arrear.scope_clause(Scope.of(actor)), WAIVING)
     for arrear in arrears:
         order = arrear.order
         before = {**snapshot(arrear, _RECOVER_AUDIT_FIELDS), **snapshot(order, ("reduction_fen", "free_reason"))}

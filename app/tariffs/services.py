@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import bindparam, case, select
 
 from app.audit import services as audit
+from app.core.refs import ParkRef
 from app.core.types import utcnow
 from app.extensions import db
 from app.tariffs.engine import Fee, parse_rule, quote
@@ -52,18 +53,11 @@ def parsed_rule(version: TariffVersion):
     return _parse_document(json.dumps(version.document, sort_keys=True))
 
 
-def remember_document(version_id: int | None, document) -> None:
-    """Keep a version's document read along with something else (an order) for `rule_of_version`
-    in this database session; versions never change, so it cannot go stale."""
-    if version_id is not None and document is not None:
-        db.session.info.setdefault("tariff_documents", {})[version_id] = document
-
-
-def rule_of_version(version_id: int | None):
-    """The parsed rule of a version by id, reading only its document (None: no tariff)."""
+def rule_of_version(version_id: int | None, document: dict | None = None):
+    """The parsed rule of a version by id (None: no tariff), from its `document` if the caller read it along
+    with something else (an order), else reading only the document."""
     if version_id is None:
         return None
-    document = db.session.info.get("tariff_documents", {}).get(version_id)
     if document is None:
         document = db.session.scalar(_DOCUMENT, {"version_id": version_id})
     return None if document is None else _parse_document(json.dumps(document, sort_keys=True))
@@ -76,7 +70,7 @@ def quote_stay(park: Park, version: TariffVersion | None, entered_at: datetime, 
                       vehicle_class, pass_)
 
 
-def quote_rule(park: Park, rule, entered_at: datetime, left_at: datetime, vehicle_class: str = "small",
+def quote_rule(park: ParkRef, rule, entered_at: datetime, left_at: datetime, vehicle_class: str = "small",
                pass_=None) -> Fee:
     """`quote_stay` with the rule already parsed (see `rule_of_version`)."""
     if rule is None:
