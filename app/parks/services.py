@@ -18,15 +18,13 @@ from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
-from app.parks.settings import park_parameters
+from app.parks.settings import (DEFAULTS, SETTINGS_FIELDS, applying_row, find_row, park_parameters,
+                                resolved_values)
 from app.sensors.services import settings_for as sensor_settings_for
 from app.shifts.models import WorkHours
 from app.staff.models import Role, RoleKind
 from app.tenancy.models import City, Level, Park
 
-SETTINGS_FIELDS = ("photo_required_entry", "photo_required_exit", "prepay_allowed", "prepay_presets",
-                   "receipt_header", "receipt_footer", "hide_amounts", "refuse_blacklisted", "use_sensor_time",
-                   "photo_retention_days", "note")
 MAX_PRESETS = 8
 MAX_PRESET_FEN = 100_000  # 1,000 yuan
 YUAN_RE = re.compile(r"^\d{1,6}(?:\.\d{1,2})?$")
@@ -71,35 +69,22 @@ def role_fits_park(role: Role | None, park: Park) -> bool:
 # --- collector settings -----------------------------------------------------------------------
 
 def defaults() -> dict:
-    """The column defaults of a settings row (what a park without a row gets)."""
-    values = {}
-    for column in CollectorSettings.__table__.columns:
-        if column.key in SETTINGS_FIELDS and column.default is not None and column.default.is_scalar:
-            values[column.key] = column.default.arg
-    values.setdefault("note", None)
-    return values
-
-
-def find_settings(park_id: int, role_id: int | None = None) -> CollectorSettings | None:
-    stmt = select(CollectorSettings).where(CollectorSettings.park_id == park_id)
-    stmt = stmt.where(CollectorSettings.role_id.is_(None) if role_id is None else CollectorSettings.role_id == role_id)
-    return db.session.scalars(stmt.order_by(CollectorSettings.id).limit(1)).first()
+    """What a park without a settings row gets (app.parks.settings.DEFAULTS)."""
+    return dict(DEFAULTS)
 
 
 def settings_for(park: Park, role_id: int | None = None) -> CollectorSettings:
-    """The park's row (or the role's override), or an unsaved row filled with the defaults."""
-    row = find_settings(park.id, role_id)
+    """The row to edit: the park's (or the role's override), or an unsaved one holding what applies now."""
+    row = find_row(park.id, role_id)
     if row is None:
-        base = find_settings(park.id) if role_id is not None else None
-        values = {f: getattr(base, f) for f in SETTINGS_FIELDS} if base is not None else defaults()
-        row = CollectorSettings(park_id=park.id, role_id=role_id, signout_password_hash=None, **values)
+        row = CollectorSettings(park_id=park.id, role_id=role_id, signout_password_hash=None,
+                                **resolved_values(park.id))
     return row
 
 
 def effective_settings(park_id: int, role_id: int | None) -> CollectorSettings | None:
-    """What a collector of `role_id` at the park works with: the role's override, else the park's row
-    (None means the defaults)."""
-    return (find_settings(park_id, role_id) if role_id is not None else None) or find_settings(park_id)
+    """What a collector of `role_id` at the park works with (None: the defaults)."""
+    return applying_row(park_id, role_id)
 
 
 def parse_presets(text: str | None) -> str:
@@ -148,7 +133,7 @@ def save_settings(actor, row: CollectorSettings, values: dict, *, signout_passwo
     creating = row.id is None
     if creating:
         _lock(park)
-        if find_settings(row.park_id, row.role_id) is not None:
+        if find_row(row.park_id, row.role_id) is not None:
             raise SettingsError(_("These settings exist already; reload the page."), "role_id"
                                 if row.role_id else None)
     if row.role_id is not None and not role_fits_park(db.session.get(Role, row.role_id), park):

@@ -1,4 +1,7 @@
-"""Resolving the collector settings that apply to one person at one park."""
+"""The one resolver of collector settings (收费设置): what applies to a person of a role at a park is the
+role's override row, else the park's row, else DEFAULTS. The admin pages, the handheld's reads and the SQL
+that the device writes join (`join_settings`) all resolve through this module, from one table of defaults.
+Park parameters (参数设置) are resolved here too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,24 +12,49 @@ from sqlalchemy.orm import aliased
 from app.extensions import db
 from app.parks.models import CollectorSettings, ParkParameters
 
+SETTINGS_FIELDS = ("photo_required_entry", "photo_required_exit", "prepay_allowed", "prepay_presets",
+                   "receipt_header", "receipt_footer", "hide_amounts", "refuse_blacklisted", "use_sensor_time",
+                   "photo_retention_days", "note")
 _TABLE = CollectorSettings.__table__
-# Plain rows of the table rather than entities: every car in and every receipt reads these.
+# What a park without a row gets: the columns' defaults (they apply only on insert; an unsaved row gets
+# them here).
+DEFAULTS = {**{column.key: column.default.arg for column in _TABLE.columns
+               if column.key in SETTINGS_FIELDS and column.default is not None and column.default.is_scalar},
+            "note": None}
+# Plain rows of the table rather than entities: every car in and every receipt reads these. The lowest id
+# wins where a park has two rows for one role (what `find_row` answers).
 _ROWS = select(*_TABLE.columns).where(
-    _TABLE.c.park_id == bindparam("park_id"), (_TABLE.c.role_id == bindparam("role_id")) | _TABLE.c.role_id.is_(None))
-# Column defaults apply only on insert; an unsaved object gets them here.
-_DEFAULTS = {column.key: column.default.arg for column in _TABLE.columns
-             if column.default is not None and not callable(column.default.arg)}
+    _TABLE.c.park_id == bindparam("park_id"), (_TABLE.c.role_id == bindparam("role_id")) | _TABLE.c.role_id.is_(None)
+).order_by(_TABLE.c.id.desc())
+
+
+def find_row(park_id: int, role_id: int | None = None) -> CollectorSettings | None:
+    """The park's own row (role None) or the role's override row, exactly; None if there is none."""
+    stmt = select(CollectorSettings).where(CollectorSettings.park_id == park_id)
+    stmt = stmt.where(CollectorSettings.role_id.is_(None) if role_id is None else CollectorSettings.role_id == role_id)
+    return db.session.scalars(stmt.order_by(CollectorSettings.id).limit(1)).first()
+
+
+def applying_row(park_id: int, role_id: int | None) -> CollectorSettings | None:
+    """The row whose settings apply to the role at the park (None: the defaults)."""
+    return (find_row(park_id, role_id) if role_id is not None else None) or find_row(park_id)
 
 
 def collector_settings(park, role_id: int | None = None) -> CollectorSettings:
-    """The role's override, else the park's row, else the defaults: an unsaved copy to read, read
-    afresh on each call so a manager's edit applies to the next request."""
+    """The settings that apply to the role at the park: an unsaved copy to read, read afresh on each call
+    so a manager's edit applies to the next request."""
     rows = db.session.execute(_ROWS, {"park_id": park.id, "role_id": role_id}).mappings().all()
     by_role = {row["role_id"]: row for row in rows}
     found = by_role.get(role_id) or by_role.get(None)
     if found is not None:
         return CollectorSettings(**found)
-    return CollectorSettings(park_id=park.id, **_DEFAULTS)
+    return CollectorSettings(park_id=park.id, **DEFAULTS)
+
+
+def resolved_values(park_id: int, role_id: int | None = None) -> dict:
+    """SETTINGS_FIELDS as they apply to the role at the park (see collector_settings)."""
+    row = applying_row(park_id, role_id)
+    return {f: getattr(row, f) for f in SETTINGS_FIELDS} if row is not None else dict(DEFAULTS)
 
 
 # For a query that knows the park and the role (the device token's): the settings a device write reads,
@@ -41,7 +69,7 @@ def join_settings(statement, park_id, role_id):
     """`statement` with the WRITE_FIELDS of the settings of (park_id, role_id); see settings_in_row."""
     return statement.outerjoin(_ROLE_ROW, (_ROLE_ROW.park_id == park_id) & (_ROLE_ROW.role_id == role_id)) \
         .outerjoin(_PARK_ROW, (_PARK_ROW.park_id == park_id) & _PARK_ROW.role_id.is_(None)) \
-        .add_columns(*(func.coalesce(getattr(_ROLE_ROW, f), getattr(_PARK_ROW, f), literal(_DEFAULTS[f]))
+        .add_columns(*(func.coalesce(getattr(_ROLE_ROW, f), getattr(_PARK_ROW, f), literal(DEFAULTS[f]))
                        .label(f"settings_{f}") for f in WRITE_FIELDS))
 
 
