@@ -4,12 +4,12 @@ PYTHON ?= python3
 PORT ?= 5000
 FLASK = $(VENV)/bin/flask --app wsgi
 
-.PHONY: run test install migrate seed clean
+.PHONY: run test check install migrate seed clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q -r requirements.txt -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,6 +33,12 @@ run: seed
 
 test: install
 	$(VENV)/bin/python -m pytest -q
+
+# the guardrails CI runs before the suites: lint, types, the direction of the imports
+check: install
+	$(VENV)/bin/ruff check app pos_api bench config.py wsgi.py
+	$(VENV)/bin/python .ci/mypy_baseline.py
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

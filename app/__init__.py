@@ -81,16 +81,16 @@ def _register_tasks() -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.audit.views import bp as audit_bp
     from app.auth.views import bp as auth_bp
-    from app.dashboard.views import bp as dashboard_bp
-    from app.staff.views import bp as staff_bp
-    from app.tenancy.views import bp as tenancy_bp
     from app.berths.views import bp as berths_bp
+    from app.dashboard.views import bp as dashboard_bp
     from app.devices.views import bp as devices_bp
-    from app.parks.views import bp as parks_bp
-    from app.tariffs.views import bp as tariffs_bp
-    from app.orders.views import bp as orders_bp
-    from app.shifts.views import bp as shifts_bp
     from app.members.views import bp as members_bp
+    from app.orders.views import bp as orders_bp
+    from app.parks.views import bp as parks_bp
+    from app.shifts.views import bp as shifts_bp
+    from app.staff.views import bp as staff_bp
+    from app.tariffs.views import bp as tariffs_bp
+    from app.tenancy.views import bp as tenancy_bp
 
     for bp in (auth_bp, dashboard_bp, tenancy_bp, staff_bp, audit_bp, tariffs_bp, berths_bp, devices_bp, parks_bp,
                orders_bp, shifts_bp):

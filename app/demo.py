@@ -21,8 +21,10 @@ TREE = {
     ("Demo City", "DEMO"): {
         "Demo Parking Group": {
             "areas": ["Central District"],
-            "parks": [("Central Street", ParkKind.ON_STREET, "Central District", 120, "1 Central Street", 31.2304, 121.4737),
-                      ("Market Road", ParkKind.ON_STREET, "Central District", 80, "Market Road 8-60", 31.2330, 121.4790),
+            "parks": [("Central Street", ParkKind.ON_STREET, "Central District", 120, "1 Central Street", 31.2304,
+                       121.4737),
+                      ("Market Road", ParkKind.ON_STREET, "Central District", 80, "Market Road 8-60", 31.2330,
+                       121.4790),
                       ("Station Garage", ParkKind.OFF_STREET, None, 400, "2 Station Square", 31.2490, 121.4560)],
         },
         "Riverside Operations": {

@@ -7,7 +7,8 @@ batch) from the same number of client processes, measured in the same run.
 Baseline and API take turns (`--rounds`, each seconds / rounds long), so both see the same background load.
 
 Sensor batches are 1,000 events of which ~85 % heartbeats and ~15 % arrivals/departures (each one opens or
-closes an occupancy session), each client owning its own 1,000 sensors (as each base station does). Track batches are 5,000 points per person."""
+closes an occupancy session), each client owning its own 1,000 sensors (as each base station does). Track
+batches are 5,000 points per person."""
 from __future__ import annotations
 
 import argparse
@@ -224,7 +225,8 @@ def alternate(rounds, seconds, clients, *sides):
     for _ in range(rounds):
         for side, (target, args_of, _) in enumerate(sides):
             for index, rows, errors, source in drive(
-                    target, lambda i: (*args_of(i), seconds, sources[side][i]), clients, seconds):
+                    target, lambda i, args_of=args_of, side=side: (*args_of(i), seconds, sources[side][i]),
+                    clients, seconds):
                 totals[side][0] += rows
                 totals[side][1] += errors
                 sources[side][index] = source

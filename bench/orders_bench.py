@@ -172,8 +172,7 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.orders.models import ParkingOrder
-    from app.orders.queries import (NameBook, OrderFilters, decode_cursor, encode_cursor, keyset_page,
-                                    order_records)
+    from app.orders.queries import NameBook, OrderFilters, decode_cursor, encode_cursor, keyset_page, order_records
     from app.tenancy.scope import Scope
     from config import normalize_database_url
 
@@ -238,12 +237,13 @@ def main() -> None:
 
         lines, worst = [], 0.0
         for which in ("first", "middle", "last"):
-            base_ms, rows, value_ms, ids = timed_pair(lambda: plain(which), lambda: page_of(which), args.repeat,
+            base_ms, rows, value_ms, ids = timed_pair(lambda which=which: plain(which),
+                                                      lambda which=which: page_of(which), args.repeat,
                                                       cleanup)
             assert len(ids) == PAGE and len(rows) == PAGE + 1, (which, len(ids), len(rows))
             assert ids == [r[0] for r in (rows[:PAGE] if which != "last" else list(reversed(rows[:PAGE])))], which
             lines.append(result_line(f"orders_page_{which}", value_ms, "ms", "<2", base_ms, value_ms / base_ms))
-            full_ms, _ = timed(lambda: page_of(which, True), args.repeat, cleanup)
+            full_ms, _ = timed(lambda which=which: page_of(which, True), args.repeat, cleanup)
             print(f"{which} page with names (park, berth, collectors): {full_ms:.1f} ms", flush=True)
             worst = max(worst, full_ms)
         # not a goal of this bench: the whole scope, no filter (needs an index on (entered_at, id))

@@ -36,7 +36,6 @@ def prepare(url: str, clients: int) -> None:
     from app.staff.services import builtin_role, ensure_builtin_roles
     from app.tariffs.models import TariffRule, TariffVersion
     from app.tenancy.models import Level, Park
-
     from config import normalize_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url),

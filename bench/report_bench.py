@@ -103,7 +103,8 @@ def seed(app, db):
         conn.execute(text("""
             INSERT INTO arrears (park_id, order_id, plate, amount_fen, state, created_at, recovered_at,
                                  recovered_by_id, recovered_park_id, recovered_method)
-            SELECT park_id, id, plate, fee_fen - prepaid_fen, CASE WHEN state = 'recovered' THEN 'recovered' ELSE 'open' END,
+            SELECT park_id, id, plate, fee_fen - prepaid_fen,
+                   CASE WHEN state = 'recovered' THEN 'recovered' ELSE 'open' END,
                    left_at, CASE WHEN state = 'recovered' THEN left_at + interval '1 day' END,
                    CASE WHEN state = 'recovered' THEN exit_collector_id END,
                    CASE WHEN state = 'recovered' THEN park_id END, CASE WHEN state = 'recovered' THEN 'card' END
@@ -126,7 +127,8 @@ def seed(app, db):
                    a.amount_fen, a.recovered_at, a.recovered_at FROM arrears a WHERE a.state = 'recovered'"""))
         log(f"arrears and ledger inserted in {time.perf_counter() - started:.0f}s")
         conn.execute(text("ANALYZE"))
-    counts = db.session.execute(text("SELECT (SELECT count(*) FROM parking_orders), (SELECT count(*) FROM ledger_entries)")).one()
+    counts = db.session.execute(text(
+        "SELECT (SELECT count(*) FROM parking_orders), (SELECT count(*) FROM ledger_entries)")).one()
     log(f"seeded {counts[0]:,} orders and {counts[1]:,} ledger rows in {time.perf_counter() - started:.0f}s")
     return manager
 

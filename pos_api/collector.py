@@ -191,7 +191,7 @@ def settle(order_id):
 
 def _receipt(done: orders.Settlement) -> dict:
     order, settings = done.order, g.collector_settings  # settings read with the token
-    minutes = int((order.left_at - order.entered_at).total_seconds() // 60)
+    minutes = int((done.quote.left_at - order.entered_at).total_seconds() // 60)
     return {"receipt_no": order.receipt_no, "header": settings.receipt_header, "footer": settings.receipt_footer,
             "park": g.park.name, "segment": order.segment_name, "berth": order.berth_number, "plate": order.plate,
             "entered_at": iso(order.entered_at), "left_at": iso(order.left_at), "duration_minutes": minutes,
@@ -209,8 +209,8 @@ def escape(order_id):
     body.client_ref()
     left_at = body.time("left_at", required=True)
     body.check()
-    arrear = orders.escape(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id), left_at=left_at,
-                           received_at=utcnow())
+    arrear = orders.escape(collector=g.staff, shift=_shift(), park=g.park, order_id=existing_id(order_id),
+                           left_at=left_at, received_at=utcnow())
     return {"order": order_dict(arrear.order), "arrear": _arrear_dict(arrear)}, 200
 
 

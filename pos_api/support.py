@@ -154,8 +154,8 @@ def existing_id(value: int) -> int:
 
 def parse_device_time(value) -> datetime | str:
     """An ISO 8601 time with offset inside the device-time window (app.core.devicetime), or what is wrong."""
-    parsed, problem = read_device_time(value, utcnow())
-    return parsed if problem is None else _TIME_PROBLEMS[problem]
+    parsed = read_device_time(value, utcnow())
+    return _TIME_PROBLEMS[parsed] if isinstance(parsed, str) else parsed
 
 
 _TIME_PROBLEMS = {

@@ -53,7 +53,8 @@ def my_track():
 
 
 POINT = {"type": "object", "required": ["lat", "lng", "recorded_at"], "properties": {
-    "lat": {"type": "number", "minimum": -90, "maximum": 90}, "lng": {"type": "number", "minimum": -180, "maximum": 180},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "lng": {"type": "number", "minimum": -180, "maximum": 180},
     "recorded_at": {"type": "string", "format": "date-time"}, "accuracy_m": {"type": "number", "minimum": 0},
     "speed_mps": {"type": "number", "minimum": 0}}}
 

@@ -5,6 +5,7 @@ is made."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -64,11 +65,11 @@ def _defaults(table, columns, constants: dict) -> dict:
 _SCALARS = (type(None), str, int, bool, datetime)
 
 
-def _split(columns: list[str], rows: list[dict], constants: dict) -> dict[str, list]:
+def _split(columns: list[str], rows: list[dict], constants: dict) -> dict[str, Sequence]:
     """Moves into `constants` the columns holding the same plain value in every row (the park, the batch's
     time, nulls...), which travel once as parameters; returns the others' values by column, which travel
     in each row's JSON: less to encode here and to parse there."""
-    varying = {}
+    varying: dict[str, Sequence] = {}
     for c in columns:
         values = list(map(itemgetter(c), rows))
         first = values[0]

@@ -13,19 +13,17 @@ SITE_MAX_AGE = timedelta(days=7)  # an on-site lane system uploads a longer back
 NOT_A_TIME, NO_OFFSET, AHEAD, TOO_OLD = "not_a_time", "no_offset", "ahead", "too_old"
 
 
-def read_device_time(value, now: datetime, max_age: timedelta = MAX_AGE) -> tuple[datetime | None, str | None]:
-    """(the time as sent, with its offset, None), or (None, what is wrong: NOT_A_TIME, NO_OFFSET, AHEAD or
-    TOO_OLD)."""
+def read_device_time(value, now: datetime, max_age: timedelta = MAX_AGE) -> datetime | str:
+    """The time as sent (with its offset), or what is wrong with it: NOT_A_TIME, NO_OFFSET, AHEAD or TOO_OLD."""
     if not isinstance(value, str):
-        return None, NOT_A_TIME
+        return NOT_A_TIME
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        return None, NOT_A_TIME
+        return NOT_A_TIME
     if parsed.tzinfo is None:
-        return None, NO_OFFSET
-    problem = window_problem(parsed, now, max_age)
-    return (None, problem) if problem else (parsed, None)
+        return NO_OFFSET
+    return window_problem(parsed, now, max_age) or parsed
 
 
 def window_problem(at: datetime, now: datetime, max_age: timedelta = MAX_AGE) -> str | None:

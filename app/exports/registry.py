@@ -2,8 +2,8 @@
 it into an .xlsx file (streamed, in the background when large) with the same filters as the page."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 # value kinds a column may hold; money is integer fen, written as yuan with two decimals
 TEXT, INT, MONEY, DATETIME, DATE, PERCENT = "text", "int", "money", "datetime", "date", "percent"

@@ -1,9 +1,8 @@
 """Export specs this package owns: the audit log, filtered exactly like the audit page."""
 from __future__ import annotations
 
-from werkzeug.datastructures import MultiDict
-
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 
 from app.audit.models import AuditEntry
 from app.exports.registry import DATETIME, TEXT, ExportSpec, register_export

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from app.core.web import client_ip, paginate
 from app.exports import services, specs  # noqa: F401  (registers the audit export)
 from app.exports.models import ExportJob
+from app.exports.registry import EXPORTS
 from app.extensions import db
 from app.staff.models import Staff
-from app.exports.registry import EXPORTS
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("exports", __name__)
@@ -39,7 +39,8 @@ def list_jobs():
     scope = current_scope()
     page = paginate(services.jobs_in_scope(scope, current_user))
     ids = {job.requested_by_id for job in page.items}
-    names = dict(db.session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(ids), scope.clause(Staff))).all())
+    names = dict(db.session.execute(select(Staff.id, Staff.username).where(
+        Staff.id.in_(ids), scope.clause(Staff))).all())
     return render_template("exports/list.html", page=page, specs=EXPORTS, names=names)
 
 

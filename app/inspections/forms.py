@@ -12,7 +12,8 @@ def optional_int(value):
     return int(value)
 
 
-KIND_CHOICES = [(TaskKind.CAR_NO_ORDER, _l("Car present, no order")), (TaskKind.CAR_LEFT_OPEN, _l("Car left, order open")),
+KIND_CHOICES = [(TaskKind.CAR_NO_ORDER, _l("Car present, no order")),
+                (TaskKind.CAR_LEFT_OPEN, _l("Car left, order open")),
                 (TaskKind.SENSOR_FAULT, _l("Sensor fault")), (TaskKind.COLLECTOR, _l("Collector anomaly")),
                 (TaskKind.OTHER, _l("Other"))]
 

@@ -15,8 +15,15 @@ from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import send
-from app.inspections.models import (InspectionTask, InspectorGroup, TaskKind, TaskState, ViolationReport,
-                                    inspector_group_members, inspector_group_segments)
+from app.inspections.models import (
+    InspectionTask,
+    InspectorGroup,
+    TaskKind,
+    TaskState,
+    ViolationReport,
+    inspector_group_members,
+    inspector_group_segments,
+)
 from app.orders.photos import MAX_BYTES, photo_root, sniff
 from app.staff.models import RoleKind, Staff
 from app.tracks.geo import haversine_m

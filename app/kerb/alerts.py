@@ -43,7 +43,8 @@ def car_without_order(session: OccupancySession, now: datetime, settings: Sensor
 
 @signals.car_left_order_open.connect
 def car_left_order_open(session: OccupancySession, now: datetime, settings: SensorSettings) -> None:
-    if not claim(session, "left_open_alerted_at", now):
+    departed = session.departed_at
+    if departed is None or not claim(session, "left_open_alerted_at", now):
         return
     order = db.session.get(ParkingOrder, session.order_id)
     if order is None or order.state != OrderState.OPEN.value:
@@ -52,24 +53,24 @@ def car_left_order_open(session: OccupancySession, now: datetime, settings: Sens
     duty = on_duty([berth.segment_id]).get(berth.segment_id, [])
     for collector_id in duty:
         send(collector_id, "sensor_left_open", f"Berth {berth.number}: car left, order still open",
-             f"The sensor saw {order.plate} leave berth {berth.number} at {session.departed_at:%H:%M} UTC.",
+             f"The sensor saw {order.plate} leave berth {berth.number} at {departed:%H:%M} UTC.",
              {"berth_id": berth.id, "number": berth.number, "order_id": order.id, "plate": order.plate,
-              "departed_at": session.departed_at.isoformat()})
-    if not duty and settings.auto_escape_unattended and _escape_unattended(order, session, now):
+              "departed_at": departed.isoformat()})
+    if not duty and settings.auto_escape_unattended and _escape_unattended(order, session, departed, now):
         return
     raise_task(park_id=session.park_id, segment_id=berth.segment_id, berth_id=berth.id, kind=TaskKind.CAR_LEFT_OPEN,
-               note=f"Sensor: {order.plate} left at {session.departed_at:%H:%M} UTC; the order is still open.",
+               note=f"Sensor: {order.plate} left at {departed:%H:%M} UTC; the order is still open.",
                session_id=session.id, sensor_id=session.sensor_id, order_id=order.id, at=now)
 
 
-def _escape_unattended(order: ParkingOrder, session: OccupancySession, now: datetime) -> bool:
+def _escape_unattended(order: ParkingOrder, session: OccupancySession, departed: datetime, now: datetime) -> bool:
     """逃单 decided by the system: the sensor saw the car leave and nobody was on duty to collect. False when
     the prepayment covers the fee (the order stays open: only a person can hand money back)."""
-    park = db.session.get(Park, order.park_id)
-    arrear = orders.escape_unattended(order.id, park, session.departed_at, now)
+    park = db.session.get_one(Park, order.park_id)
+    arrear = orders.escape_unattended(order.id, park, departed, now)
     if arrear is None:
         return False
     record(None, "sensor_escape", order, anchor=park, label=order.plate,
-           after={"state": order.state, "left_at": order.left_at.isoformat(),
+           after={"state": order.state, "left_at": order.left_at.isoformat() if order.left_at else None,
                   "arrear_fen": arrear.amount_fen, "session_id": session.id})
     return True

@@ -23,14 +23,13 @@ def segment_board(segment: BerthSegment) -> list[dict]:
     for b in berths:
         sensor, session, order = sensors.get(b.id), sessions.get(b.id), orders.get(b.id)
         sensor_state = None if sensor is None else ("occupied" if session else "free")
-        order_state = "open" if order else "none"
+        since = session.arrived_at if session else sensor.state_changed_at if sensor else None
         board.append({
             "id": b.id, "number": b.number,
             "sensor": None if sensor is None else {
                 "serial": sensor.serial, "state": sensor_state, "online": sensor.online,
                 "low_battery": sensor.low_battery, "battery_mv": sensor.battery_mv,
-                "since": (session.arrived_at if session else sensor.state_changed_at).isoformat()
-                if (session or sensor.state_changed_at) else None},
+                "since": since.isoformat() if since else None},
             "order": None if order is None else {"id": order.id, "plate": order.plate,
                                                  "entered_at": order.entered_at.isoformat()},
             "mismatch": sensor is not None and sensor.online and (sensor_state == "occupied") != (order is not None),

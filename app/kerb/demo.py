@@ -74,7 +74,7 @@ def _sessions(park, sensors, rnd, now) -> None:
                          "arrived_at": arrived, "departed_at": arrived + timedelta(minutes=rnd.randint(5, 25)),
                          "order_id": None, "no_order_alerted_at": arrived + timedelta(minutes=10)})
     sessions.sort(key=lambda s: s["arrived_at"])
-    open_by_sensor = {}
+    open_by_sensor: dict[int, dict] = {}
     kept = []
     for s in sessions:  # no overlaps per sensor
         previous = open_by_sensor.get(s["sensor_id"])
@@ -132,9 +132,9 @@ def _inspections(park, now) -> None:
                           assignee_id=inspector.id if inspector else None, created_at=now - timedelta(hours=5),
                           resolved_at=now - timedelta(hours=4, minutes=40),
                           resolved_by_id=inspector.id if inspector else None)
-    done.add_note("system", "Sensor: the car left; the order is still open.", done.created_at)
+    done.add_note("system", "Sensor: the car left; the order is still open.", now - timedelta(hours=5))
     done.add_note(inspector.display_name if inspector else "inspector", "done — collector settled it.",
-                  done.resolved_at)
+                  now - timedelta(hours=4, minutes=40))
     db.session.add_all([open_task, done])
     if inspector:
         db.session.add(ViolationReport(park_id=park.id, inspector_id=inspector.id, segment_id=berth.segment_id,

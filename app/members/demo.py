@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.members import services
-from app.members.models import MonthlyPass, MonthlyProduct
-from app.members.models import PlateListEntry
+from app.members.models import MonthlyPass, MonthlyProduct, PlateListEntry
 from app.staff.models import Staff
 from app.tenancy.models import OperatingGroup, Park
 

@@ -77,7 +77,7 @@ class MonthlyPass(CoversParksMixin, TimestampMixin, db.Model):
     state: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | cancelled
     note: Mapped[str | None] = mapped_column(String(200))
     product: Mapped[MonthlyProduct] = relationship()
-    plates: Mapped[list["PassPlate"]] = relationship(cascade="all, delete-orphan", back_populates="pass_")
+    plates: Mapped[list[PassPlate]] = relationship(cascade="all, delete-orphan", back_populates="pass_")
 
 
 class PassPlate(db.Model):

@@ -29,9 +29,10 @@ from sqlalchemy import and_, bindparam, func, or_, select
 
 from app.audit import services as audit
 from app.core.errors import Invalid
+from app.core.plates import clean_plate, normalize_plate
+from app.core.refs import ParkRef
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
-from app.core.plates import clean_plate, normalize_plate
 from app.ledger.models import LedgerKind
 from app.ledger.services import LedgerPosting, post, post_many
 from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry, ProductKind
@@ -127,7 +128,7 @@ def covered_parks(anchor_level: str, group_id: int | None, park_id: int | None):
     return select(Park.id).where(Park.group_id == group_id)
 
 
-def _passes_covering_park(park: Park):
+def _passes_covering_park(park: ParkRef):
     return or_(MonthlyPass.park_id == park.id,
                and_(MonthlyPass.level == Level.GROUP.value, MonthlyPass.group_id == park.group_id))
 
@@ -496,7 +497,9 @@ def blacklisted(park_id: int, plate: str, at: datetime) -> PlateListEntry | None
 
 
 def _coverage_kind(product: MonthlyProduct, valid_from: date, valid_until: date) -> PassCoverage:
-    hhmm = (lambda t: t.strftime("%H:%M") if t is not None else None)
+    def hhmm(t):
+        return t.strftime("%H:%M") if t is not None else None
+
     kind = product.kind
     if kind == ProductKind.DISCOUNT.value:
         return PassCoverage("discount", hhmm(product.window_start), hhmm(product.window_end),
@@ -510,7 +513,7 @@ def _coverage_kind(product: MonthlyProduct, valid_from: date, valid_until: date)
     return PassCoverage("all_day", valid_from=valid_from, valid_until=valid_until)
 
 
-def pass_for(park: Park, plate: str, at: datetime) -> PassCoverage | None:
+def pass_for(park: ParkRef, plate: str, at: datetime) -> PassCoverage | None:
     """The coverage of the plate's active pass valid at `park` on the park-local day of `at`, or None.
     Validity runs over the renewal periods around that day that follow one another without a gap."""
     try:
@@ -553,7 +556,7 @@ def white_listed(park_id: int, plate: str, at: datetime) -> bool:
 _WHITE_OR_PASS = select(*white_or_pass_columns(bindparam("park_id"), bindparam("plate"), bindparam("at")))
 
 
-def white_listed_or_pass(park: Park, plate: str, at: datetime, flags: tuple | None = None
+def white_listed_or_pass(park: ParkRef, plate: str, at: datetime, flags: tuple | None = None
                          ) -> tuple[bool, PassCoverage | None]:
     """(`white_listed`, `pass_for`) in one cheap query for the plate that has neither, as most have;
     `flags` are the two already read with `white_or_pass_columns`."""
@@ -571,7 +574,7 @@ def white_listed_or_pass(park: Park, plate: str, at: datetime, flags: tuple | No
 WHITE_LIST_COVERAGE = PassCoverage(kind="all_day")
 
 
-def coverage(park: Park, plate: str, at: datetime, flags: tuple | None = None) -> PassCoverage | None:
+def coverage(park: ParkRef, plate: str, at: datetime, flags: tuple | None = None) -> PassCoverage | None:
     """What covers the plate's stay from `at`: a white-listed plate parks free, a monthly pass covers what
     its product says, else None. `flags`: see white_listed_or_pass."""
     white, pass_ = white_listed_or_pass(park, plate, at, flags)

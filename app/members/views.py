@@ -14,11 +14,26 @@ from app.core.web import client_ip, node_choices, node_from_key, node_key, pagin
 from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
 from app.members import imports, services
-from app.members.forms import (CancelForm, DeactivateForm, ImportForm, ListEntryForm, ListFilterForm, PassEditForm,
-                               PassFilterForm, PlatesForm, ProductFilterForm, ProductForm, RenewalFilterForm,
-                               RenewForm, SaleForm, fen_to_yuan, KIND_CHOICES, METHOD_CHOICES, VEHICLE_CHOICES)
-from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal
-from app.members.models import PlateListEntry
+from app.members.forms import (
+    KIND_CHOICES,
+    METHOD_CHOICES,
+    VEHICLE_CHOICES,
+    CancelForm,
+    DeactivateForm,
+    ImportForm,
+    ListEntryForm,
+    ListFilterForm,
+    PassEditForm,
+    PassFilterForm,
+    PlatesForm,
+    ProductFilterForm,
+    ProductForm,
+    RenewalFilterForm,
+    RenewForm,
+    SaleForm,
+    fen_to_yuan,
+)
+from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal, PlateListEntry
 from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope

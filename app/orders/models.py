@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.berths.models import Berth, BerthSegment
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
+
 # Read by the order pages, the reports and older imports from here; they belong to the ledger and to
 # members (what covers a plate), on which orders build.
 from app.ledger.models import LedgerEntry, LedgerKind  # noqa: F401

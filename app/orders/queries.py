@@ -44,7 +44,7 @@ class OrderFilters:
     max_days: int | None = None
 
     @classmethod
-    def from_dict(cls, values: dict) -> "OrderFilters":
+    def from_dict(cls, values: dict) -> OrderFilters:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
 
@@ -62,7 +62,7 @@ class ArrearFilters:
     state: str = "open"                    # open | recovered
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ArrearFilters":
+    def from_dict(cls, values: dict) -> ArrearFilters:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in names and v not in (None, "")})
 
@@ -179,7 +179,7 @@ class NameBook:
         self.berths: dict[int, str] = {}
         self.staff: dict[int, str] = {}
 
-    def add(self, rows) -> "NameBook":
+    def add(self, rows) -> NameBook:
         from app.berths.models import Berth
 
         def fill(known: dict, ids, *columns):

@@ -10,25 +10,61 @@ from typing import Protocol
 
 class OrderView(Protocol):
     """What the quote, the settlement and the device answers read of an order (a ParkingOrder or an
-    OrderRecord)."""
-    id: int
-    park_id: int
-    segment_id: int | None
-    berth_id: int | None
-    plate: str
-    vehicle_class: str
-    state: str
-    entered_at: datetime
-    left_at: datetime | None
-    tariff_version_id: int | None
-    fee_fen: int
-    prepaid_fen: int
-    paid_fen: int
-    reduction_fen: int
-    payment_method: str | None
-    free_reason: str | None
-    fee_lines: list | None
-    receipt_no: str | None
+    OrderRecord); read-only, as a record cannot be changed."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def park_id(self) -> int: ...
+
+    @property
+    def segment_id(self) -> int | None: ...
+
+    @property
+    def berth_id(self) -> int | None: ...
+
+    @property
+    def plate(self) -> str: ...
+
+    @property
+    def vehicle_class(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def entered_at(self) -> datetime: ...
+
+    @property
+    def left_at(self) -> datetime | None: ...
+
+    @property
+    def tariff_version_id(self) -> int | None: ...
+
+    @property
+    def fee_fen(self) -> int: ...
+
+    @property
+    def prepaid_fen(self) -> int: ...
+
+    @property
+    def paid_fen(self) -> int: ...
+
+    @property
+    def reduction_fen(self) -> int: ...
+
+    @property
+    def payment_method(self) -> str | None: ...
+
+    @property
+    def free_reason(self) -> str | None: ...
+
+    @property
+    def fee_lines(self) -> list | None: ...
+
+    @property
+    def receipt_no(self) -> str | None: ...
 
     @property
     def berth_number(self) -> str | None: ...

@@ -10,22 +10,26 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, bindparam, insert, null, select, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, insert, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.berths.models import Berth, BerthSegment
 from app.audit.services import record, snapshot
+from app.berths.models import Berth, BerthSegment
 from app.core import bulk
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.plates import normalize_plate
+from app.core.refs import ParkRef, ShiftRef, StaffRef
 from app.extensions import db, execute_core, on_postgresql
 from app.ledger.models import LedgerEntry, LedgerKind
 from app.ledger.services import LedgerPosting, post, post_many
-from app.members.services import black_listed_column, coverage, white_or_pass_columns
-from app.members.services import blacklisted  # noqa: F401  (the handheld's plate lookup asks orders)
-from app.core.refs import ParkRef, ShiftRef, StaffRef
+from app.members.services import (
+    black_listed_column,
+    blacklisted,  # noqa: F401  (the handheld's plate lookup asks orders)
+    coverage,
+    white_or_pass_columns,
+)
 from app.orders.models import OPEN_STATE, Arrear, OrderState, ParkingOrder, PaymentMethod
 from app.orders.records import OrderRecord, OrderView, QuoteInputs
 from app.parks.models import FreeReason
@@ -37,6 +41,7 @@ from app.tariffs.services import VERSION_ID_IN_FORCE, quote_rule, rule_of_versio
 from app.tenancy.models import City, Park
 from app.tenancy.scope import Scope
 
+Order = TypeVar("Order", ParkingOrder, OrderRecord)  # what a service hands back as it was given
 # read once: an enum member's value is a slow lookup
 _FEE, _PREPAY, _PREPAY_REFUND, _RECOVERY = (LedgerKind.FEE.value, LedgerKind.PREPAY.value,
                                             LedgerKind.PREPAY_REFUND.value, LedgerKind.RECOVERY.value)
@@ -87,7 +92,7 @@ class Quote:
 
 
 # The statements of the handheld's car cycle are built once: building one costs more than running it.
-_AT = bindparam("at")
+_AT: BindParameter = bindparam("at")
 
 
 class ArrivalSource(Protocol):
@@ -101,6 +106,8 @@ class ArrivalSource(Protocol):
                 use_sensor_time: bool) -> tuple[datetime, object]: ...
 
     def link(self, token: object, order_id: int) -> None: ...
+
+    def __hash__(self) -> int: ...  # the statements are built once per source
 
 
 @lru_cache(maxsize=4)
@@ -128,9 +135,10 @@ _BEFORE_CAR_IN = select(*_CAR_IN_CHECKS)  # again, when the sensor's arrival tim
 
 
 # An order with what its quote needs next: its tariff's document and whether the plate is white-listed
-# or has a pass (see _coverage).
+# or has a pass (see QuoteInputs).
 WITH_TARIFF_DOCUMENT = (select(ParkingOrder, TariffVersion.document,
-                               *white_or_pass_columns(ParkingOrder.park_id, ParkingOrder.plate, ParkingOrder.entered_at))
+                               *white_or_pass_columns(ParkingOrder.park_id, ParkingOrder.plate,
+                                                      ParkingOrder.entered_at))
                         .outerjoin(TariffVersion, TariffVersion.id == ParkingOrder.tariff_version_id))
 _OPEN_ORDER = WITH_TARIFF_DOCUMENT.where(  # the park is the caller's, already in the session
     ParkingOrder.id == bindparam("order_id"), ParkingOrder.park_id == bindparam("park_id")).options(
@@ -161,8 +169,8 @@ def _require_shift_segment(shift: ShiftRef | None, segment_id: int | None) -> Sh
     return shift
 
 
-def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_id: int, plate: str, entered_at: datetime,
-           received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
+def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_id: int, plate: str,
+           entered_at: datetime, received_at: datetime, vehicle_class: str = "small", prepay_fen: int = 0,
            prepay_method: str | None = None, settings: WriteSettings | None = None,
            arrival: ArrivalSource | None = None) -> OrderRecord:
     """The new order as written (see _insert_order). `settings`: the collector settings if the caller has
@@ -173,10 +181,10 @@ def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_
     row = db.session.execute(locked if on_postgresql() else unlocked, {
         "berth_id": berth_id, "park_id": park.id, "plate": plate, "at": entered_at,
         "vehicle_class": vehicle_class}).first()
-    berth = row[0] if row is not None else None
-    if berth is None or not berth.active:
+    if row is None or not row[0].active:
         raise NotFound("berth_not_found", "No such berth in your park.", {"berth_id": "unknown"})
-    _require_shift_segment(shift, berth.segment_id)
+    berth = row[0]
+    shift = _require_shift_segment(shift, berth.segment_id)
     settings = settings or collector_settings(park, collector.role_id)
     arrived_at, arrival_token = (arrival.arrival(row.arrival_ref, received_at, entered_at, settings.use_sensor_time)
                                  if arrival is not None else (entered_at, None))
@@ -190,11 +198,10 @@ def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_
     if checks.on_berth is not None:
         raise Conflict("berth_occupied", "This berth already has a car; settle or move it first.")
     if checks.plate_order is not None:
-        other = db.session.get(ParkingOrder, checks.plate_order)
+        other = db.session.get_one(ParkingOrder, checks.plate_order)
         raise Conflict("plate_parked", f"This plate is already parked at berth "
-                                       f"{other.berth.number if other.berth else '?'}.", extra={"order_id": other.id})
-    if prepay_fen:
-        _check_prepay(settings, prepay_fen, prepay_method)
+                                       f"{other.berth_number or '?'}.", extra={"order_id": other.id})
+    prepay = _check_prepay(settings, prepay_fen, prepay_method) if prepay_fen else None
     try:
         order = _insert_order(berth, park_id=park.id, segment_id=berth.segment_id, berth_id=berth.id, plate=plate,
                               vehicle_class=vehicle_class, entered_at=entered_at, entry_received_at=received_at,
@@ -204,18 +211,20 @@ def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_
         raise Conflict("berth_occupied", "This berth or plate already has an open order.") from exc
     if arrival is not None:
         arrival.link(arrival_token, order.id)
-    if prepay_fen:
-        _ledger(order, collector, shift, prepay_method, _PREPAY, prepay_fen, received_at)
+    if prepay is not None:
+        _ledger(order, collector, shift, prepay, _PREPAY, prepay_fen, received_at)
     return order
 
 
-def _check_prepay(settings, amount_fen: int, method: str | None) -> None:
+def _check_prepay(settings, amount_fen: int, method: str | None) -> str:
+    """The prepayment's method, if the prepayment may be taken."""
     if not settings.prepay_allowed:
         raise Invalid("prepay_not_allowed", "Prepayment is switched off for this park.", {"prepay": "not allowed"})
     if amount_fen < 0 or amount_fen > 100_000_00:
         raise Invalid("bad_amount", "The prepaid amount is out of range.", {"prepay.amount_fen": "out of range"})
     if method not in MONEY_METHODS:
         raise Invalid("bad_method", "Prepay by cash, electronic or card.", {"prepay.method": "invalid"})
+    return method
 
 
 def _ledger(order: OrderView, collector: StaffRef | None, shift: ShiftRef | None, method: str, kind: str,
@@ -240,7 +249,7 @@ def quote_order(order: OrderView, left_at: datetime, park: ParkRef | None = None
     `inputs`: what the quote needs, if read with the order (else read here)."""
     if left_at < order.entered_at:
         raise Invalid("left_before_entry", "The exit time is before the entry time.", {"left_at": "before entry"})
-    park = park or db.session.get(Park, order.park_id)
+    park = park or db.session.get_one(Park, order.park_id)
     rule = rule_of_version(order.tariff_version_id, inputs.document if inputs is not None else None)
     covered = coverage(park, order.plate, order.entered_at, inputs.flags if inputs is not None else None)
     fee = quote_rule(park, rule, order.entered_at, left_at, order.vehicle_class, pass_=covered)
@@ -273,23 +282,27 @@ def lock_open_order(order_id: int, park: ParkRef) -> tuple[ParkingOrder, QuoteIn
     """The open order, locked, and what its quote needs."""
     loaded = loaded_with_document(db.session.execute(
         _OPEN_ORDER_LOCKED if on_postgresql() else _OPEN_ORDER, {"order_id": order_id, "park_id": park.id}).first())
-    _require_open(loaded[0] if loaded is not None else None)
-    return loaded
+    if loaded is None:
+        raise _order_not_found()
+    return _require_open(loaded[0]), loaded[1]
 
 
 def lock_open_record(order_id: int, park: ParkRef) -> OrderRecord:
     """The open order, locked, as a plain record for a caller that only reads it and writes it back
     through _write_order."""
-    order = find_order_record(order_id, park, lock=True)
-    _require_open(order)
-    return order
+    return _require_open(find_order_record(order_id, park, lock=True))
 
 
-def _require_open(order: OrderView | None) -> None:
+def _order_not_found() -> NotFound:
+    return NotFound("order_not_found", "No such order in your park.")
+
+
+def _require_open(order: Order | None) -> Order:
     if order is None:
-        raise NotFound("order_not_found", "No such order in your park.")
+        raise _order_not_found()
     if order.state != OrderState.OPEN.value:
         raise Conflict("order_not_open", f"This order is already {order.state}.", extra={"state": order.state})
+    return order
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,18 +369,15 @@ def _prepay_method(order: OrderView) -> str:
     return method or PaymentMethod.CASH.value
 
 
-O = TypeVar("O", ParkingOrder, OrderRecord)
-
-
-def _close(order: O, state: OrderState, collector: StaffRef | None, shift: ShiftRef | None, quote: Quote,
-           received_at: datetime, **more) -> O:
+def _close(order: Order, state: OrderState, collector: StaffRef | None, shift: ShiftRef | None, quote: Quote,
+           received_at: datetime, **more) -> Order:
     """The order leaves its open state: one UPDATE of the locked row; the order as written."""
     return _write_order(order, state=state.value, left_at=quote.left_at, exit_received_at=received_at,
                  exit_collector_id=collector.id if collector else None, exit_shift_id=shift.id if shift else None,
                  fee_fen=quote.fee.total_fen, fee_lines=quote.fee.to_dict()["lines"], **more)
 
 
-def _write_order(order: O, **values) -> O:
+def _write_order(order: Order, **values) -> Order:
     """One UPDATE of these columns; a loaded ParkingOrder is kept in step (as committed), a record is
     answered anew."""
     execute_core(_order_update(tuple(values)), {**values, "order_id": order.id})
@@ -420,7 +430,7 @@ def _escaped(order: ParkingOrder, park: ParkRef, quote: Quote, received_at: date
 
 def arrears_scope_parks(park: ParkRef):
     """Parks whose debts a collector of `park` may recover: its group, or the whole city if the city says so."""
-    city = db.session.get(City, park.city_id)
+    city = db.session.get_one(City, park.city_id)
     if city.citywide_arrears:
         return select(Park.id).where(Park.city_id == park.city_id)
     return select(Park.id).where(Park.group_id == park.group_id)
@@ -476,7 +486,8 @@ def _lock_open_arrears(arrear_ids: list[int], where, closing: _Closing) -> list[
     return arrears
 
 
-def _pay_arrear(arrear: Arrear, actor: StaffRef, shift: ShiftRef | None, park_id: int, method: str, at: datetime) -> None:
+def _pay_arrear(arrear: Arrear, actor: StaffRef, shift: ShiftRef | None, park_id: int, method: str,
+                at: datetime) -> None:
     """The debt is paid (at `park_id`): the arrear closes, its order is recovered, the money is booked."""
     arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", at, actor.id
     arrear.recovered_park_id, arrear.recovered_method = park_id, method

@@ -22,15 +22,37 @@ from app.core.types import utcnow
 from app.core.web import client_ip, permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
+from app.ledger.models import LedgerEntry
 from app.orders import photos as photo_files
 from app.orders import services
-from app.orders.forms import (ENTRY_METHOD_LABELS, METHOD_LABELS, STATE_LABELS, ArrearFilterForm, BerthCheckForm,
-                              ManualSettleForm, OrderFilterForm, ParkedFilterForm, RecoverForm, WaiveForm,
-                              selected_ids, to_fen)
-from app.ledger.models import LedgerEntry
+from app.orders.forms import (
+    ENTRY_METHOD_LABELS,
+    METHOD_LABELS,
+    STATE_LABELS,
+    ArrearFilterForm,
+    BerthCheckForm,
+    ManualSettleForm,
+    OrderFilterForm,
+    ParkedFilterForm,
+    RecoverForm,
+    WaiveForm,
+    selected_ids,
+    to_fen,
+)
 from app.orders.models import Arrear, OrderPhoto, OrderState, ParkingOrder
-from app.orders.queries import (ArrearFilters, NameBook, OrderFilters, arrear_list, arrear_total, count_for_page,
-                                keyset_page, order_list, order_records, page_size, parked_filters)
+from app.orders.queries import (
+    ArrearFilters,
+    NameBook,
+    OrderFilters,
+    arrear_list,
+    arrear_total,
+    count_for_page,
+    keyset_page,
+    order_list,
+    order_records,
+    page_size,
+    parked_filters,
+)
 from app.staff.models import Staff
 from app.staff.permissions import ACTION_LABELS, EXPORT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Park

@@ -10,8 +10,14 @@ from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.parks import services
-from app.parks.forms import (CarTypeFilterForm, CarTypeForm, CityRulesForm, ParametersForm, PlateBindingFilterForm,
-                             PlateBindingForm)
+from app.parks.forms import (
+    CarTypeFilterForm,
+    CarTypeForm,
+    CityRulesForm,
+    ParametersForm,
+    PlateBindingFilterForm,
+    PlateBindingForm,
+)
 from app.parks.models import CarType, ParkParameters, PlateCarType
 from app.staff.permissions import EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.forms import NodeFilterForm

@@ -18,8 +18,7 @@ from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.parks.models import CarType, CollectorSettings, FreeReason, ParkParameters, PlateCarType
-from app.parks.settings import (DEFAULTS, SETTINGS_FIELDS, applying_row, find_row, park_parameters,
-                                resolved_values)
+from app.parks.settings import DEFAULTS, SETTINGS_FIELDS, applying_row, find_row, park_parameters, resolved_values
 from app.sensors.services import settings_for as sensor_settings_for
 from app.shifts.models import WorkHours
 from app.staff.models import Role, RoleKind
@@ -129,7 +128,7 @@ def _settings_snapshot(row: CollectorSettings) -> dict:
 def save_settings(actor, row: CollectorSettings, values: dict, *, signout_password: str | None = None,
                   clear_signout: bool = False, ip: str | None = None) -> CollectorSettings:
     """Save a park's row or a role override. `values` holds SETTINGS_FIELDS with presets in yuan text."""
-    park = db.session.get(Park, row.park_id)
+    park = db.session.get_one(Park, row.park_id)
     creating = row.id is None
     if creating:
         _lock(park)
@@ -168,7 +167,7 @@ def save_settings(actor, row: CollectorSettings, values: dict, *, signout_passwo
 def delete_override(actor, row: CollectorSettings, ip: str | None = None) -> None:
     if row.role_id is None:
         raise SettingsError(_("A park's own settings cannot be deleted; edit them instead."))
-    park = db.session.get(Park, row.park_id)
+    park = db.session.get_one(Park, row.park_id)
     audit.record(actor, "delete", row, anchor=park, label=_settings_label(row, park),
                  before=_settings_snapshot(row), ip=ip)
     db.session.delete(row)
@@ -257,7 +256,7 @@ def save_work_hours(actor, hours: WorkHours, *, park: Park, role: Role, starts_a
 
 
 def delete_work_hours(actor, hours: WorkHours, ip: str | None = None) -> None:
-    park = db.session.get(Park, hours.park_id)
+    park = db.session.get_one(Park, hours.park_id)
     audit.record(actor, "delete", hours, anchor=park, label=f"{park.name} / {hours.role.name}",
                  before=_hours_snapshot(hours), ip=ip)
     db.session.delete(hours)
@@ -301,7 +300,7 @@ def parameters_form_data(park: Park) -> dict:
 
 def parameters_payload(park_id: int) -> dict:
     """The parameters as the on-site system receives them (sync feed)."""
-    park = db.session.get(Park, park_id)
+    park = db.session.get_one(Park, park_id)
     data = parameters_form_data(park)
     city = db.session.get(City, park.city_id)
     data.update({f: getattr(city, f) for f in CITY_RULE_FIELDS})
@@ -481,7 +480,7 @@ def bind_plates(actor, car_type: CarType, text: str, note: str | None = None,
     if not car_type.active:
         raise SettingsError(_("This car type is disabled; enable it or choose another."), "car_type_id")
     plates = parse_plates(text)
-    park = db.session.get(Park, car_type.park_id)
+    park = db.session.get_one(Park, car_type.park_id)
     note = (note or "").strip() or None
     existing = {b.plate: b for b in db.session.scalars(select(PlateCarType).where(
         PlateCarType.park_id == park.id, PlateCarType.plate.in_(plates)))}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.orm import aliased
 
+from app.core.refs import ParkRef
 from app.extensions import db
 from app.parks.models import CollectorSettings, ParkParameters
 
@@ -40,7 +41,7 @@ def applying_row(park_id: int, role_id: int | None) -> CollectorSettings | None:
     return (find_row(park_id, role_id) if role_id is not None else None) or find_row(park_id)
 
 
-def collector_settings(park, role_id: int | None = None) -> CollectorSettings:
+def collector_settings(park: ParkRef, role_id: int | None = None) -> CollectorSettings:
     """The settings that apply to the role at the park: an unsaved copy to read, read afresh on each call
     so a manager's edit applies to the next request."""
     rows = db.session.execute(_ROWS, {"park_id": park.id, "role_id": role_id}).mappings().all()

@@ -10,8 +10,14 @@ from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.parks import services
-from app.parks.forms import (CollectorSettingsForm, FreeReasonFilterForm, FreeReasonForm, OverrideForm,
-                             WorkHoursFilterForm, WorkHoursForm)
+from app.parks.forms import (
+    CollectorSettingsForm,
+    FreeReasonFilterForm,
+    FreeReasonForm,
+    OverrideForm,
+    WorkHoursFilterForm,
+    WorkHoursForm,
+)
 from app.parks.models import CollectorSettings, FreeReason
 from app.shifts.models import WorkHours
 from app.staff.models import Role

@@ -4,8 +4,8 @@ The figures come from `app.reports.queries` (SQL aggregates over the ledger, ord
 renewals); each report registers an ExportSpec `report_<name>` (income summary: one per grouping)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from flask_babel import lazy_gettext as _l
 
@@ -124,7 +124,8 @@ def _export_rows(report: Report, by: str | None):
 def _register_exports() -> None:
     for report in REPORTS:
         for by in report.groupings or (None,):
-            columns = [(report.label_header_for(by), report.label_kind(by))] + [(c.header, c.kind) for c in report.columns]
+            columns = [(report.label_header_for(by), report.label_kind(by))] + [(c.header, c.kind)
+                                                                              for c in report.columns]
             title = _TitleText(report.title, q.GROUPINGS[by] if by else None)
             register_export(ExportSpec(kind=export_kind(report, by), title=title, permission="reports.export",
                                        columns=columns, rows=_export_rows(report, by)))

@@ -22,8 +22,8 @@ from app.berths.models import Berth
 from app.core.types import utcnow
 from app.devices.models import Handheld
 from app.extensions import db
-from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal
 from app.ledger.models import LedgerEntry
+from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal
 from app.orders.models import Arrear, ParkingOrder
 from app.staff.models import Staff
 from app.tenancy.models import City, Level, OperatingGroup, Park
@@ -522,7 +522,8 @@ def hourly_traffic(scope: Scope, f: Filters) -> dict:
     return {"slots": slots, "berths": berths}
 
 
-OCCUPANCY_COLUMNS = [Column("cars_in", _l("Cars in"), INT, chart=True), Column("cars_out", _l("Cars out"), INT, chart=True),
+OCCUPANCY_COLUMNS = [Column("cars_in", _l("Cars in"), INT, chart=True),
+                     Column("cars_out", _l("Cars out"), INT, chart=True),
                      Column("parked", _l("Cars parked at the hour"), "float"),
                      Column("occupancy", _l("Occupancy"), PERCENT, chart=True)]
 
@@ -541,7 +542,8 @@ def occupancy_by_hour(scope: Scope, f: Filters) -> list[dict]:
     out = []
     for h, (i, o, p, n) in acc.items():
         avg = _ratio(p, n)
-        out.append({"key": h, "label": f"{h:02d}:00", "cars_in": round(_ratio(i, n), 2), "cars_out": round(_ratio(o, n), 2),
+        out.append({"key": h, "label": f"{h:02d}:00", "cars_in": round(_ratio(i, n), 2),
+                    "cars_out": round(_ratio(o, n), 2),
                     "parked": round(avg, 2), "occupancy": min(_ratio(avg, traffic["berths"]), 1.0)})
     return out
 
@@ -559,7 +561,8 @@ def pass_sales(scope: Scope, f: Filters) -> list[dict]:
     ids = park_ids(scope, f)
     stmt = (select(PassRenewal.park_id, MonthlyProduct.name,
                    _sum_if(PassRenewal.kind == "sale", literal(1)), _sum_if(PassRenewal.kind != "sale", literal(1)),
-                   func.coalesce(func.sum(PassRenewal.months), 0), func.coalesce(func.sum(PassRenewal.receivable_fen), 0),
+                   func.coalesce(func.sum(PassRenewal.months), 0),
+                   func.coalesce(func.sum(PassRenewal.receivable_fen), 0),
                    func.coalesce(func.sum(PassRenewal.paid_fen), 0))
             .join(MonthlyPass, MonthlyPass.id == PassRenewal.pass_id)
             .join(MonthlyProduct, MonthlyProduct.id == MonthlyPass.product_id)
@@ -642,7 +645,7 @@ def _count(model, *where) -> int:
 
 def park_table(scope: Scope, f: Filters, ids: list[int], limit: int = 200) -> list[dict]:
     """Per park of the node: today's income by method, cars in, berths, open orders (free, occupancy)."""
-    kind, method = LedgerEntry.kind, LedgerEntry.method
+    method = LedgerEntry.method
     money = {r[0]: r[1:] for r in db.session.execute(
         select(LedgerEntry.park_id, func.sum(LedgerEntry.amount_fen),
                *[_sum_if(method == m) for m in METHODS])
@@ -656,7 +659,8 @@ def park_table(scope: Scope, f: Filters, ids: list[int], limit: int = 200) -> li
         ParkingOrder.park_id.in_(ids), ParkingOrder.state == "open", ParkingOrder.berth_id.is_not(None))
         .group_by(ParkingOrder.park_id)).all())
     parks = db.session.execute(select(Park.id, Park.name, OperatingGroup.name).join(
-        OperatingGroup, OperatingGroup.id == Park.group_id).where(Park.id.in_(ids)).order_by(Park.name).limit(limit)).all()
+        OperatingGroup, OperatingGroup.id == Park.group_id).where(Park.id.in_(ids)).order_by(Park.name)
+        .limit(limit)).all()
     out = []
     for pid, name, group in parks:
         m = money.get(pid, (0, 0, 0, 0))

@@ -127,7 +127,6 @@ def simulate_command(park_id, minutes, base_url, collector, inspector, password,
     segment_id = sensors[0][2]
     if col_headers:
         api.call("POST", "/shifts", {"client_ref": _ref(), "segment_id": segment_id}, col_headers)
-    my_berths = [s for s in sensors if s[2] == segment_id]
     segment = next((s for s in (col_body or ins_body or {}).get("segments", []) if s["id"] == segment_id), None)
     base_lat = (segment or {}).get("latitude") or park.latitude or 31.23
     base_lng = (segment or {}).get("longitude") or park.longitude or 121.47
@@ -145,7 +144,7 @@ def simulate_command(park_id, minutes, base_url, collector, inspector, password,
     while t < end:
         step_end = min(t + timedelta(minutes=1), end)
         events = []
-        for serial, (arrived, leaves) in list(parked.items()):
+        for serial, (_arrived, leaves) in list(parked.items()):
             if leaves <= step_end:
                 events.append({"client_ref": _ref(), "sensor_serial": serial, "kind": "depart",
                                "occurred_at": leaves.isoformat()})
@@ -226,5 +225,5 @@ def simulate_command(park_id, minutes, base_url, collector, inspector, password,
         t = step_end
     counts = services.run_checks()
     db.session.commit()
-    click.echo("simulated {m} min of {p}: ".format(m=minutes, p=park.name)
+    click.echo(f"simulated {minutes} min of {park.name}: "
                + " ".join(f"{k}={v}" for k, v in {**stats, **counts}.items()))

@@ -37,7 +37,8 @@ class ImportForm(FlaskForm):
 class StationForm(FlaskForm):
     park_id = SelectField(_l("Park"), coerce=int, validators=[DataRequired()])
     serial = StringField(_l("Serial"), validators=[DataRequired(), Length(max=64),
-                                                   Regexp(r"^[A-Za-z0-9_\-:.]+$", message=_l("Letters, digits, - _ : ."))])
+                                                   Regexp(r"^[A-Za-z0-9_\-:.]+$",
+                                                          message=_l("Letters, digits, - _ : ."))])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=80)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
     latitude = FloatField(_l("Latitude"), validators=[Optional(), NumberRange(-90, 90)])

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from app.core.devicetime import window_problem
 
 log = logging.getLogger(__name__)
+DEVICE_ZONE = ZoneInfo("Asia/Shanghai")  # XunLang devices keep local time
 
 TIANBO, XUNLANG = "tianbo", "xunlang"
 PROTOCOLS = (TIANBO, XUNLANG)
@@ -231,7 +232,7 @@ def _event_time(year: int, month: int, b9: int, b10: int, b11: int, tz, now: dat
     return now
 
 
-def xunlang_readings(frame: XunLangFrame, now: datetime, tz=ZoneInfo("Asia/Shanghai")) -> list[Reading]:
+def xunlang_readings(frame: XunLangFrame, now: datetime, tz=DEVICE_ZONE) -> list[Reading]:
     p = frame.payload
     readings = [Reading(frame.nid, None, "heartbeat", now)]
     if frame.command == CMD_EVENTS:
@@ -309,7 +310,7 @@ def time_reply(nid: str, now_local: datetime) -> bytes:
                                        now_local.day, now_local.hour, now_local.minute, now_local.second]))
 
 
-def xunlang_reply(frame: XunLangFrame, now: datetime, tz=ZoneInfo("Asia/Shanghai")) -> bytes | None:
+def xunlang_reply(frame: XunLangFrame, now: datetime, tz=DEVICE_ZONE) -> bytes | None:
     if frame.command == CMD_TIME:
         return time_reply(frame.nid, now.astimezone(tz))
     if frame.command in (CMD_EVENTS, CMD_BOOT, CMD_ATTACH):
@@ -322,11 +323,12 @@ def xunlang_reply(frame: XunLangFrame, now: datetime, tz=ZoneInfo("Asia/Shanghai
 def forward(app, readings: list[Reading]) -> dict:
     """Hand readings to the ingest service under the station named in them; returns counts.
     Unknown stations are logged and skipped; the device still gets its answer."""
+    from sqlalchemy import select
+
     from app.core.types import utcnow
     from app.extensions import db
     from app.sensors import services
     from app.sensors.models import BaseStation
-    from sqlalchemy import select
 
     counts: dict = {}
     by_station: dict = {}

@@ -26,21 +26,19 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 from sqlalchemy import func, select, text, update
-
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from app.berths.models import Berth
+from app.core import signals
 from app.core.bulk import insert_ignore, one_of, update_rows
 from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
-from app.core import signals
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
 from app.orders.models import OPEN_STATE, ParkingOrder
-from app.sensors.models import (BaseStation, EventKind, OccupancySession, Outage, Sensor, SensorEvent,
-                                SensorSettings)
+from app.sensors.models import BaseStation, EventKind, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings
 from app.shifts.models import Shift
 from app.tenancy.models import Park
 
@@ -122,9 +120,9 @@ class Item:
 def _parse_time(value, now: datetime):
     if isinstance(value, str) and len(value) > 40:
         return None, TIME_PROBLEMS[NOT_A_TIME]
-    parsed, problem = read_device_time(value, now)
-    if problem is not None:
-        return None, TIME_PROBLEMS[problem]
+    parsed = read_device_time(value, now)
+    if isinstance(parsed, str):
+        return None, TIME_PROBLEMS[parsed]
     return parsed.astimezone(timezone.utc), None
 
 

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
-from app.orders.forms import _FilterForm, _fill_node_fields, optional_int, sane_date, valid_data
+from app.orders.forms import _fill_node_fields, _FilterForm, optional_int, sane_date, valid_data
 
 FLAG_CHOICES = [("", _l("Any")), ("yes", _l("Yes")), ("no", _l("No"))]
 

@@ -21,7 +21,7 @@ def plan_cars(rnd: random.Random, cars: int, park_id: int, lanes: tuple[int, int
     already gone a settlement and an exit."""
     events = []
     entry_lane, exit_lane = lanes
-    for n in range(cars):
+    for _ in range(cars):
         ref = f"sim-{park_id}-{rnd.randrange(16**10):010x}"
         plate = f"{rnd.choice(PROVINCES)}{rnd.choice('ABCDE')}{rnd.randrange(10000, 99999)}"
         entered = now - timedelta(minutes=rnd.uniform(1, minutes))

@@ -23,8 +23,7 @@ SNAPSHOT_ENTITIES = ("park_parameters", "lane", "car_type", "plate_car_type", "t
 def _watched() -> dict:
     """Model -> entity name. Imported late: these domains are written alongside this one."""
     from app.lanes.models import Lane
-    from app.members.models import MonthlyPass, MonthlyProduct
-    from app.members.models import PlateListEntry
+    from app.members.models import MonthlyPass, MonthlyProduct, PlateListEntry
     from app.parks.models import CarType, ParkParameters, PlateCarType
     from app.tariffs.models import TariffRule
 

@@ -137,10 +137,10 @@ def lookup_site_refs(park_id: int, keys, columns: str) -> list:
 
 def read_time(value: str, now: datetime) -> tuple[datetime | None, str | None]:
     """A device time and None, or None and what is wrong with it."""
-    parsed, problem = read_device_time(value, now, SITE_MAX_AGE)
-    if problem is None:
-        return parsed, None
-    return None, _TIME_PROBLEMS.get(problem, "an ISO 8601 time with its UTC offset")
+    parsed = read_device_time(value, now, SITE_MAX_AGE)
+    if isinstance(parsed, str):
+        return None, _TIME_PROBLEMS.get(parsed, "an ISO 8601 time with its UTC offset")
+    return parsed, None
 
 
 _TIME_PROBLEMS = {AHEAD: "more than 2 minutes ahead of the cloud: check the site's clock", TOO_OLD: "older than 7 days"}

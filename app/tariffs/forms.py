@@ -6,8 +6,16 @@ import json
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, Form, FormField, IntegerField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from app.tariffs.engine import VEHICLE_CLASSES
@@ -31,7 +39,7 @@ def _optional_int(value):
     return int(value) if value not in (None, "", "None") else None
 
 
-def vehicle_class_field(label=_l("Vehicle class"), default=ANY_CLASS):
+def vehicle_class_field(label=_l("Vehicle class"), default=ANY_CLASS):  # noqa: B008  (a lazy text, translated when shown)
     return StringField(label, default=default, filters=[_strip], validators=[
         DataRequired(), Regexp(CLASS_CODE, message=_l("1 to 32 lower-case letters, digits or _ (small, large, "
                                                       "new_energy, any, or a code of the park's own)."))])

@@ -23,11 +23,11 @@ class TariffRule(ParkScopedMixin, TimestampMixin, db.Model):
     vehicle_class: Mapped[str] = mapped_column(String(32), default=ANY_CLASS)
     active: Mapped[bool] = mapped_column(default=True)
     park: Mapped[Park] = relationship()
-    versions: Mapped[list["TariffVersion"]] = relationship(
+    versions: Mapped[list[TariffVersion]] = relationship(
         back_populates="rule", order_by="TariffVersion.version", cascade="all, delete-orphan")
 
     @property
-    def latest(self) -> "TariffVersion | None":
+    def latest(self) -> TariffVersion | None:
         return self.versions[-1] if self.versions else None
 
 

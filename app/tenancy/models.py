@@ -23,7 +23,7 @@ class Level(str, enum.Enum):
     def depth(self) -> int:
         return LEVEL_ORDER.index(self)
 
-    def is_above(self, other: "Level") -> bool:
+    def is_above(self, other: Level) -> bool:
         return self.depth < other.depth
 
 

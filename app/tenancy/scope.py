@@ -24,11 +24,11 @@ class Scope:
     park_id: int | None = None
 
     @classmethod
-    def of(cls, anchored) -> "Scope":
+    def of(cls, anchored) -> Scope:
         return cls(Level(anchored.level), anchored.city_id, anchored.group_id, anchored.area_id, anchored.park_id)
 
     @classmethod
-    def platform(cls) -> "Scope":
+    def platform(cls) -> Scope:
         return cls(Level.PLATFORM)
 
     @property

@@ -25,7 +25,6 @@ class DuplicateName(ValueError):
 
 def save_node(actor, obj, values: dict, *, ip: str | None = None):
     """Apply `values` to a new or existing node, fix its ancestor ids, audit, flush."""
-    model = type(obj)
     creating = obj.id is None
     before = None if creating else _snapshot(obj)
     for key, value in values.items():

@@ -10,15 +10,23 @@ fen whose lines explain every fen.  Rule kinds:
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .banded import BandedRule, Calendar, merge_class, parse_banded, price_banded
 from .clock import get_zone, to_epoch
-from .parkingos import (ParkingOSRule, PerVisitRule, parse_time_rule, parse_visit_rule, price_time,
-                        price_visit, round_total)
+from .parkingos import (
+    ParkingOSRule,
+    PerVisitRule,
+    parse_time_rule,
+    parse_visit_rule,
+    price_time,
+    price_visit,
+    round_total,
+)
 from .passes import Cover, PassCoverage, coverage, gaps, parse_pass
 from .schema import Reader, yuan_to_fen
 from .types import Fee, FeeLine, RawLine, RuleError, lazy_fee

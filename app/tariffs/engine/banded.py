@@ -8,9 +8,10 @@ period window and per stay.  Integer fen throughout.  See docs/tariffs.md.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import DAY_S, day_span, local_ordinal, wall_epoch
@@ -560,7 +561,7 @@ def _price_start(pieces: list[Piece], end: int, windows: _Windows | None, out: l
     total = 0
     cursor = pieces[0][0]
     flats_done: set[tuple[int, int]] = set()
-    for low, high, rate, tier_index, percent in pieces:
+    for _low, high, rate, tier_index, percent in pieces:
         if cursor >= high:
             continue
         tier = rate.tiers[tier_index]

@@ -43,7 +43,7 @@ class BandRow:
     fpay_type: int = 0
     label: str = "day"
 
-    def without_discounts(self) -> "BandRow":
+    def without_discounts(self) -> BandRow:
         return replace(self, first_times=0, fprice=0, free_time=0)
 
 
@@ -60,9 +60,9 @@ class ParkingOSRule:
     min_unit_fen: int               # com_info_tb.minprice_unit in fen, 0 = exact
     assist: tuple[int, int] | None  # 辅助价格 (minutes, fen); only for single-row parks
     all_day: bool
-    cleared: "ParkingOSRule | None" = None
+    cleared: ParkingOSRule | None = None
 
-    def without_discounts(self) -> "ParkingOSRule":
+    def without_discounts(self) -> ParkingOSRule:
         """The rule with first period and free time removed (the old engine did
         this by mutating the caller's maps; we keep a separate copy)."""
         return self.cleared or self

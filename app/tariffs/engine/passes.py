@@ -6,9 +6,10 @@ discount.  The engines then price the stay around those intervals.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import MINUTES_PER_DAY, day_start, local_ordinal, parse_hhmm, wall_epoch
@@ -41,7 +42,7 @@ class PassCoverage:
     valid_until: date | None = None
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> "PassCoverage":
+    def from_dict(cls, doc: Mapping[str, Any]) -> PassCoverage:
         if not isinstance(doc, Mapping):
             raise RuleError("invalid pass", {"pass": "must be an object"})
         allowed = {"kind", "start", "end", "percent", "hours", "valid_from", "valid_until"}

@@ -6,8 +6,9 @@ every problem of a rule at once instead of fixing them one by one.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 from .clock import parse_hhmm
 from .types import RuleError

@@ -1,9 +1,10 @@
 """Result and error types of the fee engine (计费结果)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import to_local
