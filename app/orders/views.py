@@ -125,11 +125,10 @@ def _staff_name(staff: Staff | None) -> str:
 
 
 def export_url(kind: str, args=None) -> str:
-    """The exporter's page for this list with the same filters. Built as a plain string: the
-    exports blueprint lands separately, and its URL is part of the export contract."""
+    """The exporter's page for this list with the same filters (the page's paging left out)."""
     args = request.args if args is None else args
     query = urlencode([(k, v) for k, v in args.items(multi=True) if k not in PAGING_ARGS and v != ""])
-    return f"/exports/new/{kind}" + (f"?{query}" if query else "")
+    return url_for("exports.new_job", kind=kind) + (f"?{query}" if query else "")
 
 
 def _keyset(stmt, time_col, id_col, **kw):
