@@ -19,10 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import xlsxwriter
 from flask import current_app
 
+from app.audit.services import record
 from app.core.types import utcnow
 from app.exports.models import ExportJob
 from app.exports.registry import DATE, DATETIME, EXPORTS, INT, MONEY, PERCENT, TEXT, ExportSpec
+from app.exports.tasks import enqueue_export
 from app.extensions import db
+from app.reports.queries import node_timezone
 from app.staff.models import Staff
 from app.tenancy.scope import Scope
 
@@ -170,8 +173,6 @@ def _write_progress(job_id: int, rows: int, total: int | None) -> None:
 
 
 def export_timezone(spec: ExportSpec, scope: Scope, params: dict) -> ZoneInfo:
-    from app.reports.queries import node_timezone
-
     value = params.get(spec.timezone_param) if spec.timezone_param else None
     if value:
         if str(value).isdigit():
@@ -196,8 +197,6 @@ def clean_params(args) -> dict:
 
 def create_job(staff: Staff, spec: ExportSpec, params: dict, ip: str | None = None) -> ExportJob:
     """A job anchored where the requester is anchored; who exported what is in the audit log."""
-    from app.audit.services import record
-
     job = ExportJob(requested_by_id=staff.id, kind=spec.kind, params=params, state="queued", progress=0)
     job.level = staff.level
     for attr in ("city_id", "group_id", "area_id", "park_id"):
@@ -224,7 +223,6 @@ def start(job: ExportJob) -> None:
         if len(head) <= limit:
             _produce(job, spec, scope, iter(head))
             return
-    from app.exports.tasks import enqueue_export
 
     enqueue_export(job.id)
 

@@ -25,7 +25,8 @@ from app.inspections.models import (
     inspector_group_segments,
 )
 from app.orders.photos import MAX_BYTES, photo_root, sniff
-from app.staff.models import RoleKind, Staff
+from app.staff.models import Role, RoleKind, Staff
+from app.tenancy.models import Park
 from app.tracks.geo import haversine_m
 
 NEARBY_METRES = 500
@@ -153,7 +154,6 @@ def create_report(staff: Staff, park_id: int, *, kind: str, note: str | None, la
                              kind=kind, plate=plate, note=note, latitude=lat, longitude=lng, observed_at=observed_at)
     db.session.add(report)
     db.session.flush()
-    from app.tenancy.models import Park
 
     record(staff, "report", report, anchor=db.session.get(Park, park_id), label=f"{kind} {plate or ''}".strip(),
            after={"kind": kind, "plate": plate, "lat": lat, "lng": lng})
@@ -175,9 +175,6 @@ def nearby_segments(park_id: int, lat: float, lng: float, radius_m: float = NEAR
 # --- admin -------------------------------------------------------------------------------------
 
 def inspectors_of_park(park_id: int) -> list[Staff]:
-    from app.staff.models import Role
-    from app.tenancy.models import Park
-
     park = db.session.get(Park, park_id)
     return list(db.session.scalars(select(Staff).join(Role, Role.id == Staff.role_id).where(
         Role.kind == RoleKind.INSPECTOR.value, Staff.active.is_(True),

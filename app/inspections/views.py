@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit.services import record
 from app.berths.models import Berth, BerthSegment
 from app.core.errors import DomainError
 from app.core.templating import add_nav
@@ -92,7 +93,6 @@ def new_task():
                                        berth_id=berth.id if berth else None, kind=form.kind.data,
                                        note=form.note.data or None, at=utcnow(), created_by=_actor(),
                                        assignee=assignee)
-            from app.audit.services import record
 
             record(_actor(), "create", task, anchor=segment.park, label=f"task {task.id}", ip=client_ip(),
                    after={"kind": task.kind, "segment_id": segment.id, "assignee_id": task.assignee_id})

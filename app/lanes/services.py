@@ -13,6 +13,7 @@ from app.audit import services as audit
 from app.devices.models import Handheld, SimCard
 from app.extensions import db
 from app.lanes.models import DEVICE_MODELS, Barrier, Booth, Camera, Lane, LedScreen, Monitor
+from app.parks.services import lane_allows, park_parameters
 from app.sensors.models import BaseStation
 from app.tenancy.models import Park, ParkKind
 
@@ -89,8 +90,6 @@ LANE_RULES = ("allow_non_pass_cars", "allow_pass_second_car")
 def lane_rules(lane: Lane, params=None) -> dict[str, bool]:
     """What the lane does with cars without a pass and with a pass's second car: its own
     override, else the park's parameter (`params`: the park's ParkParameters, looked up if None)."""
-    from app.parks.services import lane_allows, park_parameters  # late: parks' services import the ledger side
-
     params = params if params is not None else park_parameters(lane.park_id)
     return {name: lane_allows(getattr(params, name), getattr(lane, name)) for name in LANE_RULES}
 

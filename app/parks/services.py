@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
+from app.core.errors import Invalid
 from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
@@ -451,7 +452,6 @@ def set_car_type_active(actor, car_type: CarType, active: bool, ip: str | None =
 
 def parse_plates(text: str) -> list[str]:
     """Pasted plates -> normalised, without repeats. Refuses the whole paste if one plate is bad."""
-    from app.core.errors import Invalid
     plates, bad = [], []
     for raw in (p for p in re.split(r"[,，;；\s]+", text or "") if p):
         try:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.sql.selectable import ScalarSelect
 
+from app.audit.services import record
 from app.berths.models import Berth
 from app.core import signals
 from app.core.bulk import insert_ignore, one_of, update_rows
@@ -566,8 +567,6 @@ class SensorError(Exception):
 
 def create_station(actor, park: Park, serial: str, name: str | None, location: str | None,
                    latitude: float | None, longitude: float | None, *, ip=None) -> tuple[BaseStation, str]:
-    from app.audit.services import record
-
     serial = serial.strip()
     if db.session.scalar(select(BaseStation.id).where(BaseStation.serial == serial)):
         raise SensorError("A base station with this serial exists already.", "serial")
@@ -582,8 +581,6 @@ def create_station(actor, park: Park, serial: str, name: str | None, location: s
 
 
 def rotate_key(actor, station: BaseStation, *, ip=None) -> str:
-    from app.audit.services import record
-
     key = new_key()
     station.key_hash, station.key_hint, station.key_rotated_at = hash_key(key), key[:7], utcnow()
     record(actor, "rotate_key", station, anchor=station.park, label=station.serial, ip=ip)
@@ -593,8 +590,6 @@ def rotate_key(actor, station: BaseStation, *, ip=None) -> str:
 def bind(actor, sensor: Sensor, berth: Berth | None, *, ip=None) -> None:
     """Bind a sensor to a berth of its park (None unbinds). A berth has at most one sensor.
     Open sessions of the old berth are closed: they described another place."""
-    from app.audit.services import record
-
     if berth is not None and berth.park_id != sensor.park_id:
         raise SensorError("The berth belongs to another park.", "berth")
     if berth is not None:
@@ -618,8 +613,6 @@ def bind(actor, sensor: Sensor, berth: Berth | None, *, ip=None) -> None:
 def import_sensors(actor, park: Park, text_: str, station: BaseStation | None = None, *, ip=None) -> dict:
     """Pasted CSV lines "serial,berth_number": creates unknown serials in `park` and binds them.
     All or nothing: any bad line refuses the whole paste with the line numbers."""
-    from app.audit.services import record
-
     lines = [(n, line.strip()) for n, line in enumerate(text_.splitlines(), 1) if line.strip()]
     if not lines:
         raise SensorError("Paste at least one line “serial,berth_number”.", "lines")

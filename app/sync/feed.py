@@ -11,8 +11,15 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, event, insert, inspect, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from app.core.errors import Invalid
 from app.core.types import utcnow
+from app.lanes.models import Lane
+from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PlateListEntry
+from app.parks.models import CarType, ParkParameters, PlateCarType
+from app.parks.services import parameters_payload, park_parameters
 from app.sync.models import SiteServer, SyncChange
+from app.tariffs.models import TariffRule, TariffVersion
+from app.tenancy.models import Park
 
 FEED_KEEP = timedelta(days=7)  # acknowledged changes stay this long, for a site restored from a backup
 
@@ -21,12 +28,7 @@ SNAPSHOT_ENTITIES = ("park_parameters", "lane", "car_type", "plate_car_type", "t
 
 
 def _watched() -> dict:
-    """Model -> entity name. Imported late: these domains are written alongside this one."""
-    from app.lanes.models import Lane
-    from app.members.models import MonthlyPass, MonthlyProduct, PlateListEntry
-    from app.parks.models import CarType, ParkParameters, PlateCarType
-    from app.tariffs.models import TariffRule
-
+    """Model -> entity name: the rows whose changes the sites follow."""
     return {ParkParameters: "park_parameters", Lane: "lane", CarType: "car_type", PlateCarType: "plate_car_type",
             TariffRule: "tariff", MonthlyProduct: "product", MonthlyPass: "pass", PlateListEntry: "plate_list"}
 
@@ -52,8 +54,6 @@ def payload(obj) -> dict:
     park parameters as the parameters page has them (wherever each is stored, with the city's rules)."""
     entity = watched().get(type(obj))
     if entity == "park_parameters":
-        from app.parks.services import parameters_payload
-
         return {"id": obj.id, "park_id": obj.park_id,
                 **{k: _plain(v) for k, v in parameters_payload(obj.park_id).items()}}
     data = {attr.key: _plain(getattr(obj, attr.key)) for attr in inspect(obj).mapper.column_attrs}
@@ -69,9 +69,6 @@ def payload(obj) -> dict:
 
 def _owner(obj):
     """A child row changes its parent's entity (a pass's plates, a tariff's versions)."""
-    from app.members.models import PassPlate
-    from app.tariffs.models import TariffVersion
-
     if isinstance(obj, PassPlate):
         return obj.pass_
     if isinstance(obj, TariffVersion):
@@ -82,8 +79,6 @@ def _owner(obj):
 def _linked_parks(session, conn) -> list:
     """(park, city, group, area) ids of every park with a site server: few, read once per transaction
     (a bulk import may flush many times) and again only when the transaction adds or removes a site server."""
-    from app.tenancy.models import Park
-
     transaction = session.get_transaction()
     cached = session.info.get("sync_linked_parks")
     if cached is not None and cached[0] is transaction and \
@@ -122,9 +117,6 @@ def next_seq(conn, park_id: int, count: int = 1) -> int:
 
 def _collect(session) -> dict:
     models = tuple(watched())
-    from app.members.models import PassPlate
-    from app.tariffs.models import TariffVersion
-
     children = (PassPlate, TariffVersion)
     found: dict = {}
     for obj in session.new:
@@ -188,9 +180,6 @@ def _covering(model, park):
 
 def snapshot(session, park) -> list[dict]:
     """Every row the site needs, as upserts (for a new site, or one behind what the feed keeps)."""
-    from app.parks.models import ParkParameters
-    from app.parks.services import park_parameters
-
     params = park_parameters(park.id)  # a park that never saved its parameters gets the defaults
     items = [{"entity": "park_parameters", "entity_id": params.id, "op": "upsert", "payload": payload(params)}]
     for model, entity in watched().items():
@@ -212,8 +201,6 @@ def changes_after(session, site: SiteServer, after: int, limit: int) -> dict:
     """The next changes after the site's cursor, in order; a full snapshot for cursor 0, for a cursor
     older than what is kept, or for a cursor ahead of the feed (a site restored from an old backup
     of the cloud must not skip anything)."""
-    from app.tenancy.models import Park
-
     last = session.scalar(select(SiteServer.last_seq).where(SiteServer.id == site.id))
     first = first_retained(session, site.park_id)
     behind = after < first - 1 if first is not None else after < last  # what it missed is pruned
@@ -241,8 +228,6 @@ def ack(session, site: SiteServer, seq: int, now) -> int:
     """The site applied everything up to `seq`: its acknowledged position moves forward, never back."""
     last = session.scalar(select(SiteServer.last_seq).where(SiteServer.id == site.id))
     if seq > last:
-        from app.core.errors import Invalid
-
         raise Invalid("ack_ahead", "This position is beyond the feed.", {"seq": f"at most {last}"})
     if seq > site.acked_seq:
         site.acked_seq, site.acked_at = seq, now

@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from app.audit.services import record
+from app.core.bulk import insert_ignore
 from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.core.types import utcnow
 from app.extensions import db
+from app.lanes.services import mark_seen
 from app.sync import signing
 from app.sync.models import BarrierCommand, SiteServer, SyncNonce
 from app.tenancy.models import Park, ParkKind
@@ -91,8 +93,6 @@ def authenticate(method: str, path: str, headers, body: bytes, now: datetime) ->
 
 def remember_nonce(park_id: int, nonce: str, now: datetime) -> None:
     """Each request id is accepted once inside the window (a later copy fails the timestamp check)."""
-    from app.core.bulk import insert_ignore
-
     stored = db.session.execute(insert_ignore(SyncNonce.__table__).values(park_id=park_id, nonce=nonce, seen_at=now)
                                 .returning(SyncNonce.id)).first()
     if stored is None:
@@ -110,8 +110,6 @@ DEVICE_KINDS = ("booth", "lane", "camera", "barrier", "led", "monitor")
 
 def heartbeat(site: SiteServer, version: str | None, devices: dict, ip: str | None, now: datetime) -> dict:
     """The site is alive; the devices it lists answered it. Returns ids the cloud does not know."""
-    from app.lanes.services import mark_seen
-
     site.version, site.ip, site.last_heartbeat_at = version, ip, now
     site.device_status = devices
     unknown = {kind: mark_seen(site.park_id, kind, ids, now) for kind, ids in devices.items() if ids}

@@ -15,16 +15,21 @@ from pathlib import Path
 
 from sqlalchemy import JSON, Integer, String, select, text
 
+from app.audit.services import record
 from app.core import bulk
 from app.core.devicetime import AHEAD, MAX_AHEAD, SITE_MAX_AGE, TOO_OLD, read_device_time
 from app.core.errors import DomainError, Invalid
 from app.core.plates import normalize_plate
 from app.core.types import storable_text
 from app.extensions import db, on_postgresql
+from app.members.models import MonthlyProduct
+from app.members.services import sell_pass
 from app.orders import photos as order_photos
 from app.orders import services as orders
 from app.orders.models import OPEN_STATE, OrderPhoto, ParkingOrder
+from app.parks.settings import collector_settings
 from app.sync.models import LaneUpload, SiteServer
+from app.tariffs.services import applicable_version
 
 KINDS = ("entry", "exit", "settlement", "lift", "pass_sale")
 MAX_ITEMS = 500
@@ -355,8 +360,6 @@ class Batch:
     def _tariff_version(self, vehicle_class: str, at: datetime):
         """The version in force at the batch's latest time also rules every earlier entry it had already
         started for (the candidates at an earlier time are a subset); look up only the others."""
-        from app.tariffs.services import applicable_version
-
         if vehicle_class not in self.versions:
             self.versions[vehicle_class] = applicable_version(self.park.id, vehicle_class, self.latest)
         version = self.versions[vehicle_class]
@@ -439,8 +442,6 @@ class Batch:
 
     def _lift(self, raw: dict, out: Outcome) -> None:
         """手动抬杆: a barrier opened by hand; kept for audit and the lift report."""
-        from app.audit.services import record
-
         item = self._item(raw)
         at, lane_id = item.time(), self._lane(item)
         reason = item.text("reason", max_len=200)
@@ -455,9 +456,6 @@ class Batch:
 
     def _pass_sale(self, raw: dict, out: Outcome) -> None:
         """A monthly pass sold at the booth: the members rules and ledger, as if sold in the admin."""
-        from app.members.models import MonthlyProduct
-        from app.members.services import sell_pass
-
         item = self._item(raw)
         at = item.time()
         product_id = item.int("product_id", minimum=1, maximum=2**31 - 1)
@@ -538,8 +536,6 @@ class Batch:
         return str(relative)
 
     def _retention(self) -> int:
-        from app.parks.settings import collector_settings
-
         if not hasattr(self, "_retention_days"):
             self._retention_days = collector_settings(self.park).photo_retention_days or 90
         return self._retention_days

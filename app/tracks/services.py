@@ -12,6 +12,7 @@ from app.berths.models import BerthSegment
 from app.core.devicetime import AHEAD, TOO_OLD, window_problem
 from app.core.types import utcnow
 from app.extensions import db
+from app.inspections.services import my_segment_ids
 from app.shifts.models import Shift
 from app.staff.models import RoleKind, Staff
 from app.tracks.geo import gcj02_to_wgs84, track_stats
@@ -124,8 +125,6 @@ def reference_points(staff: Staff, start: datetime, end: datetime) -> list[tuple
     """Where the person should be: the segments of the collector's shifts that day, or the segments
     of the inspector's groups."""
     if staff.role.kind == RoleKind.INSPECTOR.value:
-        from app.inspections.services import my_segment_ids
-
         segment_ids = my_segment_ids(staff)
     else:
         segment_ids = select(Shift.segment_id).where(Shift.collector_id == staff.id, Shift.started_at < end,
