@@ -1,8 +1,9 @@
 """The order lifecycle: car in, quote, settle, escape (逃单), recover arrears (追缴).
 
-Each transition is one function that writes the order, its ledger rows and its arrear in the
-caller's transaction. Nothing else writes the ledger. The fee is always computed here, never
-taken from a device."""
+Each transition is one function that writes the order, its ledger postings (through the ledger's one
+writer, app.ledger.services) and its arrear in the caller's transaction. The fee is always computed
+here, never taken from a device. Orders build on members (what covers a plate), the ledger and the
+tariffs; what sensors add (the arrival time) comes in through an ArrivalSource the caller passes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
