@@ -1,3 +1,6 @@
+import unicodedata
+from urllib.parse import unquote
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -31,15 +34,32 @@ def login():
         db.session.commit()
         if result.staff is not None:
             login_user(result.staff)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
         flash(LOGIN_ERRORS[result.error](), "danger")
     return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("dashboard.index")
+# Besides "\\" (and the full-width forms NFKC folds into "/" and "\\"): characters that look like a slash.
+_SLASH_LIKE = "\\\u2215\u2044\u29f8"
+
+
+def _visible(text: str) -> str:
+    """Without control, format and space characters, which browsers drop or trim inside a URL."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "CZ")
+
+
+def safe_next(target: str | None) -> str:
+    """The page to open after sign-in: a path of this site, else "/". "/<tab>/evil.com" reaches the
+    browser as "//evil.com", another host: the path is cleaned first, then checked as a browser or
+    proxy could read it once decoded, for a scheme or host ("//", a backslash or a slash look-alike)."""
+    path = _visible(target or "")
+    seen = path
+    for _ in range(3):  # percent-decoded once by the browser, maybe again by a proxy
+        seen = _visible(unquote(seen))
+    seen = unicodedata.normalize("NFKC", seen)
+    if path.startswith("/") and not seen.startswith("//") and not any(ch in seen for ch in _SLASH_LIKE):
+        return path
+    return "/"
 
 
 @bp.route("/logout", methods=["POST"])
