@@ -58,9 +58,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
 
-    from app.auth.services import load_session_user
+    from app.auth.views import load_user
 
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(load_user)
 
 
 def _select_locale():

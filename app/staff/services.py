@@ -1,11 +1,10 @@
 """Creating staff and roles within the actor's subtree, granting only what the actor holds."""
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import func, select
 
 from app.audit import services as audit
+from app.auth import services as auth
 from app.extensions import db
 from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
 from app.staff.permissions import codes_for_level
@@ -86,7 +85,7 @@ def set_staff_active(actor: Staff, staff: Staff, active: bool, ip: str | None = 
     before = audit.snapshot(staff, ("active",))
     staff.active = active
     if not active:
-        staff.session_token = secrets.token_hex(16)  # a disabled account loses its sessions at once
+        auth.end_sessions(staff, "disabled")  # a disabled account loses its sessions at once
     audit.record(actor, "enable" if active else "disable", staff, before=before,
                  after=audit.snapshot(staff, ("active",)), ip=ip)
 
