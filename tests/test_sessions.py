@@ -164,6 +164,30 @@ def test_an_expired_session_is_not_listed(app, tree, clock):
     assert "Laptop/1.0" in page and "ForgottenPhone" not in page
 
 
+def test_a_manager_signs_someone_out_everywhere(app, tree, db):
+    victim_laptop, victim_phone = _sign_in(app, "parkp2"), _sign_in(app, "parkp2", browser="Phone/1.0")
+    manager = _sign_in(app, "groupa1")
+    staff_id = tree.staff["parkp2"].id
+    assert "2 session(s)" in manager.get(f"/staff/{staff_id}/edit").get_data(as_text=True)
+    assert manager.post(f"/staff/{staff_id}/sessions/end").status_code == 302
+    assert not _signed_in(victim_laptop) and not _signed_in(victim_phone)
+    assert _signed_in(manager)
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "sessions_ended"))
+    assert entry.actor_name == "groupa1" and entry.object_id == staff_id and entry.after == {"sessions": 2}
+    assert {s.end_reason for s in _sessions(db, "parkp2")} == {"manager"}
+
+
+def test_your_own_account_goes_through_the_password_page(app, tree, db):
+    client = _sign_in(app, "groupa1")
+    me = tree.staff["groupa1"].id
+    assert client.get(f"/staff/{me}/password").headers["Location"] == "/account/password"
+    response = client.post(f"/staff/{me}/password", data={"new_password": "no-current-99", "confirm": "no-current-99"})
+    assert response.headers["Location"] == "/account/password"
+    assert client.post(f"/staff/{me}/sessions/end").headers["Location"] == "/account/password"
+    assert _signed_in(client)
+    assert _sign_in(app, "groupa1")  # the password did not change
+
+
 @pytest.mark.parametrize("how", ["own change", "reset", "disable"])
 def test_password_changes_and_disabling_end_the_sessions(app, tree, db, how):
     target = tree.staff["parkp2"].id
