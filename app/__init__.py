@@ -60,9 +60,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "basic"
 
-    from app.auth.services import load_session_user
+    from app.auth.views import load_user
 
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(load_user)
 
 
 def _select_locale():
@@ -73,6 +73,7 @@ def _select_locale():
 
 def _register_tasks() -> None:
     """Each domain registers its background tasks with the queue in its `tasks` module."""
+    from app.auth import tasks as auth_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
     from app.sensors import tasks as sensor_tasks  # noqa: F401
     from app.sync import tasks as sync_tasks  # noqa: F401

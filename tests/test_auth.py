@@ -1,6 +1,8 @@
 """Sign-in, lockout, CSRF, sign-out and password changes, as a manager sees them."""
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from app.audit.models import AuditEntry
@@ -127,9 +129,42 @@ def test_short_password_is_refused(tree, client_as):
     assert response.status_code == 400 and "8 to 128" in response.get_data(as_text=True)
 
 
-def test_login_redirects_only_to_local_pages(tree, client):
-    response = client.post("/login?next=//evil.example/x", data={"username": "parkp1", "password": PASSWORD})
-    assert response.headers["Location"] == "/"
+# `next` values (as sent in the query string) that try to leave the site; each must land on "/".
+OFFSITE_NEXT = [
+    "/%09/evil.com", "/%0a/evil.com", "/%0d%0a/evil.com", "%09//evil.com", "%20//evil.com", "/%20/evil.com",
+    "//evil.com", "///evil.com", "//evil.com/staff", "%2f%2fevil.com", "/%2f%2fevil.com", "/%252f%252fevil.com",
+    "%5c%5cevil.com", "/%5cevil.com", "/%5c/evil.com", "%5c/evil.com",
+    "http://evil.com", "https:evil.com", "http:/evil.com", "HTTPS://evil.com", "javascript:alert(1)",
+    "%0ajavascript:alert(1)", "data:text/html,x", "evil.com", "@evil.com",
+    "/%E2%88%95evil.com", "%E2%88%95%E2%88%95evil.com", "/%EF%BC%8Fevil.com", "%EF%BC%8F%EF%BC%8Fevil.com",
+    "/%EF%BC%BCevil.com", "/%E2%81%84evil.com", "/%E2%80%8B/evil.com", "/%C2%A0/evil.com", "/%E3%80%80/evil.com",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", OFFSITE_NEXT)
+def test_login_never_redirects_off_the_site(tree, client, target):
+    response = client.post(f"/login?next={target}", data={"username": "parkp1", "password": PASSWORD})
+    assert response.status_code == 302, target
+    assert response.headers["Location"] == "/", target
+
+
+@pytest.mark.parametrize("target, location", [
+    ("/staff", "/staff"), ("/staff%3Fq%3Dpark%26page%3D2", "/staff?q=park&page=2"),
+    ("/orders?plate=%E4%BA%ACA12345", "/orders?plate=%E4%BA%ACA12345"), ("/sta%09ff", "/staff"),
+    ("/%0d%0aSet-Cookie:%20a=b", "/Set-Cookie:a=b"),  # no header of its own: the newline is gone
+])
+def test_login_keeps_a_same_site_next_page(tree, client, target, location):
+    response = client.post(f"/login?next={target}", data={"username": "parkp1", "password": PASSWORD})
+    assert response.headers["Location"] == location
+    assert all("a=b" not in cookie for cookie in response.headers.getlist("Set-Cookie"))
+
+
+def test_the_sign_in_page_sends_a_stranger_back_to_the_page_they_asked_for(tree, client):
+    asked = client.get("/staff?q=p1")
+    assert asked.status_code == 302
+    response = client.post(asked.headers["Location"], data={"username": "parkp1", "password": PASSWORD})
+    assert response.headers["Location"] == "/staff?q=p1"
 
 
 def test_security_headers_and_cookie_flags(tree, client):

@@ -60,6 +60,14 @@ def _foreign_export_job(tree, foreign):
     return job
 
 
+def _foreign_signin(tree, foreign):
+    from app.auth.models import SignInSession
+
+    now = utcnow()
+    return SignInSession(token_hash=f"{MARKER}-{foreign['staff']}".ljust(64, "0"), staff=tree.staff[foreign["staff"]],
+                         created_at=now, last_seen_at=now, user_agent=f"{MARKER} browser")
+
+
 class _NotAnObject:
     """A URL value that names no row (export kinds): nothing to save, only an id to put in the URL."""
 
@@ -75,6 +83,7 @@ FOREIGN = {
     "area_id": lambda tree, f: tree.nodes[f["area"]],
     "park_id": lambda tree, f: tree.nodes[f["park"]],
     "staff_id": lambda tree, f: tree.staff[f["staff"]],
+    "session_id": _foreign_signin,
     "role_id": _foreign_role,
     "entry_id": _foreign_audit_entry,
     "segment_id": lambda tree, f: BerthSegment(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} segment"),

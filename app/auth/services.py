@@ -1,12 +1,15 @@
 """Authentication rules, independent of Flask requests (the device API reuses them)."""
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select, update
 
 from app.audit import services as audit
+from app.auth.models import SignInSession
 from app.core.types import utcnow
 from app.extensions import db
 from app.staff.models import Staff
@@ -52,21 +55,88 @@ def authenticate(username: str, password: str, *, ip: str | None = None, max_fai
     return LoginResult(staff)
 
 
-def change_password(staff: Staff, new_password: str, *, actor=None, ip: str | None = None) -> None:
-    """Set a new password; every session of the account signed with the old token ends."""
+def change_password(staff: Staff, new_password: str, *, actor=None, keep: SignInSession | None = None,
+                    ip: str | None = None) -> None:
+    """Set a new password and end every session of the account but `keep` (the one changing it)."""
     staff.set_password(new_password)
     staff.failed_logins = 0
     staff.locked_until = None
-    action = "password_change" if actor is None or actor.id == staff.id else "password_reset"
-    audit.record(actor or staff, action, staff, ip=ip)
+    own = actor is None or actor.id == staff.id
+    end_sessions(staff, "password" if own else "reset", keep=keep)
+    audit.record(actor or staff, "password_change" if own else "password_reset", staff, ip=ip)
 
 
-def load_session_user(session_id: str) -> Staff | None:
-    """Flask-Login's loader: the id is '<staff id>:<session token>'."""
-    staff_id, _, token = session_id.partition(":")
-    if not staff_id.isdigit():
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: timedelta      # a session unused this long has ended
+    absolute: timedelta  # and any session this old
+
+    @classmethod
+    def of(cls, config) -> "SessionLimits":
+        return cls(idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                   absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]))
+
+
+TOUCH_EVERY = timedelta(minutes=1)  # how stale last_seen_at may get: a write per request would be too many
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _live(now, limits: SessionLimits):
+    return (SignInSession.ended_at.is_(None), SignInSession.last_seen_at > now - limits.idle,
+            SignInSession.created_at > now - limits.absolute)
+
+
+def open_session(staff: Staff, *, user_agent: str | None, ip: str | None) -> SignInSession:
+    """A new sign-in of `staff`; its token (`.token`) goes into the cookie and nowhere else."""
+    now = utcnow()
+    row = SignInSession(token_hash="", staff=staff, created_at=now, last_seen_at=now,
+                        user_agent=(user_agent or "")[:200] or None, ip=ip)
+    row.token = secrets.token_urlsafe(32)
+    row.token_hash = _digest(row.token)
+    db.session.add(row)
+    staff.signin = row
+    return row
+
+
+def load_session_user(token: str, limits: SessionLimits) -> Staff | None:
+    """Flask-Login's loader: the staff of a live session, with the session attached (`staff.signin`).
+    Its `last_seen_at` is written (and committed: the loader runs before the view) at most once a minute."""
+    now = utcnow()
+    row = db.session.scalar(select(SignInSession).where(SignInSession.token_hash == _digest(token),
+                                                        *_live(now, limits)))
+    if row is None or not row.staff.active or row.staff.is_field_staff:
         return None
-    staff = db.session.get(Staff, int(staff_id))
-    if staff is None or staff.session_token != token or not staff.active or staff.is_field_staff:
-        return None
-    return staff
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    row.token = token
+    row.staff.signin = row
+    return row.staff
+
+
+def active_sessions(staff: Staff, limits: SessionLimits) -> list[SignInSession]:
+    return list(db.session.scalars(select(SignInSession).where(SignInSession.staff_id == staff.id,
+                                                               *_live(utcnow(), limits))
+                                   .order_by(SignInSession.last_seen_at.desc(), SignInSession.id.desc())))
+
+
+def end_session(row: SignInSession, reason: str) -> None:
+    row.ended_at, row.end_reason = utcnow(), reason
+
+
+def end_sessions(staff: Staff, reason: str, *, keep: SignInSession | None = None) -> int:
+    """End every session of `staff` (but `keep`); how many were open."""
+    stmt = update(SignInSession).where(SignInSession.staff_id == staff.id, SignInSession.ended_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(SignInSession.id != keep.id)
+    return db.session.execute(stmt.values(ended_at=utcnow(), end_reason=reason)).rowcount
+
+
+def forget_old_sessions(now, keep_days: int = 30) -> int:
+    """Delete sessions that ended or went unused more than `keep_days` ago (the audit log keeps sign-ins)."""
+    cutoff = now - timedelta(days=keep_days)
+    return db.session.execute(delete(SignInSession).where(
+        or_(SignInSession.ended_at < cutoff, SignInSession.last_seen_at < cutoff))).rowcount

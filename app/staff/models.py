@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from flask import current_app
@@ -84,18 +83,20 @@ class Staff(UserMixin, AnchoredMixin, TimestampMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
     note: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[Role] = relationship(lazy="joined")
 
+    signin = None  # the request's sign-in session (app.auth.models.SignInSession), set when it is opened or loaded
+    # identity, as for any other model: UserMixin would compare get_id(), the session token
+    __eq__, __ne__, __hash__ = object.__eq__, object.__ne__, object.__hash__
+
     def get_id(self) -> str:
-        # the token changes with the password, so every other session's cookie stops matching
-        return f"{self.id}:{self.session_token}"
+        # what Flask-Login keeps in the cookie: the sign-in session's token, never the account's id
+        return self.signin.token
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
         self.password_hash = generate_password_hash(password, method=method)
-        self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,11 +1,11 @@
 """Creating staff and roles within the actor's subtree, granting only what the actor holds."""
 from __future__ import annotations
 
-import secrets
-
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.audit import services as audit
+from app.auth import services as auth
 from app.extensions import db
 from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
 from app.staff.permissions import codes_for_level
@@ -63,8 +63,37 @@ def create_staff(actor: Staff, *, node, role: Role, username: str, display_name:
     return staff
 
 
+def codes_beyond(actor: Staff, target: Staff) -> set[str]:
+    """The codes of the target's role that the actor could not give. A disabled role counts with its
+    codes: enabling it again would give them back."""
+    role = target.role
+    return role.codes - grantable_codes(actor, Level(target.level), role.role_kind)
+
+
+def check_may_act_on(actor: Staff, target: Staff) -> None:
+    """The one rule for every action on an account (edit, role, password, disable, sessions): the target
+    hangs at or below the actor's node and holds nothing the actor could not grant. Otherwise a manager
+    of staff could reset a stronger person's password, sign in as them and hold their permissions."""
+    if not Scope.of(actor).covers(target):
+        raise StaffError(_("%(name)s works outside your part of the tree.", name=target.username))
+    beyond = codes_beyond(actor, target)
+    if beyond:
+        raise StaffError(_("%(name)s holds permissions you do not hold (%(codes)s): only a manager who holds "
+                           "every one of them may change this account.", name=target.username,
+                           codes=", ".join(sorted(beyond)[:6]) + (" …" if len(beyond) > 6 else "")))
+
+
+def may_act_on(actor: Staff, target: Staff) -> bool:
+    try:
+        check_may_act_on(actor, target)
+    except StaffError:
+        return False
+    return True
+
+
 def update_staff(actor: Staff, staff: Staff, *, node, role: Role, display_name: str,
                  phone: str | None, note: str | None, ip: str | None = None) -> None:
+    check_may_act_on(actor, staff)
     if staff.id == actor.id and (role.id != staff.role_id or getattr(node, "id", None) != _node_id(staff)):
         raise StaffError("You cannot change your own role or node.", "role_id")
     check_role_for_node(role, node.level if node is not None else Level.PLATFORM)
@@ -82,13 +111,33 @@ def _node_id(staff: Staff):
 
 def set_staff_active(actor: Staff, staff: Staff, active: bool, ip: str | None = None) -> None:
     if staff.id == actor.id:
-        raise StaffError("You cannot disable your own account.")
+        raise StaffError(_("You cannot disable your own account."))
+    check_may_act_on(actor, staff)
     before = audit.snapshot(staff, ("active",))
     staff.active = active
     if not active:
-        staff.session_token = secrets.token_hex(16)  # a disabled account loses its sessions at once
+        auth.end_sessions(staff, "disabled")  # a disabled account loses its sessions at once
     audit.record(actor, "enable" if active else "disable", staff, before=before,
                  after=audit.snapshot(staff, ("active",)), ip=ip)
+
+
+def reset_password(actor: Staff, staff: Staff, new_password: str, ip: str | None = None) -> None:
+    """A manager sets someone's password; all their sessions end. Your own goes through your password
+    page, which asks for the current one."""
+    if staff.id == actor.id:
+        raise StaffError(_("Change your own password on your password page."))
+    check_may_act_on(actor, staff)
+    auth.change_password(staff, new_password, actor=actor, ip=ip)
+
+
+def end_sessions(actor: Staff, staff: Staff, ip: str | None = None) -> int:
+    """Sign someone out everywhere (a lost phone, a shared computer)."""
+    if staff.id == actor.id:
+        raise StaffError(_("End your own sessions on your password page."))
+    check_may_act_on(actor, staff)
+    count = auth.end_sessions(staff, "manager")
+    audit.record(actor, "sessions_ended", staff, after={"sessions": count}, ip=ip)
+    return count
 
 
 def grantable_codes(actor: Staff, target_level: Level, kind: RoleKind) -> set[str]:

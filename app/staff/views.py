@@ -1,9 +1,10 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
+from app.auth.services import SessionLimits, active_sessions
 from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff import services
@@ -18,6 +19,17 @@ bp = Blueprint("staff", __name__)
 
 def _actor():
     return current_user._get_current_object()
+
+
+def _account(staff_id):
+    """The account a route acts on: inside the scope (else 404) and, by the one rule of
+    `services.check_may_act_on`, no stronger than the actor (else 403 with the reason)."""
+    staff = current_scope().get_or_404(Staff, staff_id)
+    try:
+        services.check_may_act_on(_actor(), staff)
+    except services.StaffError as exc:
+        abort(403, str(exc))
+    return staff
 
 
 @bp.route("/staff")
@@ -35,7 +47,9 @@ def list_staff():
             stmt = stmt.where(Staff.role_id == form.role_id.data)
         if form.status.data:
             stmt = stmt.where(Staff.active.is_(form.status.data == "active"))
-    return render_template("staff/list.html", page=paginate(stmt), form=form)
+    page = paginate(stmt)
+    manageable = {s.id for s in page.items if services.may_act_on(_actor(), s)}
+    return render_template("staff/list.html", page=page, form=form, manageable=manageable)
 
 
 def _visible_roles(scope):
@@ -83,7 +97,7 @@ def new_staff():
 @permission_required("staff.edit")
 def edit_staff(staff_id):
     scope, actor = current_scope(), _actor()
-    staff = scope.get_or_404(Staff, staff_id)
+    staff = _account(staff_id)
     form = StaffEditForm(obj=staff)
     _fill_staff_form(form, scope, actor)
     if request.method == "GET":
@@ -100,13 +114,15 @@ def edit_staff(staff_id):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("staff.list_staff"))
-    return render_template("staff/form.html", form=form, staff=staff), 400 if form.errors else 200
+    sessions = active_sessions(staff, SessionLimits.of(current_app.config))
+    return render_template("staff/form.html", form=form, staff=staff, sessions=len(sessions)), \
+        400 if form.errors else 200
 
 
 @bp.route("/staff/<int:staff_id>/active", methods=["POST"])
 @permission_required("staff.delete")
 def toggle_staff(staff_id):
-    staff = current_scope().get_or_404(Staff, staff_id)
+    staff = _account(staff_id)
     if FlaskForm().validate_on_submit():
         try:
             services.set_staff_active(_actor(), staff, not staff.active, ip=client_ip())
@@ -122,15 +138,29 @@ def toggle_staff(staff_id):
 @bp.route("/staff/<int:staff_id>/password", methods=["GET", "POST"])
 @permission_required("staff.edit")
 def reset_password(staff_id):
-    staff = current_scope().get_or_404(Staff, staff_id)
+    staff = _account(staff_id)
+    if staff.id == current_user.id:
+        return redirect(url_for("auth.change_password"))  # yours needs your current password
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        from app.auth.services import change_password
-        change_password(staff, form.new_password.data, actor=_actor(), ip=client_ip())
+        services.reset_password(_actor(), staff, form.new_password.data, ip=client_ip())
         db.session.commit()
         flash(_("Password of %(name)s reset; their sessions have ended.", name=staff.username), "success")
         return redirect(url_for("staff.list_staff"))
     return render_template("staff/password.html", form=form, staff=staff), 400 if form.errors else 200
+
+
+@bp.route("/staff/<int:staff_id>/sessions/end", methods=["POST"])
+@permission_required("staff.edit")
+def end_staff_sessions(staff_id):
+    staff = _account(staff_id)
+    if staff.id == current_user.id:
+        return redirect(url_for("auth.change_password"))  # where you end your own
+    if FlaskForm().validate_on_submit():
+        count = services.end_sessions(_actor(), staff, ip=client_ip())
+        db.session.commit()
+        flash(_("%(name)s has been signed out of %(count)s session(s).", name=staff.username, count=count), "success")
+    return redirect(url_for("staff.edit_staff", staff_id=staff.id))
 
 
 @bp.route("/roles")

@@ -63,6 +63,10 @@ class Scope:
             abort(404)
         return obj
 
+    def covers(self, anchored) -> bool:
+        """Whether something anchored (staff, a role) hangs at this scope's node or below: the clause, in Python."""
+        return self.level == Level.PLATFORM or getattr(anchored, f"{self.level.value}_id") == self.node_id
+
     def contains(self, obj) -> bool:
         return obj is not None and self.get(type(obj), obj.id) is not None
 
