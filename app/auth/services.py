@@ -72,7 +72,7 @@ class SessionLimits:
     absolute: timedelta  # and any session this old
 
     @classmethod
-    def of(cls, config) -> "SessionLimits":
+    def of(cls, config) -> SessionLimits:
         return cls(idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
                    absolute=timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]))
 

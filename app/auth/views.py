@@ -58,7 +58,7 @@ def safe_next(target: str | None) -> str:
     proxy could read it once decoded, for a scheme or host ("//", a backslash or a slash look-alike)."""
     path = _visible(target or "")
     seen = path
-    for _ in range(3):  # percent-decoded once by the browser, maybe again by a proxy
+    for _round in range(3):  # percent-decoded once by the browser, maybe again by a proxy
         seen = _visible(unquote(seen))
     seen = unicodedata.normalize("NFKC", seen)
     if path.startswith("/") and not seen.startswith("//") and not any(ch in seen for ch in _SLASH_LIKE):
