@@ -61,6 +61,9 @@ class Config:
     # Sign-in throttling (app/auth/limits.py, app/auth/throttle.py). Per address: Flask-Limiter counts failed
     # sign-ins, in this process's memory or, with REDIS_URL, in Redis (shared by every worker and host);
     # "" turns it off.
+    # Behind a TLS proxy or load balancer set TRUSTED_PROXIES to the number of them: the client's address is then
+    # read from X-Forwarded-For. Left at 0 there, every client would share the proxy's address (and its limit).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "parkingos"

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
@@ -17,6 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
+    if app.config["TRUSTED_PROXIES"]:  # addresses (sign-in limits, audit) and https as the client sent them
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _configure_logging(app)
     _init_extensions(app)
     from app.exports.tasks import init_app as init_task_queue

@@ -183,3 +183,18 @@ def test_housekeeping_forgets_old_failure_runs_and_counts(app, db):
     assert sign_in_housekeeping.call_local() == {"sign_in_failures": 1, "unknown_sign_ins": 1}
     assert db.session.scalars(select(SignInFailures.name_hash)).all() == ["new"]
     assert db.session.scalar(select(func.count()).select_from(UnknownSignIns)) == 1
+
+
+def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(app):
+    from flask import request
+
+    from app import create_app
+
+    same = {k: app.config[k] for k in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS",
+                                       "RATELIMIT_STORAGE_URI")}
+    behind, direct = create_app({**same, "TRUSTED_PROXIES": 1}), create_app(same)
+    for one in (behind, direct):
+        one.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert behind.test_client().get("/whoami", headers=forwarded).text == "203.0.113.9"
+    assert direct.test_client().get("/whoami", headers=forwarded).text == "127.0.0.1"  # not trusted by default
