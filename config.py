@@ -67,6 +67,9 @@ class Config:
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "parkingos"
+    # Redis unreachable: count in memory meanwhile, and never fail a sign-in over it
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     LOGIN_LIMITS_PER_ADDRESS = os.environ.get("LOGIN_LIMITS_PER_ADDRESS", "10 per minute;50 per hour")
     # Per username, in the database: after 5 wrong passwords in a row it waits 15 s, doubling with each further
     # one up to 5 minutes; a run is forgotten after a quiet day. Clients that signed in to the account before

@@ -38,12 +38,12 @@ def authenticate(username: str, password: str, *, ip: str | None = None, known_d
     if wait and not throttle.is_known_device(known_device, staff):
         return LoginResult(None, "delayed", retry_after=wait)  # refused unchecked: a right password stays unknown
     if not _password_matches(staff, password):
-        delay = throttle.record_failure(name, failures, now)
+        in_a_row = throttle.record_failure(name, failures, now)
         if staff is None:
             throttle.count_unknown(ip, now)  # counted, not audited: names nobody has are no one's history
         else:
-            audit.record(staff, "login_failed", staff, ip=ip, after={"failures_in_a_row": (
-                1 if failures is None else failures.count + 1), "delay_seconds": delay})
+            audit.record(staff, "login_failed", staff, ip=ip, after={
+                "failures_in_a_row": in_a_row, "delay_seconds": throttle.delay_after(in_a_row)})
         return LoginResult(None, "bad_credentials")
     if failures is not None and not wait:  # a known device let in early leaves the others' wait as it is
         throttle.forget(name)

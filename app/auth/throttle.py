@@ -42,7 +42,8 @@ def name_hash(username: str) -> str:
 
 
 def failures_of(name: str) -> Failures | None:
-    row = db.session.execute(select(FAILURES).where(FAILURES.c.name_hash == name)).first()
+    row = db.session.execute(select(FAILURES.c.name_hash, FAILURES.c.failures, FAILURES.c.last_failed_at,
+                                    FAILURES.c.delayed_until).where(FAILURES.c.name_hash == name)).first()
     return Failures(*row) if row else None
 
 
@@ -64,7 +65,7 @@ def delay_after(count: int) -> int:
 
 
 def record_failure(name: str, failures: Failures | None, now: datetime) -> int:
-    """Count a wrong password; returns the delay it starts. One upsert whatever the name: a first failure and
+    """Count a wrong password; returns how many are now in a row. One upsert whatever the name: a first failure and
     the next one cost the same, and two at once cannot fail on the key. After a quiet
     LOGIN_FAILURES_FORGOTTEN_HOURS the count starts again."""
     forgotten = now - timedelta(hours=current_app.config["LOGIN_FAILURES_FORGOTTEN_HOURS"])
@@ -75,7 +76,7 @@ def record_failure(name: str, failures: Failures | None, now: datetime) -> int:
     stmt = _insert(FAILURES).values(name_hash=name, failures=count, last_failed_at=now, delayed_until=until)
     db.session.execute(stmt.on_conflict_do_update(index_elements=[FAILURES.c.name_hash], set_={
         "failures": 1 if fresh else FAILURES.c.failures + 1, "last_failed_at": now, "delayed_until": until}))
-    return delay
+    return count
 
 
 def forget(name: str) -> None:
