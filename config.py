@@ -58,10 +58,30 @@ class Config:
     LANGUAGES = ("en", "zh")
     DEFAULT_TIMEZONE = "Asia/Shanghai"
     PASSWORD_HASH_METHOD = "scrypt"
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCK_MINUTES = 15
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))    # a sign-in unused this long ends
     SESSION_ABSOLUTE_HOURS = int(os.environ.get("SESSION_ABSOLUTE_HOURS", 12))  # and any sign-in this old
+    # Sign-in throttling (app/auth/limits.py, app/auth/throttle.py). Per address: Flask-Limiter counts failed
+    # sign-ins, in this process's memory or, with REDIS_URL, in Redis (shared by every worker and host);
+    # "" turns it off.
+    # Behind a TLS proxy or load balancer set TRUSTED_PROXIES to the number of them: the client's address is then
+    # read from X-Forwarded-For. Left at 0 there, every client would share the proxy's address (and its limit).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = "parkingos"
+    # Redis unreachable: count in memory meanwhile, and never fail a sign-in over it
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    LOGIN_LIMITS_PER_ADDRESS = os.environ.get("LOGIN_LIMITS_PER_ADDRESS", "10 per minute;50 per hour")
+    # Per username, in the database: after 5 wrong passwords in a row it waits 15 s, doubling with each further
+    # one up to 5 minutes; a run is forgotten after a quiet day. Clients that signed in to the account before
+    # (known devices) are not delayed.
+    LOGIN_DELAY_AFTER_FAILURES = 5
+    LOGIN_DELAY_FIRST_SECONDS = 15
+    LOGIN_DELAY_MAX_SECONDS = 300
+    LOGIN_FAILURES_FORGOTTEN_HOURS = 24
+    LOGIN_KNOWN_DEVICE_DAYS = 90
+    LOGIN_UNKNOWN_KEEP_DAYS = 90  # failed sign-ins with unknown usernames, counted per address and hour
     PAGE_SIZE = 50
     PREPARED_STATEMENTS = _flag("PREPARED_STATEMENTS", True)  # PostgreSQL; off behind PgBouncer (app/core/prepared.py)
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset

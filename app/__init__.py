@@ -5,8 +5,10 @@ import logging
 
 from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import kerb
 from app.core import worker
@@ -18,6 +20,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
+    if app.config["TRUSTED_PROXIES"]:  # addresses (sign-in limits, audit) and https as the client sent them
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     _configure_logging(app)
     _init_extensions(app)
     worker.init_app(app)  # huey: the worker's queue (tasks run at once when testing)
@@ -55,6 +60,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
+    from app.auth import limits
+
+    limits.init_app(app)  # Flask-Limiter, on the sign-in routes only
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
@@ -135,6 +143,17 @@ def _register_errors(app: Flask) -> None:
         return _error_response(400, "csrf_failed",
                                _("The form expired or was sent from elsewhere. Reload the page and try again."))
 
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_sign_ins(exc):
+        from app.auth.limits import retry_after
+
+        db.session.rollback()
+        seconds = retry_after()
+        body, status = _error_response(
+            429, "too_many_requests", _("Too many failed sign-ins from your address. Try again in %(seconds)s "
+                                        "seconds.", seconds=seconds), extra={"retry_after": seconds})
+        return body, status, {"Retry-After": str(seconds)}
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         db.session.rollback()
@@ -148,9 +167,9 @@ def _register_errors(app: Flask) -> None:
         return _error_response(500, "internal_error", _("Something went wrong on our side; nothing was saved."))
 
 
-def _error_response(status: int, code: str, message: str):
+def _error_response(status: int, code: str, message: str, extra: dict | None = None):
     if _wants_json():
-        return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
+        return jsonify({"error": {"code": code, "message": message, "fields": {}, **(extra or {})}}), status
     return render_template("errors/error.html", status=status, message=message), status
 
 

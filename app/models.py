@@ -1,6 +1,6 @@
 """Imports every domain's models so Alembic and SQLAlchemy see the whole schema."""
 from app.audit.models import AuditEntry  # noqa: F401
-from app.auth.models import SignInSession  # noqa: F401
+from app.auth.models import SignInFailures, SignInSession, UnknownSignIns  # noqa: F401
 from app.berths.models import Berth, BerthSegment  # noqa: F401
 from app.core.idempotency import IdempotentRequest  # noqa: F401
 from app.devices.models import DeviceSession, Handheld, SimCard  # noqa: F401

@@ -10,7 +10,8 @@ BEARER = [{"bearer": []}]
 def _err(*codes):
     return {str(code): {"description": desc, "content": {"application/json": {"schema": ERROR}}}
             for code, desc in [(c, {400: "Bad request", 401: "Not signed in", 403: "Refused", 404: "Not found",
-                                    409: "Conflict with the current state", 422: "Invalid fields"}[c])
+                                    409: "Conflict with the current state", 422: "Invalid fields",
+                                    429: "Too many failed sign-ins: wait Retry-After seconds"}[c])
                                for c in codes]}
 
 
@@ -47,10 +48,13 @@ def document() -> dict:
             "post": {"summary": "Sign in on a handheld", "security": [],
                      "requestBody": _body({"username": {"type": "string", "minLength": 1, "maxLength": 64},
                                            "password": {"type": "string", "minLength": 1, "maxLength": 128},
-                                           "device_serial": {"type": "string", "minLength": 1, "maxLength": 64}},
+                                           "device_serial": {"type": "string", "minLength": 1, "maxLength": 64},
+                                           "device_key": {"type": "string", "maxLength": 200, "description":
+                                                          "device_key of this handheld's last sign-in to the "
+                                                          "account: a known device is not delayed"}},
                                           ["username", "password", "device_serial"]),
                      "responses": {"201": _json({"$ref": "#/components/schemas/Session"}, "Signed in"),
-                                   **_err(400, 401, 403, 422)}},
+                                   **_err(400, 401, 403, 422, 429)}},
             "delete": {"summary": "Sign out (revokes the token)", "security": BEARER,
                        "responses": {"200": _json(OBJ), **_err(401)}}},
         "/shifts": {"post": {"summary": "Sign in to a berth segment", "security": BEARER,
@@ -153,8 +157,10 @@ def document() -> dict:
                     "type": "object", "required": ["code", "message", "fields"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                                    "fields": {"type": "object"}}}}},
-                "Session": {"type": "object", "required": ["token", "expires_at", "user", "park", "segments"],
-                            "properties": {"token": {"type": "string"}, "expires_at": TIME, "user": OBJ,
+                "Session": {"type": "object",
+                            "required": ["token", "expires_at", "device_key", "user", "park", "segments"],
+                            "properties": {"token": {"type": "string"}, "expires_at": TIME,
+                                           "device_key": {"type": "string"}, "user": OBJ,
                                            "park": OBJ, "segments": {"type": "array", "items": OBJ}}},
                 "Order": {"type": "object", "required": ["id", "state", "plate"],
                           "properties": {"id": ID, "state": {"enum": ["open", "settled", "unpaid", "recovered"]},

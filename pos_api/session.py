@@ -2,6 +2,7 @@
 from flask import g, jsonify, request
 from sqlalchemy import select
 
+from app.auth import limits
 from app.berths.models import BerthSegment
 from app.core.errors import DomainError
 from app.devices import services
@@ -13,19 +14,23 @@ from pos_api.support import Body, device_login_required, iso
 
 
 @bp.post("/session")
+@limits.per_address
 def sign_in():
     body = Body()
     username, password = body.str("username"), body.str("password", max_len=128)
     serial = body.str("device_serial")
+    device_key = body.str("device_key", required=False, max_len=200)
     body.check()
     try:
-        new = services.sign_in(username, password, serial, ip=request.remote_addr)
-    except DomainError:
+        new = services.sign_in(username, password, serial, ip=request.remote_addr, device_key=device_key)
+    except DomainError as refusal:
         db.session.commit()  # keep the failure counter and the pending device for the manager
+        if refusal.code in ("bad_credentials", "too_many_requests"):
+            limits.count_failure()
         raise
     db.session.commit()
     staff = new.session.staff
-    return jsonify({"token": new.token, "expires_at": iso(new.session.expires_at),
+    return jsonify({"token": new.token, "expires_at": iso(new.session.expires_at), "device_key": new.device_key,
                     "user": {"id": staff.id, "username": staff.username, "name": staff.display_name,
                              "role": staff.role.kind},
                     "park": park_dict(new.park), "segments": segments_of(new.park),

@@ -30,7 +30,7 @@ csrf.exempt(bp)  # devices authenticate with bearer tokens, not cookies
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     db.session.rollback()
-    return jsonify(exc.to_dict()), exc.status
+    return jsonify(exc.to_dict()), exc.status, exc.headers
 
 
 @bp.after_request

@@ -25,6 +25,9 @@ def _overrides() -> dict:
         "WTF_CSRF_ENABLED": False,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashing; the KDF itself is werkzeug's
         "SERVER_NAME": None,
+        # the suite signs in hundreds of times from one address; tests/test_sign_in_throttle.py sets a limit
+        "LOGIN_LIMITS_PER_ADDRESS": "",
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
     if TEST_DATABASE_URL:
         base["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(TEST_DATABASE_URL)
@@ -118,3 +121,16 @@ def client_as(app, login):
         return login(app.test_client(), username)
 
     return _client_as
+
+
+@pytest.fixture
+def sign_in_limit(app, monkeypatch):
+    """Turns on the per-address limit of failed sign-ins (off in the rest of the suite), counting afresh."""
+    from app.extensions import limiter
+
+    def _limit(limit="3 per minute"):
+        monkeypatch.setitem(app.config, "LOGIN_LIMITS_PER_ADDRESS", limit)
+        limiter.reset()
+
+    yield _limit
+    limiter.reset()

@@ -8,13 +8,15 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.audit.models import AuditEntry
+from app.auth import throttle
 from app.core.web import permission_required
 from app.extensions import db
+from app.tenancy.models import Level
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("audit", __name__)
 
-ACTIONS = ["create", "update", "enable", "disable", "login", "login_failed", "logout", "account_locked",
+ACTIONS = ["create", "update", "enable", "disable", "login", "login_failed", "login_refused_disabled", "logout",
            "password_change", "password_reset"]
 
 
@@ -64,7 +66,16 @@ def list_entries():
     rows = db.session.scalars(stmt.limit(per_page + 1)).all()
     next_before = rows[per_page - 1].id if len(rows) > per_page else None
     args = {k: v for k, v in request.args.items() if k != "before"}
-    return render_template("audit/list.html", entries=rows[:per_page], form=form, next_before=next_before, args=args)
+    return render_template("audit/list.html", entries=rows[:per_page], form=form, next_before=next_before, args=args,
+                           unknown_sign_ins=_unknown_sign_ins())
+
+
+def _unknown_sign_ins():
+    """Failed sign-ins with unknown usernames in the last day (counted, not audited one by one). They belong
+    to no tenant, so only the platform's auditors see them."""
+    if current_scope().level != Level.PLATFORM:
+        return None
+    return throttle.unknown_summary(datetime.now(timezone.utc) - timedelta(hours=24))
 
 
 @bp.route("/audit/<int:entry_id>")

@@ -5,10 +5,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
+from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import services as audit
+from app.auth import throttle
 from app.auth.models import SignInSession
 from app.core.types import utcnow
 from app.extensions import db
@@ -18,49 +22,62 @@ from app.staff.models import Staff
 @dataclass
 class LoginResult:
     staff: Staff | None
-    error: str | None = None  # a code: bad_credentials, locked, disabled, field_staff
+    error: str | None = None  # a code: bad_credentials, delayed, disabled, field_staff
+    retry_after: int = 0      # seconds, when delayed
 
 
-def authenticate(username: str, password: str, *, ip: str | None = None, max_failures: int = 5,
-                 lock_minutes: int = 15, admin: bool = True) -> LoginResult:
-    """Check a password, count failures, lock after `max_failures` in a row.
-    The caller commits, so the failure counter and the audit entry are kept either way."""
+def authenticate(username: str, password: str, *, ip: str | None = None, known_device: str | None = None,
+                 admin: bool = True) -> LoginResult:
+    """Check a password. Every name, known or not, takes the same path, so neither the answer nor its time
+    tells which names exist: the same lookup, the same hashing (a dummy hash stands in for an unknown name),
+    the same growing delay after wrong passwords in a row (app/auth/throttle.py). Only someone who gave the
+    right password learns more (disabled account, handheld account). The caller commits, so the failure
+    count and the audit entry are kept either way."""
     staff = db.session.scalar(select(Staff).where(func.lower(Staff.username) == username.strip().lower()))
     now = utcnow()
-    if staff is None:
-        audit.record(None, "login_failed", label=username[:64], object_type="Staff", ip=ip)
+    name = throttle.name_hash(username)
+    failures = throttle.failures_of(name)
+    wait = throttle.wait_seconds(failures, now)
+    if wait and not throttle.is_known_device(known_device, staff):
+        return LoginResult(None, "delayed", retry_after=wait)  # refused unchecked: a right password stays unknown
+    if not _password_matches(staff, password):
+        in_a_row = throttle.record_failure(name, failures, now)
+        if staff is None:
+            throttle.count_unknown(ip, now)  # counted, not audited: names nobody has are no one's history
+        else:
+            audit.record(staff, "login_failed", staff, ip=ip, after={
+                "failures_in_a_row": in_a_row, "delay_seconds": throttle.delay_after(in_a_row)})
         return LoginResult(None, "bad_credentials")
-    if staff.is_locked(now):
-        audit.record(staff, "login_refused_locked", staff, ip=ip)
-        return LoginResult(None, "locked")
-    if not staff.check_password(password):
-        staff.failed_logins += 1
-        if staff.failed_logins >= max_failures:
-            staff.locked_until = now + timedelta(minutes=lock_minutes)
-            staff.failed_logins = 0
-            audit.record(staff, "account_locked", staff, ip=ip)
-            return LoginResult(None, "locked")
-        audit.record(staff, "login_failed", staff, ip=ip)
-        return LoginResult(None, "bad_credentials")
+    if failures is not None and not wait:  # a known device let in early leaves the others' wait as it is
+        throttle.forget(name)
     if not staff.active or not staff.role.active:
         audit.record(staff, "login_refused_disabled", staff, ip=ip)
         return LoginResult(None, "disabled")
     if admin and staff.is_field_staff:
         audit.record(staff, "login_refused_field_staff", staff, ip=ip)
         return LoginResult(None, "field_staff")
-    staff.failed_logins = 0
-    staff.locked_until = None
     staff.last_login_at = now
     audit.record(staff, "login", staff, ip=ip)
     return LoginResult(staff)
+
+
+def _password_matches(staff: Staff | None, password: str) -> bool:
+    if staff is None:  # as long as a wrong password of a real account: the dummy is hashed the same way
+        check_password_hash(_dummy_hash(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), password)
+        return False
+    return staff.check_password(password)
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
 def change_password(staff: Staff, new_password: str, *, actor=None, keep: SignInSession | None = None,
                     ip: str | None = None) -> None:
     """Set a new password and end every session of the account but `keep` (the one changing it)."""
     staff.set_password(new_password)
-    staff.failed_logins = 0
-    staff.locked_until = None
+    throttle.forget(throttle.name_hash(staff.username))  # a delayed person can sign in with the new one at once
     own = actor is None or actor.id == staff.id
     end_sessions(staff, "password" if own else "reset", keep=keep)
     audit.record(actor or staff, "password_change" if own else "password_reset", staff, ip=ip)

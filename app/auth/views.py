@@ -7,39 +7,46 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from app.audit import services as audit
-from app.auth import services
+from app.auth import limits, services
 from app.auth.forms import ChangePasswordForm, LoginForm
 from app.core.web import client_ip
 from app.extensions import db
 
 bp = Blueprint("auth", __name__)
 
+# One message for every wrong guess; what the account is (disabled, for the handheld) is told only to
+# someone who gave its right password.
 LOGIN_ERRORS = {
-    "bad_credentials": lambda: _("Wrong username or password."),
-    "locked": lambda: _("Too many failed attempts: this account is locked for %(minutes)s minutes.",
-                        minutes=current_app.config["LOGIN_LOCK_MINUTES"]),
-    "disabled": lambda: _("This account is disabled. Ask your administrator."),
-    "field_staff": lambda: _("Collector and inspector accounts sign in on the handheld, not here."),
+    "bad_credentials": lambda result: _("Wrong username or password."),
+    "delayed": lambda result: _("Too many failed sign-ins with this username. Try again in %(seconds)s seconds.",
+                                seconds=result.retry_after),
+    "disabled": lambda result: _("This account is disabled. Ask your administrator."),
+    "field_staff": lambda result: _("Collector and inspector accounts sign in on the handheld, not here."),
 }
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits.per_address
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = services.authenticate(
-            form.username.data, form.password.data, ip=client_ip(),
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+        result = services.authenticate(form.username.data, form.password.data, ip=client_ip(),
+                                       known_device=limits.known_device_token())
         if result.staff is not None:
             services.open_session(result.staff, user_agent=request.user_agent.string, ip=client_ip())
         db.session.commit()
         if result.staff is not None:
             login_user(result.staff)
-            return redirect(safe_next(request.args.get("next")))
-        flash(LOGIN_ERRORS[result.error](), "danger")
+            response = redirect(safe_next(request.args.get("next")))
+            limits.remember_device(response, result.staff)
+            return response
+        flash(LOGIN_ERRORS[result.error](result), "danger")
+        if result.error in ("bad_credentials", "delayed"):
+            limits.count_failure()
+        if result.retry_after:
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(result.retry_after)}
     return render_template("auth/login.html", form=form), (400 if request.method == "POST" else 200)
 
 

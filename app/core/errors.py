@@ -9,6 +9,10 @@ class DomainError(Exception):
         super().__init__(message)
         self.code, self.message, self.fields, self.extra = code, message, fields or {}, extra or {}
 
+    @property
+    def headers(self) -> dict:
+        return {}
+
     def to_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, "fields": self.fields, **self.extra}}
 
@@ -31,3 +35,15 @@ class NotFound(DomainError):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class TooManyRequests(DomainError):
+    """Wait before trying again: `retry_after` seconds, in the body and in the Retry-After header."""
+    status = 429
+
+    def __init__(self, code: str, message: str, retry_after: int):
+        super().__init__(code, message, extra={"retry_after": retry_after})
+
+    @property
+    def headers(self) -> dict:
+        return {"Retry-After": str(self.extra["retry_after"])}

@@ -9,20 +9,15 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 
 from app.audit import services as audit
+from app.auth import throttle
 from app.auth.services import authenticate
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld, HandheldStatus
 from app.extensions import db, execute_core
 from app.shifts.models import Shift
 from app.staff.models import Role, Staff
 from app.tenancy.models import Level, Park
-
-LOGIN_ERRORS = {
-    "bad_credentials": ("bad_credentials", "Wrong username or password."),
-    "locked": ("account_locked", "Too many failed attempts: the account is locked for a while."),
-    "disabled": ("account_disabled", "This account is disabled."),
-}
 
 
 def hash_token(token: str) -> str:
@@ -34,15 +29,16 @@ class NewSession:
     token: str
     session: DeviceSession
     park: Park
+    device_key: str  # the handheld sends it with its next sign-in: a known device is not delayed
 
 
-def sign_in(username: str, password: str, serial: str, *, ip: str | None = None,
+def sign_in(username: str, password: str, serial: str, *, ip: str | None = None, device_key: str | None = None,
             lifetime: timedelta = timedelta(hours=14)) -> NewSession:
     """Check credentials and device; a new sign-in revokes the user's earlier tokens.
     Raises with the outcome already staged (failure counters, pending device) for the caller to commit."""
-    result = authenticate(username, password, ip=ip, admin=False)
+    result = authenticate(username, password, ip=ip, known_device=device_key, admin=False)
     if result.staff is None:
-        raise Unauthorized(*LOGIN_ERRORS[result.error])
+        raise _refusal(result)
     staff = result.staff
     if not staff.is_field_staff:
         raise Forbidden("not_field_staff", "Only collectors and inspectors sign in on handhelds.")
@@ -66,7 +62,17 @@ def sign_in(username: str, password: str, serial: str, *, ip: str | None = None,
     handheld.last_seen_at = now
     db.session.add(session)
     audit.record(staff, "device_sign_in", handheld, ip=ip)
-    return NewSession(token, session, park)
+    return NewSession(token, session, park, throttle.device_token(staff))
+
+
+def _refusal(result) -> DomainError:
+    """One code for every wrong guess; a disabled account is told apart only after its right password."""
+    if result.error == "delayed":
+        return TooManyRequests("too_many_requests", f"Too many failed sign-ins with this username. Try again in "
+                                                    f"{result.retry_after} seconds.", result.retry_after)
+    if result.error == "disabled":
+        return Forbidden("account_disabled", "This account is disabled.")
+    return Unauthorized("bad_credentials", "Wrong username or password.")
 
 
 def _works_at(staff: Staff, park: Park) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import UTCDateTime
 from app.extensions import db
 from app.staff.permissions import codes_for_level
 from app.tenancy.models import AnchoredMixin, Level, TimestampMixin
@@ -80,8 +80,6 @@ class Staff(UserMixin, AnchoredMixin, TimestampMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role_id: Mapped[int] = mapped_column(ForeignKey("roles.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[Role] = relationship(lazy="joined")
@@ -115,6 +113,3 @@ class Staff(UserMixin, AnchoredMixin, TimestampMixin, db.Model):
 
     def can(self, code: str) -> bool:
         return code in self.permissions
-
-    def is_locked(self, now: datetime | None = None) -> bool:
-        return self.locked_until is not None and self.locked_until > (now or utcnow())
