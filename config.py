@@ -61,6 +61,9 @@ class Config:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     PAGE_SIZE = 50
+    # The largest request body of a route that declares no limit of its own (app/core/bodies.py): forms and
+    # device JSON (a full GPS batch of 5,000 points is about 0.6 MB). Photos, imports and lane uploads take more.
+    MAX_CONTENT_LENGTH = 1024 * 1024
     PREPARED_STATEMENTS = _flag("PREPARED_STATEMENTS", True)  # PostgreSQL; off behind PgBouncer (app/core/prepared.py)
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset
 

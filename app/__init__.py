@@ -6,7 +6,7 @@ import logging
 from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
@@ -16,6 +16,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
+    # first of all before_request functions (CSRF, sessions' users, the NUL check read forms): a body
+    # larger than its route takes is refused before anything reads it
+    app.before_request(_limit_body)
     _configure_logging(app)
     _init_extensions(app)
     from app.exports.tasks import init_app as init_task_queue
@@ -125,6 +128,11 @@ def _register_errors(app: Flask) -> None:
         return _error_response(400, "csrf_failed",
                                _("The form expired or was sent from elsewhere. Reload the page and try again."))
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):  # a streamed body reached the limit while being read
+        db.session.rollback()
+        return _too_large(request.max_content_length)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         db.session.rollback()
@@ -142,6 +150,23 @@ def _error_response(status: int, code: str, message: str):
     if _wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": {}}}), status
     return render_template("errors/error.html", status=status, message=message), status
+
+
+def _limit_body():
+    """413 when the Content-Length is beyond the route's limit (see app/core/bodies.py), before any work;
+    a streamed body is read no further than the limit."""
+    from app.core.bodies import route_limit
+
+    limit = request.max_content_length = route_limit()
+    length = request.content_length
+    if length is not None and limit is not None and length > limit:
+        return _too_large(limit)
+    return None
+
+
+def _too_large(limit: int | None):
+    return _error_response(413, "payload_too_large", _("The request is larger than this address takes "
+                                                         "(%(size)s bytes at most).", size=limit))
 
 
 def _refuse_nul_bytes():

@@ -31,3 +31,7 @@ class NotFound(DomainError):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class BadRequest(DomainError):
+    status = 400
