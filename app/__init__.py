@@ -129,9 +129,9 @@ def _register_errors(app: Flask) -> None:
                                _("The form expired or was sent from elsewhere. Reload the page and try again."))
 
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(exc):  # a streamed body reached the limit while being read
+    def too_large(exc):  # a form's field or part count past werkzeug's limits, found while parsing
         db.session.rollback()
-        return _too_large(request.max_content_length)
+        return _too_large(None)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -153,20 +153,16 @@ def _error_response(status: int, code: str, message: str):
 
 
 def _limit_body():
-    """413 when the Content-Length is beyond the route's limit (see app/core/bodies.py), before any work;
-    a streamed body is read no further than the limit."""
-    from app.core.bodies import route_limit
+    """413 before any work when the body is larger than its route takes (see app/core/bodies.py)."""
+    from app.core.bodies import body_fits
 
-    limit = request.max_content_length = route_limit()
-    length = request.content_length
-    if length is not None and limit is not None and length > limit:
-        return _too_large(limit)
-    return None
+    return None if body_fits() else _too_large(request.max_content_length)
 
 
 def _too_large(limit: int | None):
-    return _error_response(413, "payload_too_large", _("The request is larger than this address takes "
-                                                         "(%(size)s bytes at most).", size=limit))
+    message = (_("The request is larger than this address takes (%(size)s bytes at most).", size=limit)
+               if limit else _("The request is too large."))
+    return _error_response(413, "payload_too_large", message)
 
 
 def _refuse_nul_bytes():

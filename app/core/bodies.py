@@ -2,18 +2,17 @@
 and the fingerprint that names a request for idempotency.
 
 Every route takes at most MAX_CONTENT_LENGTH bytes (config) unless it declares its own limit with
-`body_limit` (photos, imports, lane uploads). The app's first before_request (`app.limit_body`) answers 413
-before any work when the Content-Length is larger, and sets the limit on the request, so that a streamed
-body (chunked, without Content-Length) is read no further than the limit."""
+`body_limit` (photos, imports, lane uploads). The app's first before_request asks `body_fits()` and answers
+413 before any work when the body is larger: from its Content-Length, without reading it; a streamed body
+(chunked, without Content-Length) is read up to the limit and no further."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 
 from flask import current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
-
 from app.core.errors import BadRequest
 
 MAX_DEPTH = 32  # arrays and objects inside each other; the deepest body a device sends has 4
@@ -40,14 +39,33 @@ def route_limit() -> int | None:
     return getattr(view, "max_body_bytes", None) or current_app.config["MAX_CONTENT_LENGTH"]
 
 
-def body_bytes() -> bytes:
-    """The raw body, read once. A streamed body that reaches the route's limit is RequestEntityTooLarge (413):
-    werkzeug stops reading there and would hand back the first part as if it were all."""
-    data = request.get_data(cache=True)
-    limit = request.max_content_length
-    if request.content_length is None and limit is not None and len(data) >= limit:
-        raise RequestEntityTooLarge()
-    return data
+def body_fits() -> bool:
+    """Whether the body is within its route's limit (which it also sets as the request's limit)."""
+    limit = request.max_content_length = route_limit()
+    if limit is None:
+        return True
+    environ = request.environ
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        # without the server's promise to end the stream werkzeug reads nothing of it
+        return "wsgi.input_terminated" not in environ or _take_streamed(environ, limit)
+    length = request.content_length
+    return length is None or length <= limit
+
+
+def _take_streamed(environ, limit: int) -> bool:
+    """Read a streamed body up to one byte past the limit; when it fits, hand it on as if its length had been
+    announced (werkzeug would stop a larger one at the limit and give the part read as the whole body)."""
+    stream, data = environ["wsgi.input"], bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) > limit:
+        return False
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(bytes(data)), str(len(data))
+    del environ["HTTP_TRANSFER_ENCODING"]
+    return True
 
 
 def json_object() -> dict:
@@ -59,7 +77,7 @@ def json_object() -> dict:
         return parsed
     if not request.is_json:
         raise _malformed("Send a JSON object with Content-Type: application/json.")
-    data = body_bytes()
+    data = request.get_data(cache=True)
     # counting brackets runs at C speed; only a body with many of them is scanned for its depth
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(data):
         raise _malformed(f"JSON nested deeper than {MAX_DEPTH} levels is refused.")

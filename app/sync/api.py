@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from app.core.bodies import body_bytes, body_limit, json_object
+from app.core.bodies import body_limit, json_object
 from app.core.errors import DomainError, Invalid, NotFound
 from app.core.types import storable_text, utcnow
 from app.extensions import csrf, db
@@ -32,7 +32,7 @@ def authenticate():
         json_object()
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     g.now = utcnow()
-    g.site = services.authenticate(request.method, path, request.headers, body_bytes(), g.now)
+    g.site = services.authenticate(request.method, path, request.headers, request.get_data(cache=True), g.now)
     g.park = db.session.get(Park, g.site.park_id)
 
 
