@@ -13,9 +13,10 @@ import json
 import re
 
 from flask import current_app, request
+
 from app.core.errors import BadRequest
 
-MAX_DEPTH = 32  # arrays and objects inside each other; the deepest body a device sends has 4
+MAX_DEPTH = 32  # arrays and objects inside each other; the deepest a client sends has 5 (an upload's payments)
 MULTIPART_ENVELOPE = 64 * 1024  # boundaries, part headers and the small fields beside an uploaded file
 _OPENING = frozenset(b"[{")
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)

@@ -8,7 +8,6 @@ Create Date: 2026-12-01 09:00:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '0008_request_fingerprints'
 down_revision = '0007_sync_speed'

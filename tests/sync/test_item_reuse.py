@@ -83,7 +83,7 @@ def test_an_item_sent_again_is_a_duplicate_and_changed_it_is_refused_alone(kind,
     assert (result["kind"], result["site_id"]) == (kind, item["site_id"]) and refused["refused"] == 1
     assert _without_nonces(db) == stored
     fresh = {"kind": "lift", "site_id": "l-fresh", "lane_id": site.exit, "at": _at(1), "reason": "stuck"}
-    status, batch = site.client.upload([changed, fresh, item])
+    _status, batch = site.client.upload([changed, fresh, item])
     assert [r["status"] for r in batch["results"]] == ["refused", "ok", "ok"]
     assert batch["results"][2] == first
 
