@@ -83,6 +83,9 @@ class Config:
     LOGIN_KNOWN_DEVICE_DAYS = 90
     LOGIN_UNKNOWN_KEEP_DAYS = 90  # failed sign-ins with unknown usernames, counted per address and hour
     PAGE_SIZE = 50
+    # The largest request body of a route that declares no limit of its own (app/core/bodies.py): forms and
+    # device JSON (a full GPS batch of 5,000 points is about 0.6 MB). Photos, imports and lane uploads take more.
+    MAX_CONTENT_LENGTH = 1024 * 1024
     PREPARED_STATEMENTS = _flag("PREPARED_STATEMENTS", True)  # PostgreSQL; off behind PgBouncer (app/core/prepared.py)
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset
 

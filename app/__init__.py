@@ -7,7 +7,7 @@ from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import kerb
@@ -20,6 +20,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
+    # first of all before_request functions (CSRF, sessions' users, the NUL check read forms): a body
+    # larger than its route takes is refused before anything reads it
+    app.before_request(_limit_body)
     if app.config["TRUSTED_PROXIES"]:  # addresses (sign-in limits, audit) and https as the client sent them
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
@@ -153,6 +156,10 @@ def _register_errors(app: Flask) -> None:
             429, "too_many_requests", _("Too many failed sign-ins from your address. Try again in %(seconds)s "
                                         "seconds.", seconds=seconds), extra={"retry_after": seconds})
         return body, status, {"Retry-After": str(seconds)}
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(exc):  # a form's field or part count past werkzeug's limits, found while parsing
+        db.session.rollback()
+        return _too_large(None)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -171,6 +178,19 @@ def _error_response(status: int, code: str, message: str, extra: dict | None = N
     if _wants_json():
         return jsonify({"error": {"code": code, "message": message, "fields": {}, **(extra or {})}}), status
     return render_template("errors/error.html", status=status, message=message), status
+
+
+def _limit_body():
+    """413 before any work when the body is larger than its route takes (see app/core/bodies.py)."""
+    from app.core.bodies import body_fits
+
+    return None if body_fits() else _too_large(request.max_content_length)
+
+
+def _too_large(limit: int | None):
+    message = (_("The request is larger than this address takes (%(size)s bytes at most).", size=limit)
+               if limit else _("The request is too large."))
+    return _error_response(413, "payload_too_large", message)
 
 
 def _refuse_nul_bytes():

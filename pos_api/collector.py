@@ -21,7 +21,7 @@ from app.orders.records import OrderView
 from app.shifts import services as shifts
 from app.tenancy.models import Park
 from pos_api import bp
-from pos_api.support import MAX_ID, Body, device_login_required, existing_id, idempotent, iso, now_or
+from pos_api.support import MAX_ID, Body, device_login_required, existing_id, idempotent, iso, now_or, photo_body
 
 COLLECTOR = "collector"
 PAY_METHODS = ("cash", "electronic", "card", "free")
@@ -215,8 +215,9 @@ def escape(order_id):
 
 
 @bp.post("/orders/<int:order_id>/photos")
+@photo_body
 @device_login_required(COLLECTOR)
-@idempotent
+@idempotent(form=True)
 def upload_photo(order_id):
     order = _my_order(order_id)
     kind = request.form.get("kind")

@@ -17,7 +17,7 @@ from app.sensors.services import on_duty
 from app.staff.models import Staff
 from pos_api import bp
 from pos_api.openapi import CLIENT_REF, ID, OBJ, TIME, _body, _err, _json, register_paths
-from pos_api.support import Body, device_login_required, existing_id, idempotent, iso, now_or
+from pos_api.support import Body, device_login_required, existing_id, idempotent, iso, now_or, photo_body
 
 INSPECTOR = "inspector"
 BEARER = [{"bearer": []}]
@@ -111,8 +111,9 @@ def _photo():
 
 
 @bp.post("/inspector/tasks/<int:task_id>/photos")
+@photo_body
 @device_login_required(INSPECTOR)
-@idempotent
+@idempotent(form=True)
 def task_photo(task_id):
     task = services.my_task(g.staff, g.park.id, existing_id(task_id))
     task.photo_path = services.store_photo(task.park_id, _photo())
@@ -144,8 +145,9 @@ def create_report():
 
 
 @bp.post("/inspector/reports/<int:report_id>/photos")
+@photo_body
 @device_login_required(INSPECTOR)
-@idempotent
+@idempotent(form=True)
 def report_photo(report_id):
     report = db.session.scalar(select(ViolationReport).where(ViolationReport.id == existing_id(report_id),
                                                              ViolationReport.park_id == g.park.id,

@@ -9,10 +9,16 @@ BEARER = [{"bearer": []}]
 
 def _err(*codes):
     return {str(code): {"description": desc, "content": {"application/json": {"schema": ERROR}}}
-            for code, desc in [(c, {400: "Bad request", 401: "Not signed in", 403: "Refused", 404: "Not found",
-                                    409: "Conflict with the current state", 422: "Invalid fields",
-                                    429: "Too many failed sign-ins: wait Retry-After seconds"}[c])
-                               for c in codes]}
+            for code, desc in [(c, STATUS[c]) for c in codes]}
+
+
+STATUS = {400: "Bad request: malformed_json (not a JSON object with Content-Type: application/json, or nested "
+               "deeper than 32 levels), or a NUL character",
+          401: "Not signed in", 403: "Refused", 404: "Not found",
+          409: "Conflict with the current state; client_ref_reused: the client_ref was used for another request",
+          413: "payload_too_large: the body is larger than the endpoint takes (1 MB by default; a photo upload "
+               "5 MB and its form); refused before the token is checked",
+          422: "Invalid fields", 429: "Too many: wait Retry-After seconds"}
 
 
 def _json(schema, description="OK"):
@@ -140,8 +146,8 @@ def document() -> dict:
     }
     all_paths = {**paths, **EXTRA_PATHS}
     for operations in all_paths.values():
-        for operation in operations.values():  # any request can be refused at the door (NUL bytes, bad body)
-            operation.setdefault("responses", {}).setdefault("400", _err(400)["400"])
+        for operation in operations.values():
+            _door_answers(operation)
     return {
         "openapi": "3.0.3",
         "info": {"title": "ParkingOS device API", "version": "1.0.0",
@@ -168,6 +174,20 @@ def document() -> dict:
                                          "prepaid_fen": FEN, "fee_fen": FEN, "paid_fen": {"type": "integer"}}},
             }},
     }
+
+
+def _door_answers(operation: dict) -> None:
+    """What any request can get before its endpoint does anything: 400 (a NUL character, a malformed
+    body), 413 for a body too large, and 409 client_ref_reused for a write with a client_ref."""
+    responses = operation.setdefault("responses", {})
+    codes = [400]
+    body = operation.get("requestBody")
+    if body:
+        codes.append(413)
+        if any("client_ref" in media["schema"].get("properties", {}) for media in body["content"].values()):
+            codes.append(409)
+    for code, answer in _err(*codes).items():
+        responses.setdefault(code, answer)
 
 
 @bp.get("/openapi.json")

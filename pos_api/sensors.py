@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import g, jsonify, request
 
+from app.core.bodies import json_object
 from app.core.errors import Invalid, Unauthorized
 from app.core.types import utcnow
 from app.sensors import services
@@ -18,6 +19,7 @@ def station_key_required(view):
 
     @wraps(view)
     def wrapped(*args, **kwargs):
+        json_object()  # the body first: a malformed one is 400 with a key or without, as with a token
         key = request.headers.get("X-Station-Key", "")
         header = request.headers.get("Authorization", "")
         if not key and header.lower().startswith("bearer "):

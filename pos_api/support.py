@@ -3,20 +3,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import wraps
+from functools import partial, wraps
 
 from flask import current_app, g, jsonify, request
 from sqlalchemy import String, bindparam, cast, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.autocommit import read_without_transaction
+from app.core.bodies import MULTIPART_ENVELOPE, body_limit, json_object, request_fingerprint
 from app.core.devicetime import AHEAD, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
-from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from app.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
 from app.devices.services import LIVE_SESSION, LIVE_SESSION_PLAIN, identity_of, live_session_row
 from app.extensions import csrf, db, execute_core, on_postgresql
+from app.orders.photos import MAX_BYTES as PHOTO_MAX_BYTES
 from app.parks.settings import join_settings, settings_in_row
 from app.staff.models import Staff
 from pos_api import bp
@@ -25,6 +27,8 @@ MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exi
 UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
 
 csrf.exempt(bp)  # devices authenticate with bearer tokens, not cookies
+# the body limit of a photo upload: a multipart form with client_ref, perhaps a kind, and the file
+photo_body = body_limit(PHOTO_MAX_BYTES + MULTIPART_ENVELOPE)
 
 
 @bp.errorhandler(DomainError)
@@ -52,10 +56,7 @@ class Body:
     """Reads a JSON object field by field, collecting every problem before answering 422."""
 
     def __init__(self, data=None):
-        data = request.get_json(silent=True) if data is None else data
-        if not isinstance(data, dict):
-            raise Invalid("bad_json", "Send a JSON object with Content-Type: application/json.")
-        self.data, self.errors = data, {}
+        self.data, self.errors = json_object() if data is None else data, {}
 
     def _get(self, name, required):
         value = self.data.get(name)
@@ -167,10 +168,13 @@ _TIME_PROBLEMS = {
 def device_login_required(*kinds: str, plain: bool = False):
     """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector). With
     plain=True the view gets g.staff and g.park as plain records (DeviceStaff, DevicePark), not objects:
-    for the car cycle's endpoints, which a handheld calls all day."""
+    for the car cycle's endpoints, which a handheld calls all day.
+
+    A write's body is read before the token, so a malformed one is 400 with a token or without."""
 
     def decorator(view):
         writes = getattr(view, "looks_up_first_answer", False)
+        form = getattr(view, "reads_form", False)
         reads_with = LIVE_SESSION_PLAIN if plain else LIVE_SESSION
         writes_with = _PLAIN_AND_FIRST_ANSWER if plain else _LIVE_SESSION_AND_FIRST_ANSWER
 
@@ -180,20 +184,21 @@ def device_login_required(*kinds: str, plain: bool = False):
             session.expire_on_commit = False  # the answer is built before the commit; nothing reads after
             if request.method == "GET" and on_postgresql():
                 g.autocommit = read_without_transaction(session)
+            ref = _client_ref(form) if writes else None
             header = request.headers.get("Authorization", "")
             token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-            ref = _client_ref() if writes else None
             if not token:
                 row = None
             elif ref is None:  # a read, or a write without a usable client_ref (refused by `idempotent`)
                 row = live_session_row(token, reads_with, plain=plain)
             else:  # the write's first answer, if any, comes with the session (one round trip, not two)
                 row = live_session_row(token, writes_with, plain=plain, ref=ref)
-                g.first_answer = (ref, row if row is not None and row.endpoint is not None else None)
                 if row is not None:
                     g.collector_settings = settings_in_row(row)
             if row is None:
                 raise Unauthorized("invalid_token", "Sign in again: the token is missing, expired or revoked.")
+            if writes:
+                g.first_answer = (ref, row if ref is not None and row.status_code is not None else None)
             g.staff, g.park, g.open_shift = identity_of(row, plain=plain)
             if kinds and row.role_kind not in kinds:
                 raise Forbidden("wrong_role", "Your role cannot use this endpoint.")
@@ -205,45 +210,46 @@ def device_login_required(*kinds: str, plain: bool = False):
     return decorator
 
 
-def idempotent(view):
-    """Run a device write once per (person, client_ref); later calls get the stored first answer."""
+def idempotent(view=None, *, form: bool = False):
+    """Run a device write once per (person, client_ref); later calls with the same request (method, path,
+    body) get the stored first answer, with another request 409 client_ref_reused. form=True: the body is
+    a multipart form (a photo) rather than a JSON object."""
+    if view is None:
+        return partial(idempotent, form=form)
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        preloaded_ref, stored = g.pop("first_answer", (None, None))  # read with the token
-        ref = preloaded_ref or _client_ref()
+        ref, stored = g.pop("first_answer")  # read with the token
         if ref is None:
             raise Invalid("validation_failed", "Some fields are missing or wrong.",
                           {"client_ref": "a client-generated id (UUID) of 8 to 64 characters"})
-        key = f"{ACTOR_PREFIX}{g.staff.id}"
-        if preloaded_ref is None:
-            stored = _stored(key, ref)
+        key, fingerprint = f"{ACTOR_PREFIX}{g.staff.id}", request_fingerprint(form=form)
         if stored is not None:
-            return _replay(stored)
+            return _replay(stored, fingerprint, key, ref)
         try:
             body, status = view(*args, **kwargs)
         except DomainError:
             db.session.rollback()
             stored = _stored(key, ref)  # a concurrent retry may have won meanwhile
             if stored is not None:
-                return _replay(stored)
+                return _replay(stored, fingerprint, key, ref)
             raise
         try:
             execute_core(_REMEMBER, {"actor_key": key, "client_ref": ref, "endpoint": request.endpoint,
-                                     "status_code": status, "response": body})
+                                     "fingerprint": fingerprint, "status_code": status, "response": body})
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            return _replay(_stored(key, ref))
+            return _replay(_stored(key, ref), fingerprint, key, ref)
         return jsonify(body), status
 
     wrapped.looks_up_first_answer = True
+    wrapped.reads_form = form  # type: ignore[attr-defined]
     return wrapped
 
 
-def _client_ref() -> str | None:
-    data = request.get_json(silent=True) if request.is_json else request.form
-    ref = data.get("client_ref") if hasattr(data, "get") else None
+def _client_ref(form: bool) -> str | None:
+    ref = (request.form if form else json_object()).get("client_ref")
     return ref if isinstance(ref, str) and UUIDISH.match(ref) else None
 
 
@@ -251,7 +257,7 @@ _HANDHELD_PARK = Handheld.__table__.c.park_id
 ACTOR_PREFIX = "staff:"  # first answers are kept per person: actor_key "staff:<id>"
 _FIRST = IdempotentRequest.__table__.c
 _REMEMBER = insert(IdempotentRequest.__table__)
-_STORED = select(_FIRST.endpoint, _FIRST.status_code, _FIRST.response).where(
+_STORED = select(_FIRST.endpoint, _FIRST.fingerprint, _FIRST.status_code, _FIRST.response).where(
     _FIRST.actor_key == bindparam("key"), _FIRST.client_ref == bindparam("ref"))
 
 
@@ -265,7 +271,7 @@ def _first_answer(column):
 # collector settings of the person's role at the park, which car in and the receipt need.
 def _with_first_answer(statement):
     return join_settings(statement.add_columns(
-        *(_first_answer(column) for column in (_FIRST.endpoint, _FIRST.status_code, _FIRST.response))),
+        *(_first_answer(column) for column in (_FIRST.fingerprint, _FIRST.status_code, _FIRST.response))),
         _HANDHELD_PARK, Staff.role_id)
 
 
@@ -274,14 +280,18 @@ _PLAIN_AND_FIRST_ANSWER = _with_first_answer(LIVE_SESSION_PLAIN)
 
 
 def _stored(key: str, ref: str):
-    """The first answer (endpoint, status_code, response) of this client_ref, if any."""
+    """The first answer (endpoint, fingerprint, status_code, response) of this client_ref, if any."""
     return db.session.execute(_STORED, {"key": key, "ref": ref}).first()
 
 
-def _replay(stored):
-    if stored.endpoint != request.endpoint:
-        raise Invalid("client_ref_reused", "This client_ref was already used for another request.",
-                      {"client_ref": "reused"})
+def _replay(stored, fingerprint: str, key: str, ref: str):
+    if stored.fingerprint is None:  # kept before requests had fingerprints (migration 0008): the endpoint
+        same = _stored(key, ref).endpoint == request.endpoint  # is all there is to compare
+    else:
+        same = stored.fingerprint == fingerprint
+    if not same:
+        raise Conflict("client_ref_reused", "This client_ref was already used for a different request "
+                                            "(another endpoint, order or body).", {"client_ref": "reused"})
     response = jsonify(stored.response)
     response.status_code = stored.status_code
     response.headers["Idempotent-Replay"] = "true"

@@ -37,6 +37,10 @@ class Unauthorized(DomainError):
     status = 401
 
 
+class BadRequest(DomainError):
+    status = 400
+
+
 class TooManyRequests(DomainError):
     """Wait before trying again: `retry_after` seconds, in the body and in the Retry-After header."""
     status = 429

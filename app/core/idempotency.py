@@ -1,4 +1,5 @@
-"""Stored first answers of device writes, keyed by (device identity, client_ref)."""
+"""Stored first answers of device writes, keyed by (device identity, client_ref), with the fingerprint of
+the request that got them (app/core/bodies.py): the same ref with another request is refused."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,6 +18,7 @@ class IdempotentRequest(db.Model):
     actor_key: Mapped[str] = mapped_column(String(64))   # e.g. "staff:12" or "station:4"
     client_ref: Mapped[str] = mapped_column(String(64))
     endpoint: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str | None] = mapped_column(String(32))  # null: kept before fingerprints (0008)
     status_code: Mapped[int]
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.core.bodies import MULTIPART_ENVELOPE, body_limit
 from app.core.templating import add_nav
 from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
 from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
@@ -514,9 +515,11 @@ def _template_download(kind: str):
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+_IMPORT_BODY = body_limit(imports.MAX_BYTES + MULTIPART_ENVELOPE)  # the file, its form and the CSRF token
 for _kind, (_title, _permission, _back) in IMPORTS.items():
     bp.add_url_rule(f"/import/{_kind}", f"import_{_kind}",
-                    permission_required(_permission)(lambda kind=_kind: _import_page(kind)), methods=["GET", "POST"])
+                    _IMPORT_BODY(permission_required(_permission)(lambda kind=_kind: _import_page(kind))),
+                    methods=["GET", "POST"])
 
 
 # --- exports --------------------------------------------------------------------------------------

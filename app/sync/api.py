@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from app.core.bodies import body_limit, json_object
 from app.core.errors import DomainError, Invalid, NotFound
 from app.core.types import storable_text, utcnow
 from app.extensions import csrf, db
@@ -13,7 +14,7 @@ from app.tenancy.models import Park
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)  # sites sign each request instead of holding a cookie
-MAX_BODY = 16 * 1024 * 1024
+MAX_UPLOAD_BODY = 16 * 1024 * 1024  # a batch of uploads; the other requests take MAX_CONTENT_LENGTH
 MAX_PULL = 1000
 
 
@@ -27,8 +28,8 @@ def domain_error(exc: DomainError):
 def authenticate():
     if request.endpoint == "sync_api.openapi_json":  # the document is public: a site reads it before it has a secret
         return
-    if request.content_length and request.content_length > MAX_BODY:
-        raise Invalid("too_large", "The request body is larger than 16 MB.")
+    if request.method == "POST":  # the body first: a malformed one is 400, signed or not
+        json_object()
     path = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     g.now = utcnow()
     g.site = services.authenticate(request.method, path, request.headers, request.get_data(cache=True), g.now)
@@ -44,16 +45,6 @@ def finish_transaction(response):
     return response
 
 
-def _body() -> dict:
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nesting deeper than the parser's stack ("[[[[..."): not JSON any site sends
-        data = None
-    if not isinstance(data, dict):
-        raise Invalid("bad_json", "Send a JSON object with Content-Type: application/json.")
-    return data
-
-
 def _storable(text) -> bool:
     return isinstance(text, str) and storable_text(text)
 
@@ -64,9 +55,10 @@ def server_time():
 
 
 @bp.post("/uploads")
+@body_limit(MAX_UPLOAD_BODY)
 def upload():
     """A batch of lane events; one answer per item, in order."""
-    items = _body().get("items")
+    items = json_object().get("items")
     try:
         results = uploads.upload(g.site, g.park, items, g.now)
         db.session.flush()
@@ -81,7 +73,7 @@ def upload():
 
 @bp.post("/heartbeat")
 def heartbeat():
-    data = _body()
+    data = json_object()
     version, devices = data.get("version"), data.get("devices") or {}
     errors = {}
     if version is not None and (not _storable(version) or len(version) > 40):
@@ -114,7 +106,7 @@ def changes():
 
 @bp.post("/changes/ack")
 def ack_changes():
-    seq = services.check_ack(_body().get("seq"))
+    seq = services.check_ack(json_object().get("seq"))
     return {"acked_seq": feed.ack(db.session, g.site, seq, g.now)}
 
 
@@ -125,7 +117,7 @@ def commands():
 
 @bp.post("/commands/<int:command_id>/result")
 def command_result(command_id):
-    data = _body()
+    data = json_object()
     ok, message = data.get("ok"), data.get("message")
     if not isinstance(ok, bool) or (message is not None and not _storable(message)):
         raise Invalid("validation_failed", "Some fields are missing or wrong.",

@@ -73,6 +73,7 @@ class LaneUpload(ParkScopedMixin, db.Model):
     site_ref: Mapped[str] = mapped_column(String(64))  # the site's own id of the item
     order_site_ref: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(8))     # ok | refused (a refused item may be sent again)
+    fingerprint: Mapped[str | None] = mapped_column(String(32))  # digest of the item as sent (null before 0008)
     order_id: Mapped[int | None]  # the order of an entry, exit or settlement (ParkingOrder.id)
     lane_id: Mapped[int | None]
     plate: Mapped[str | None] = mapped_column(String(16))

@@ -12,10 +12,14 @@ from app.sync.feed import SNAPSHOT_ENTITIES
 
 SIGNED = [{"parkId": [], "timestamp": [], "requestId": [], "signature": []}]
 ERROR = {"$ref": "#/components/schemas/Error"}
-STATUS = {400: "Refused at the door (a NUL character in the query, an unreadable request)",
+STATUS = {400: "Refused at the door: malformed_json (the body is not a JSON object sent as application/json, "
+               "or nests deeper than 32 levels; answered before the signature is checked), a NUL character in "
+               "the query",
           401: "Not signed, or the signature is refused: see error.code",
           404: "Not found", 409: "Conflict with the current state",
-          422: "Invalid fields (validation_failed, bad_json, too_large, ack_ahead...)"}
+          413: "payload_too_large: the body is larger than the operation takes (16 MB for /uploads, 1 MB "
+               "otherwise); refused before the signature is checked, and a streamed body is not read further",
+          422: "Invalid fields (validation_failed, ack_ahead...)"}
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 FEN = {"type": "integer", "minimum": 0, "maximum": 10_000_000_00, "description": "Money in fen (1/100 yuan)."}
@@ -54,9 +58,9 @@ def _object(properties: dict, required: list[str], **extra) -> dict:
 
 
 def _operation(summary: str, responses: dict, errors=(), **extra) -> dict:
-    """Every operation is signed, and any may be refused at the door (400), by the signature check (401)
-    or as too large (422)."""
-    codes = sorted({400, 401, 422, *errors})
+    """Every operation is signed, and any may be refused at the door (400), by the signature check (401),
+    or as invalid (422); one with a body as too large (413)."""
+    codes = sorted({400, 401, 422, *errors, *((413,) if "requestBody" in extra else ())})
     return {"summary": summary, "security": SIGNED, "responses": {**responses, **_err(*codes)}, **extra}
 
 

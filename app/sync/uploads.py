@@ -1,6 +1,8 @@
 """Uploads of the on-site system (上传): entries, exits, settlements, barrier lifts and pass sales, in
 batches. Each item is keyed by the site's own id (per park and kind): an item already accepted is
-answered with its first answer and changes nothing; a refused item may be sent again.
+answered with its first answer and changes nothing when it is sent again as it was (same digest of its
+canonical JSON), and refused (site_id_reused) when the id comes back with other content; a refused item
+may be sent again, corrected.
 
 Items are validated up front and written with a few bulk statements per batch; one bad item is
 refused alone, the others go through."""
@@ -17,6 +19,7 @@ from sqlalchemy import JSON, Integer, String, select, text
 
 from app.audit.services import record
 from app.core import bulk
+from app.core.bodies import digest
 from app.core.devicetime import AHEAD, MAX_AHEAD, SITE_MAX_AGE, TOO_OLD, read_device_time
 from app.core.errors import DomainError, Invalid
 from app.core.plates import normalize_plate
@@ -161,10 +164,12 @@ def normalized_plate(value: str) -> str | None:
 class Outcome:
     """What one item did: its answer, and the values of its lane_uploads row."""
 
-    __slots__ = ("kind", "ref", "upload_id", "order", "answer", "error", "values", "photo", "answer_extra")
+    __slots__ = ("kind", "ref", "fingerprint", "upload_id", "order", "answer", "error", "values", "photo",
+                 "answer_extra")
 
-    def __init__(self, kind: str, ref: str, upload_id: int | None = None, answer: dict | None = None):
-        self.kind, self.ref, self.answer = kind, ref, answer
+    def __init__(self, kind: str, ref: str, fingerprint: str | None, upload_id: int | None = None,
+                 answer: dict | None = None):
+        self.kind, self.ref, self.fingerprint, self.answer = kind, ref, fingerprint, answer
         self.upload_id = upload_id  # the stored refusal this retry replaces
         self.order = self.error = self.photo = self.answer_extra = None
         self.values: dict = {}
@@ -172,7 +177,7 @@ class Outcome:
 
 LANES_OF_PARK = text("SELECT id FROM lanes WHERE park_id = :park_id")
 UPLOAD_VALUES = ("status", "response", "order_id", "received_at", "photo_path", "lane_id", "plate", "occurred_at",
-                 "order_site_ref", "detail")
+                 "order_site_ref", "detail", "fingerprint")
 
 
 class Batch:
@@ -233,10 +238,12 @@ class Batch:
         self._preload(plates, named - entering)
         outcomes, seen = [], {}
         for raw, key in zip(items, keyed):
-            if key in seen and seen[key].error is None:
-                outcomes.append(seen[key])  # the same item twice in one batch: one effect
+            fingerprint = digest(raw) if key[1] is not None else None
+            earlier = seen.get(key)
+            if earlier is not None and earlier.error is None:  # the same id twice in one batch: one effect
+                outcomes.append(earlier if earlier.fingerprint == fingerprint else _reused(key))
                 continue
-            outcome = self._one(raw, key, existing.get(key))
+            outcome = self._one(raw, key, fingerprint, existing.get(key))
             seen[key] = outcome
             outcomes.append(outcome)
         orders.lane_write(self.new_orders, list(self.changed.values()), self.ledger)
@@ -247,11 +254,11 @@ class Batch:
         if not keys:
             return {}
         if on_postgresql():
-            rows = lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, response")
+            rows = lookup_site_refs(self.park.id, keys, "id, kind, site_ref, status, fingerprint, response")
         else:
             # kinds and ids as two lists (the unique index's columns), pairs picked here
             rows = db.session.execute(select(LaneUpload.id, LaneUpload.kind, LaneUpload.site_ref, LaneUpload.status,
-                                             LaneUpload.response).where(
+                                             LaneUpload.fingerprint, LaneUpload.response).where(
                 LaneUpload.park_id == self.park.id, LaneUpload.kind.in_({k for k, _r in keys}),
                 LaneUpload.site_ref.in_({r for _k, r in keys})))
         return {(r.kind, r.site_ref): r for r in rows if (r.kind, r.site_ref) in keys}
@@ -281,11 +288,13 @@ class Batch:
                 for order in self._known(orders.lane_orders(bulk.one_of(ParkingOrder.id, found, Integer))):
                     self.orders_by_ref[found[order["id"]]] = order
 
-    def _one(self, raw, key, stored) -> Outcome:
+    def _one(self, raw, key, fingerprint, stored) -> Outcome:
         kind, ref = key
         if stored is not None and stored.status == "ok":
-            return Outcome(kind, ref, answer=stored.response)
-        outcome = Outcome(kind, ref, upload_id=stored.id if stored is not None else None)
+            if stored.fingerprint not in (None, fingerprint):  # (none: accepted before items had digests)
+                return _reused(key)
+            return Outcome(kind, ref, fingerprint, answer=stored.response)
+        outcome = Outcome(kind, ref, fingerprint, upload_id=stored.id if stored is not None else None)
         try:
             if not isinstance(raw, dict):
                 raise Invalid("validation_failed", "Each item is a JSON object.", {"item": "an object"})
@@ -511,6 +520,7 @@ class Batch:
             row = {"kind": kind, "site_ref": ref, "lane_id": values.get("lane_id"), "plate": values.get("plate"),
                    "occurred_at": values.get("occurred_at"), "order_site_ref": values.get("order_site_ref"),
                    "detail": values.get("detail"), "status": "ok" if ok else "refused", "response": out.answer,
+                   "fingerprint": out.fingerprint,
                    "order_id": out.order["id"] if out.order and ok else None,
                    "photo_path": self._save_photo(out, photos) if out.photo and ok else None}
             if out.upload_id is None:
@@ -539,6 +549,16 @@ class Batch:
         if not hasattr(self, "_retention_days"):
             self._retention_days = collector_settings(self.park).photo_retention_days or 90
         return self._retention_days
+
+
+def _reused(key) -> Outcome:
+    """An item whose id was accepted before with other content: refused, and nothing is written for it."""
+    kind, ref = key
+    outcome = Outcome(kind, ref, None)
+    outcome.error = refusal("site_id_reused", "This site_id was already accepted for an item with other content.",
+                            {"site_id": "already used for another item"})
+    outcome.answer = {"kind": kind, "site_id": ref, "status": "refused", "error": outcome.error}
+    return outcome
 
 
 def upload(site: SiteServer, park, items, now: datetime) -> list[dict]:

@@ -136,7 +136,7 @@ def test_car_in_retry_creates_one_order(street, db):
     assert first.get_json() == second.get_json() and second.status_code == 201
     assert _count(db, ParkingOrder) == 1 and _count(db, LedgerEntry) == 1
     reused = street.call("POST", "/shifts/current/close", token, json={"client_ref": body["client_ref"]})
-    assert reused.status_code == 422 and reused.get_json()["error"]["code"] == "client_ref_reused"
+    assert reused.status_code == 409 and reused.get_json()["error"]["code"] == "client_ref_reused"
 
 
 def test_missing_client_ref_is_refused(street):
@@ -331,9 +331,13 @@ def test_photos_jpeg_only_and_size_limited(street, app, tmp_path, db):
             content_type="multipart/form-data")
         assert text.status_code == 422 and text.get_json()["error"]["code"] == "bad_photo"
         big = street.call("POST", f"/orders/{order['id']}/photos", token, data={
+            "client_ref": ref(), "kind": "exit", "photo": (io.BytesIO(jpeg + b"0" * (5 * 1024 * 1024 - 3)), "x.jpg")},
+            content_type="multipart/form-data")  # one byte over 5 MB: the request fits, the photo does not
+        assert big.status_code == 422 and big.get_json()["error"]["code"] == "photo_too_large"
+        huge = street.call("POST", f"/orders/{order['id']}/photos", token, data={
             "client_ref": ref(), "kind": "exit", "photo": (io.BytesIO(jpeg + b"0" * 6 * 1024 * 1024), "x.jpg")},
             content_type="multipart/form-data")
-        assert big.status_code == 422 and big.get_json()["error"]["code"] == "photo_too_large"
+        assert huge.status_code == 413 and huge.get_json()["error"]["code"] == "payload_too_large"
         bad_kind = street.call("POST", f"/orders/{order['id']}/photos", token, data={
             "client_ref": ref(), "kind": "selfie", "photo": (io.BytesIO(jpeg), "in.jpg")},
             content_type="multipart/form-data")

@@ -95,3 +95,17 @@ def test_settle_against_escape(app, street, db):
     db.session.expire_all()
     state = db.session.get(ParkingOrder, order["id"]).state
     assert (state, _count(db, LedgerEntry), _count(db, Arrear)) in (("settled", 1, 0), ("unpaid", 0, 1))
+
+
+def test_one_client_ref_for_two_car_ins_at_once(app, street, db):
+    """The same client_ref raced with two different bodies: one is done, the other is 409 client_ref_reused
+    (whether it found the first answer with its token or lost the insert of its own)."""
+    one = street.signed_in("collectorp1")
+    shared = ref()
+    results = _race(app, [_post(one, "/orders", {"client_ref": shared, "berth_id": street.berths["A001"],
+                                                 "plate": "Y11111"}),
+                          _post(one, "/orders", {"client_ref": shared, "berth_id": street.berths["A002"],
+                                                 "plate": "Y22222"})])
+    assert sorted(r.status_code for r in results) == [201, 409]
+    assert next(r for r in results if r.status_code == 409).get_json()["error"]["code"] == "client_ref_reused"
+    assert _count(db, ParkingOrder) == 1

@@ -31,7 +31,7 @@ def test_missing_fields_are_422_with_fields(street):
     response = street.client.post("/pos/v1/session", json={"username": "collectorp1"})
     assert response.status_code == 422
     assert set(response.get_json()["error"]["fields"]) == {"password", "device_serial"}
-    assert street.client.post("/pos/v1/session", data="not json").status_code == 422
+    assert street.client.post("/pos/v1/session", data="not json").status_code == 400
 
 
 def test_managers_cannot_sign_in_on_a_handheld(street):

@@ -99,7 +99,7 @@ def test_edge_inputs_are_refused_not_crashed(app, site):
     headers = {"Content-Type": "application/json",
                **signed_headers(site.park.id, site.secret, "POST", "/sync/v1/heartbeat", body)}
     nested = app.test_client().post("/sync/v1/heartbeat", data=body, headers=headers)
-    assert nested.status_code == 422 and nested.get_json()["error"]["code"] == "bad_json"
+    assert nested.status_code == 400 and nested.get_json()["error"]["code"] == "malformed_json"
 
 
 def test_a_lone_surrogate_in_an_upload_refuses_the_item_only(site):
