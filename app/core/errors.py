@@ -31,3 +31,7 @@ class NotFound(DomainError):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class TooManyRequests(DomainError):
+    status = 429
