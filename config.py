@@ -39,6 +39,11 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
+def _count(name: str) -> int:
+    value = os.environ.get(name, "0").strip()
+    return int(value) if value.isdigit() else 0
+
+
 class Config:
     SQLALCHEMY_DATABASE_URI = None  # resolved in load()
     # No pre-ping (a round trip per request): connections are renewed before a server or firewall
@@ -49,7 +54,14 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")  # Secure always; else whenever a request came over HTTPS
+    # Behind a reverse proxy: how many proxies in front set X-Forwarded-For / -Proto / -Host / -Port / -Prefix
+    # (werkzeug's ProxyFix). 0 trusts none of them: a client could claim any address or scheme.
+    PROXY_FIX_X_FOR = _count("PROXY_FIX_X_FOR")
+    PROXY_FIX_X_PROTO = _count("PROXY_FIX_X_PROTO")
+    PROXY_FIX_X_HOST = _count("PROXY_FIX_X_HOST")
+    PROXY_FIX_X_PORT = _count("PROXY_FIX_X_PORT")
+    PROXY_FIX_X_PREFIX = _count("PROXY_FIX_X_PREFIX")
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     BOOTSTRAP_SERVE_LOCAL = True

@@ -7,6 +7,7 @@ from flask import Flask, has_request_context, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
@@ -16,6 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
+    _trust_proxies(app)
     _configure_logging(app)
     _init_extensions(app)
     from app.exports.tasks import init_app as init_task_queue
@@ -32,6 +34,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.core import templating
     templating.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """The client's address and scheme (request.is_secure, hence the Secure cookie and HSTS) from the
+    X-Forwarded-* headers of as many proxies as PROXY_FIX_X_* say; none trusted by default."""
+    hops = {key: int(app.config.get(f"PROXY_FIX_X_{key.upper()}") or 0)
+            for key in ("for", "proto", "host", "port", "prefix")}
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **{f"x_{key}": count for key, count in hops.items()})
 
 
 def _configure_logging(app: Flask) -> None:
