@@ -9,12 +9,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.core import reconnect
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
+    app = reconnect.Flask(__name__, template_folder=str(BASE_DIR / "templates"),
+                          static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
     _trust_proxies(app)
@@ -56,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     from app.core import autocommit, prepared
 
+    reconnect.enable()
     with app.app_context():
         autocommit.enable(db.engine)
         if app.config["PREPARED_STATEMENTS"]:

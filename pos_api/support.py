@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.autocommit import read_without_transaction
 from app.core.errors import DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
+from app.core.reconnect import runs_again_on_disconnect
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
 from app.devices.services import LIVE_SESSION, LIVE_SESSION_PLAIN, identity_of, live_session_row
@@ -174,7 +175,8 @@ def parse_device_time(value) -> datetime | str:
 def device_login_required(*kinds: str, plain: bool = False):
     """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector). With
     plain=True the view gets g.staff and g.park as plain records (DeviceStaff, DevicePark), not objects:
-    for the car cycle's endpoints, which a handheld calls all day."""
+    for the car cycle's endpoints, which a handheld calls all day. A write (`idempotent`) runs again if it
+    meets a dead database connection (app/core/reconnect.py)."""
 
     def decorator(view):
         writes = getattr(view, "looks_up_first_answer", False)
@@ -207,7 +209,7 @@ def device_login_required(*kinds: str, plain: bool = False):
             g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
             return view(*args, **kwargs)
 
-        return wrapped
+        return runs_again_on_disconnect(wrapped) if writes else wrapped
 
     return decorator
 
