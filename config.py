@@ -47,8 +47,9 @@ def _count(name: str) -> int:
 class Config:
     SQLALCHEMY_DATABASE_URI = None  # resolved in load()
     # No pre-ping (a round trip per request): connections are renewed before a server or firewall
-    # idle limit can drop them, and a connection that died anyway fails its request's first statement,
-    # invalidating the pool; nothing was written, and the client's retry (idempotent) runs on a fresh one.
+    # idle limit can drop them, and a connection that died anyway (a database restart) fails its request's
+    # first statement, invalidating the pool; a read or an idempotent device write then runs once more on a
+    # fresh connection (app/core/reconnect.py).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SECRET_KEY = None
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
