@@ -91,7 +91,7 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
     brought = db.session.scalar(select(func.count(Handheld.id)).where(
         Handheld.first_seen_by_id == staff.id, Handheld.created_at > now - NEW_PER_PERSON_WINDOW))
     if brought >= MAX_NEW_PER_PERSON:
-        raise TooManyRequests("too_many_new_devices", "You have brought in too many new handhelds today: "
+        raise TooManyRequests("too_many_new_devices", "You have brought in too many new handhelds in the last day: "
                               "use an approved one or ask a manager.")
     level = Level(staff.level)
     waiting = select(func.count(Handheld.id)).where(Handheld.status == HandheldStatus.PENDING.value,
@@ -111,12 +111,14 @@ def _register_pending(staff: Staff, serial: str) -> Handheld:
 
 
 def _locked_anchor(staff: Staff):
+    """The node the person's new handhelds wait at, locked until the sign-in commits. FOR NO KEY UPDATE:
+    car ins inserting orders of the park (a foreign key share lock on its row) are not held up."""
     level = Level(staff.level)
     if level == Level.PLATFORM:
         return None
     model = NODE_MODELS[level]
     return db.session.scalar(select(model).where(model.id == getattr(staff, f"{level.value}_id"))
-                             .with_for_update())
+                             .with_for_update(key_share=True))
 
 
 # Built once: every device request runs it, and building a statement costs more than running it.

@@ -1,6 +1,9 @@
 """What a signed-in collector cannot abuse: made-up device serials and free-text vehicle classes."""
+import os
+import threading
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from app.devices import services as devices
@@ -9,6 +12,7 @@ from app.orders.models import ParkingOrder
 from app.parks.models import CarType
 from app.staff.models import RoleKind
 from tests.factories import PASSWORD
+from tests.pos_api.conftest import Street
 
 
 def _sign_in(street, username, serial):
@@ -76,3 +80,28 @@ def test_car_in_takes_only_a_known_vehicle_class(street, db):
         response = street.car_in(token, berth, plate, vehicle_class=vehicle_class)
         assert response.status_code == 201 and response.get_json()["order"]["vehicle_class"] == vehicle_class
     assert street.car_in(token, "A003", "沪A70003").get_json()["order"]["vehicle_class"] == "small"
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="row locks and real concurrency need PostgreSQL")
+def test_concurrent_sign_ins_with_made_up_serials_keep_both_limits(app, street, make, tree, db):
+    people = [make.staff(tree.p1, f"rusher{i}", kind=RoleKind.COLLECTOR).username for i in range(5)]
+    attempts = [(person, f"RUSH-{person}-{n}") for person in people for n in range(4)]
+    barrier = threading.Barrier(len(attempts))
+    codes = []
+
+    def attempt(person, serial):
+        client = app.test_client()
+        barrier.wait()
+        codes.append(_sign_in(Street(client), person, serial).get_json()["error"]["code"])
+
+    threads = [threading.Thread(target=attempt, args=pair) for pair in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert codes.count("device_pending") == devices.MAX_PENDING == _pending(db)
+    db.session.expire_all()
+    per_person = db.session.execute(select(Handheld.first_seen_by_id, func.count(Handheld.id))
+                                    .group_by(Handheld.first_seen_by_id)).all()
+    assert max(count for _person, count in per_person if _person is not None) <= devices.MAX_NEW_PER_PERSON
