@@ -39,17 +39,30 @@ def _flag(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).lower() in ("1", "true", "yes", "on")
 
 
+def _count(name: str) -> int:
+    value = os.environ.get(name, "0").strip()
+    return int(value) if value.isdigit() else 0
+
+
 class Config:
     SQLALCHEMY_DATABASE_URI = None  # resolved in load()
     # No pre-ping (a round trip per request): connections are renewed before a server or firewall
-    # idle limit can drop them, and a connection that died anyway fails its request's first statement,
-    # invalidating the pool; nothing was written, and the client's retry (idempotent) runs on a fresh one.
+    # idle limit can drop them, and a connection that died anyway (a database restart) fails its request's
+    # first statement, invalidating the pool; a read or an idempotent device write then runs once more on a
+    # fresh connection (app/core/reconnect.py).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SECRET_KEY = None
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")
+    SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE")  # Secure always; else whenever a request came over HTTPS
+    # Behind a reverse proxy: how many proxies in front set X-Forwarded-For / -Proto / -Host / -Port / -Prefix
+    # (werkzeug's ProxyFix). 0 trusts none of them: a client could claim any address or scheme.
+    PROXY_FIX_X_FOR = _count("PROXY_FIX_X_FOR")
+    PROXY_FIX_X_PROTO = _count("PROXY_FIX_X_PROTO")
+    PROXY_FIX_X_HOST = _count("PROXY_FIX_X_HOST")
+    PROXY_FIX_X_PORT = _count("PROXY_FIX_X_PORT")
+    PROXY_FIX_X_PREFIX = _count("PROXY_FIX_X_PREFIX")
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     BOOTSTRAP_SERVE_LOCAL = True
@@ -63,9 +76,6 @@ class Config:
     # Sign-in throttling (app/auth/limits.py, app/auth/throttle.py). Per address: Flask-Limiter counts failed
     # sign-ins, in this process's memory or, with REDIS_URL, in Redis (shared by every worker and host);
     # "" turns it off.
-    # Behind a TLS proxy or load balancer set TRUSTED_PROXIES to the number of them: the client's address is then
-    # read from X-Forwarded-For. Left at 0 there, every client would share the proxy's address (and its limit).
-    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = "parkingos"

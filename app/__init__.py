@@ -11,21 +11,20 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import kerb
-from app.core import worker
+from app.core import reconnect, worker
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(BASE_DIR / "templates"), static_folder=str(BASE_DIR / "static"))
+    app = reconnect.Flask(__name__, template_folder=str(BASE_DIR / "templates"),
+                          static_folder=str(BASE_DIR / "static"))
     app.config.update(Config.load())
     app.config.update(overrides or {})
     # first of all before_request functions (CSRF, sessions' users, the NUL check read forms): a body
     # larger than its route takes is refused before anything reads it
     app.before_request(_limit_body)
-    if app.config["TRUSTED_PROXIES"]:  # addresses (sign-in limits, audit) and https as the client sent them
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    _trust_proxies(app)
     _configure_logging(app)
     _init_extensions(app)
     worker.init_app(app)  # huey: the worker's queue (tasks run at once when testing)
@@ -44,6 +43,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+def _trust_proxies(app: Flask) -> None:
+    """The client's address and scheme (request.is_secure, hence the Secure cookie and HSTS) from the
+    X-Forwarded-* headers of as many proxies as PROXY_FIX_X_* say; none trusted by default."""
+    hops = {key: int(app.config.get(f"PROXY_FIX_X_{key.upper()}") or 0)
+            for key in ("for", "proto", "host", "port", "prefix")}
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **{f"x_{key}": count for key, count in hops.items()})
+
+
 def _configure_logging(app: Flask) -> None:
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -55,6 +63,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     from app.core import autocommit, prepared
 
+    reconnect.enable()
     with app.app_context():
         autocommit.enable(db.engine)
         if app.config["PREPARED_STATEMENTS"]:

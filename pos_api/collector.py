@@ -18,6 +18,7 @@ from app.orders import photos
 from app.orders import services as orders
 from app.orders.models import OrderState, ParkingOrder
 from app.orders.records import OrderView
+from app.parks.services import VEHICLE_CLASSES
 from app.shifts import services as shifts
 from app.tenancy.models import Park
 from pos_api import bp
@@ -121,7 +122,8 @@ def car_in():
     body.client_ref()
     berth_id = body.int("berth_id", minimum=1)
     plate = body.str("plate", max_len=16)
-    vehicle_class = body.str("vehicle_class", required=False, max_len=32) or "small"
+    # only the classes a park's car types price (车型); a free text would be priced as the default class
+    vehicle_class = body.str("vehicle_class", required=False, choices=VEHICLE_CLASSES) or "small"
     entered_at = body.time("entered_at")
     prepay = body.object("prepay")
     amount = prepay.int("amount_fen", minimum=1, maximum=10_000_000) if prepay else 0

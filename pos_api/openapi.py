@@ -1,6 +1,7 @@
 """GET /pos/v1/openapi.json: the OpenAPI 3 document of the device API."""
 from flask import jsonify
 
+from app.parks.services import VEHICLE_CLASSES
 from pos_api import bp
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -36,6 +37,8 @@ TIME = {"type": "string", "format": "date-time",
         "description": "ISO 8601 with offset; at most 2 minutes ahead, at most 48 hours old."}
 FEN = {"type": "integer", "minimum": 0, "description": "Money in fen (1/100 yuan)."}
 ID = {"type": "integer", "minimum": 1}
+VEHICLE_CLASS = {"enum": list(VEHICLE_CLASSES), "default": "small",
+                 "description": "Prices the stay; the sign-in answer lists the park's car types and their class."}
 OBJ = {"type": "object"}
 
 
@@ -60,7 +63,7 @@ def document() -> dict:
                                                           "account: a known device is not delayed"}},
                                           ["username", "password", "device_serial"]),
                      "responses": {"201": _json({"$ref": "#/components/schemas/Session"}, "Signed in"),
-                                   **_err(400, 401, 403, 422, 429)}},
+                                   **_err(400, 401, 403, 409, 422, 429)}},
             "delete": {"summary": "Sign out (revokes the token)", "security": BEARER,
                        "responses": {"200": _json(OBJ), **_err(401)}}},
         "/shifts": {"post": {"summary": "Sign in to a berth segment", "security": BEARER,
@@ -84,7 +87,7 @@ def document() -> dict:
             "post": {"summary": "Car in: open an order on a berth", "security": BEARER,
                      "requestBody": _body({"client_ref": CLIENT_REF, "berth_id": ID,
                                            "plate": {"type": "string", "minLength": 1, "maxLength": 16},
-                                           "vehicle_class": {"type": "string", "maxLength": 32},
+                                           "vehicle_class": VEHICLE_CLASS,
                                            "entered_at": TIME,
                                            "prepay": {"type": "object", "properties": {
                                                "amount_fen": {"type": "integer", "minimum": 1},
@@ -163,11 +166,17 @@ def document() -> dict:
                     "type": "object", "required": ["code", "message", "fields"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"},
                                    "fields": {"type": "object"}}}}},
-                "Session": {"type": "object",
-                            "required": ["token", "expires_at", "device_key", "user", "park", "segments"],
+                "Session": {"type": "object", "required": ["token", "expires_at", "device_key", "user", "park",
+                                                              "segments", "vehicle_classes", "car_types"],
                             "properties": {"token": {"type": "string"}, "expires_at": TIME,
                                            "device_key": {"type": "string"}, "user": OBJ,
-                                           "park": OBJ, "segments": {"type": "array", "items": OBJ}}},
+                                           "park": OBJ, "segments": {"type": "array", "items": OBJ},
+                                           "vehicle_classes": {"type": "array", "items": VEHICLE_CLASS},
+                                           "car_types": {"type": "array", "items": {
+                                               "type": "object", "required": ["code", "name", "vehicle_class"],
+                                               "properties": {"code": {"type": "string"},
+                                                              "name": {"type": "string"},
+                                                              "vehicle_class": VEHICLE_CLASS}}}}},
                 "Order": {"type": "object", "required": ["id", "state", "plate"],
                           "properties": {"id": ID, "state": {"enum": ["open", "settled", "unpaid", "recovered"]},
                                          "plate": {"type": "string"}, "entered_at": TIME,

@@ -7,6 +7,7 @@ from app.berths.models import BerthSegment
 from app.core.errors import DomainError
 from app.devices import services
 from app.extensions import db
+from app.parks.services import VEHICLE_CLASSES, active_car_types
 from app.parks.settings import collector_settings
 from app.shifts.services import open_shift
 from pos_api import bp
@@ -35,6 +36,7 @@ def sign_in():
                              "role": staff.role.kind},
                     "park": park_dict(new.park), "segments": segments_of(new.park),
                     "settings": settings_dict(new.park, staff),
+                    "vehicle_classes": list(VEHICLE_CLASSES), "car_types": car_types_of(new.park),
                     "open_shift": shift_ref(open_shift(staff))}), 201
 
 
@@ -54,6 +56,12 @@ def segments_of(park) -> list[dict]:
                                                          BerthSegment.active.is_(True)).order_by(BerthSegment.name))
     return [{"id": s.id, "name": s.name, "address": s.address, "latitude": s.latitude, "longitude": s.longitude}
             for s in rows]
+
+
+def car_types_of(park) -> list[dict]:
+    """What car in's vehicle_class accepts is one of `vehicle_classes`; the car types name them for the
+    collector (a park without car types offers the classes themselves)."""
+    return [{"code": t.code, "name": t.name, "vehicle_class": t.vehicle_class} for t in active_car_types(park.id)]
 
 
 def settings_dict(park, staff) -> dict:

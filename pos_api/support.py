@@ -14,6 +14,7 @@ from app.core.bodies import MULTIPART_ENVELOPE, body_limit, json_object, request
 from app.core.devicetime import AHEAD, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
 from app.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
+from app.core.reconnect import runs_again_on_disconnect
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
 from app.devices.services import LIVE_SESSION, LIVE_SESSION_PLAIN, identity_of, live_session_row
@@ -168,7 +169,8 @@ _TIME_PROBLEMS = {
 def device_login_required(*kinds: str, plain: bool = False):
     """Bearer token of a field staff member; `kinds` limits the role kind (collector, inspector). With
     plain=True the view gets g.staff and g.park as plain records (DeviceStaff, DevicePark), not objects:
-    for the car cycle's endpoints, which a handheld calls all day.
+    for the car cycle's endpoints, which a handheld calls all day. A write (`idempotent`) runs again if it
+    meets a dead database connection (app/core/reconnect.py).
 
     A write's body is read before the token, so a malformed one is 400 with a token or without."""
 
@@ -205,7 +207,7 @@ def device_login_required(*kinds: str, plain: bool = False):
             g.device_session_id, g.handheld_id = row.session_id, row.handheld_id
             return view(*args, **kwargs)
 
-        return wrapped
+        return runs_again_on_disconnect(wrapped) if writes else wrapped
 
     return decorator
 

@@ -192,7 +192,7 @@ def test_behind_a_proxy_the_client_address_comes_from_x_forwarded_for(app):
 
     same = {k: app.config[k] for k in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS",
                                        "RATELIMIT_STORAGE_URI")}
-    behind, direct = create_app({**same, "TRUSTED_PROXIES": 1}), create_app(same)
+    behind, direct = create_app({**same, "PROXY_FIX_X_FOR": 1}), create_app(same)
     for one in (behind, direct):
         one.add_url_rule("/whoami", "whoami", lambda: request.remote_addr)
     forwarded = {"X-Forwarded-For": "203.0.113.9"}

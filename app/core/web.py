@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required
 
@@ -91,3 +91,8 @@ class CookieSessionOutsideDeviceApi(SecureCookieSessionInterface):
         if request.path.startswith("/pos/"):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app) -> bool:
+        """Secure whenever the request came over HTTPS (behind a proxy: as ProxyFix trusts it), so that
+        the demo on plain http still signs in; SESSION_COOKIE_SECURE makes it Secure always."""
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)

@@ -6,18 +6,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.audit import services as audit
 from app.auth import throttle
 from app.auth.services import authenticate
-from app.core.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
+from app.core.errors import Conflict, DomainError, Forbidden, TooManyRequests, Unauthorized
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld, HandheldStatus
 from app.extensions import db, execute_core
 from app.shifts.models import Shift
 from app.staff.models import Role, Staff
-from app.tenancy.models import Level, Park
+from app.tenancy.models import NODE_MODELS, Level, Park
 
 
 def hash_token(token: str) -> str:
@@ -84,14 +84,47 @@ def _works_at(staff: Staff, park: Park) -> bool:
     return False
 
 
+# An unknown serial waits for a manager as a pending handheld: bounded, so that a signed-in collector cannot
+# fill the managers' device list with made-up serials.
+MAX_PENDING = 10  # pending handhelds waiting at one park (or at the group, for group-level staff)
+MAX_NEW_PER_PERSON = 3  # handhelds one person may bring in within NEW_PER_PERSON_WINDOW
+NEW_PER_PERSON_WINDOW = timedelta(hours=24)
+
+
 def _register_pending(staff: Staff, serial: str) -> Handheld:
+    node = _locked_anchor(staff)  # counts and insert of concurrent sign-ins at this node in turn
+    now = utcnow()
+    brought, oldest = db.session.execute(select(func.count(Handheld.id), func.min(Handheld.created_at)).where(
+        Handheld.first_seen_by_id == staff.id, Handheld.created_at > now - NEW_PER_PERSON_WINDOW)).one()
+    if brought >= MAX_NEW_PER_PERSON:
+        wait = max(1, int((oldest + NEW_PER_PERSON_WINDOW - now).total_seconds()))
+        raise TooManyRequests("too_many_new_devices", "You have brought in too many new handhelds in the last day: "
+                              "use an approved one or ask a manager.", wait)
+    level = Level(staff.level)
+    waiting = select(func.count(Handheld.id)).where(Handheld.status == HandheldStatus.PENDING.value,
+                                                    Handheld.level == level.value)
+    if node is not None:
+        waiting = waiting.where(getattr(Handheld, f"{level.value}_id") == node.id)
+    if (db.session.scalar(waiting) or 0) >= MAX_PENDING:
+        raise Conflict("too_many_pending_devices", "Too many handhelds wait for a manager's approval here: "
+                       "a manager must approve or revoke them first.")
     handheld = Handheld(serial=serial, status=HandheldStatus.PENDING.value, first_seen_by_id=staff.id,
-                        last_seen_at=utcnow())
-    handheld.anchor_at(staff.anchor_node)
+                        last_seen_at=now)
+    handheld.anchor_at(node)
     db.session.add(handheld)
     db.session.flush()
     audit.record(staff, "device_registered", handheld, label=serial)
     return handheld
+
+
+def _locked_anchor(staff: Staff):
+    """The node the person's new handhelds wait at, locked until the sign-in commits. FOR NO KEY UPDATE:
+    car ins inserting orders of the park (a foreign key share lock on its row) are not held up."""
+    level = Level(staff.level)
+    if level == Level.PLATFORM:
+        return None
+    return db.session.get(NODE_MODELS[level], getattr(staff, f"{level.value}_id"),
+                          with_for_update={"key_share": True})
 
 
 # Built once: every device request runs it, and building a statement costs more than running it.

@@ -519,3 +519,9 @@ def car_type_of(park_id: int, plate: str) -> CarType | None:
     """The car type a plate is bound to at the park (active types only), else None."""
     return db.session.scalar(select(CarType).join(PlateCarType, PlateCarType.car_type_id == CarType.id).where(
         PlateCarType.park_id == park_id, PlateCarType.plate == plate, CarType.active.is_(True)))
+
+
+def active_car_types(park_id: int) -> list[CarType]:
+    """The park's car types a collector may choose from at car in, by code."""
+    return list(db.session.scalars(select(CarType).where(CarType.park_id == park_id, CarType.active.is_(True))
+                                   .order_by(CarType.code)))
