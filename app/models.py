@@ -12,7 +12,7 @@ from app.orders.models import Arrear, LedgerEntry, OrderPhoto, ParkingOrder, Pla
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
 from app.shifts.models import Shift, WorkHours  # noqa: F401
 from app.exports.models import ExportJob  # noqa: F401
-from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal  # noqa: F401
+from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassPlate, PassRenewal  # noqa: F401
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings  # noqa: F401
 from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport  # noqa: F401
 from app.tracks.models import LastPosition, TrackPoint  # noqa: F401
