@@ -103,7 +103,7 @@ def _rows_of(book, kind: str, stop_after: int | None) -> list[tuple[int, dict]]:
     if not book.worksheets:
         raise FileRefused(_("The file has no worksheet."))
     sheet = book.worksheets[0]
-    sheet.reset_dimensions()  # the sheet's own <dimension> may claim a million rows: fill in none of them
+    # explicit bounds: the sheet's own <dimension> and row numbers say how far openpyxl fills in blank rows
     rows = sheet.iter_rows(max_row=MAX_ROW_NUMBER, max_col=MAX_COLUMNS, values_only=True)
     header = next(rows, None)
     if header is None:
