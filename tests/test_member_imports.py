@@ -363,8 +363,8 @@ def test_openpyxl_itself_parses_through_defusedxml(db, tree, client_as):
 
     assert openpyxl.DEFUSEDXML is True
     parts = _parts(_good_list_file())
-    sheet = parts["xl/worksheets/sheet1.xml"]
-    parts["xl/worksheets/sheet1.xml"] = _with_prolog(sheet, BILLION_LAUGHS).replace(b"<sheetData>", b"<sheetData>&lol9;")
+    sheet = _with_prolog(parts["xl/worksheets/sheet1.xml"], BILLION_LAUGHS)
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(b"<sheetData>", b"<sheetData>&lol9;")
     data = _zip(parts)
     with pytest.raises(ValueError) as caught:  # openpyxl wraps what the parser raised
         book = load_workbook(io.BytesIO(data), read_only=True)
