@@ -95,6 +95,7 @@ def _register_tasks() -> None:
     """Each domain registers its background tasks with the queue in its `tasks` module."""
     from app.auth import tasks as auth_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
+    from app.members import import_jobs  # noqa: F401
     from app.sensors import tasks as sensor_tasks  # noqa: F401
     from app.sync import tasks as sync_tasks  # noqa: F401
 

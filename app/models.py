@@ -9,7 +9,7 @@ from app.inbox.models import Message  # noqa: F401
 from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport  # noqa: F401
 from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor  # noqa: F401
 from app.ledger.models import LedgerEntry  # noqa: F401
-from app.members.models import MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry  # noqa: F401
+from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry  # noqa: F401
 from app.orders.models import Arrear, OrderPhoto, ParkingOrder  # noqa: F401
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings  # noqa: F401

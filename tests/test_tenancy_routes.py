@@ -68,6 +68,15 @@ def _foreign_signin(tree, foreign):
                          created_at=now, last_seen_at=now, user_agent=f"{MARKER} browser")
 
 
+def _foreign_import_job(tree, foreign):
+    from app.members.models import ImportJob
+
+    job = ImportJob(requested_by_id=tree.staff[foreign["staff"]].id, kind="black", state="failed",
+                    file_name=f"{MARKER}.xlsx", error=f"{MARKER} error")
+    job.anchor_at(tree.nodes[foreign["park"]])
+    return job
+
+
 class _NotAnObject:
     """A URL value that names no row (export kinds): nothing to save, only an id to put in the URL."""
 
@@ -96,6 +105,7 @@ FOREIGN = {
                                           starts_at=time(8), ends_at=time(18)),
     "rule_id": lambda tree, f: TariffRule(park_id=tree.nodes[f["park"]].id, name=f"{MARKER} foreign tariff"),
     "job_id": lambda tree, f: _foreign_export_job(tree, f),
+    "import_job_id": _foreign_import_job,
     "kind": lambda tree, f: _NotAnObject("no-such-export"),  # not tenant data: an unknown kind answers 404
     "product_id": lambda tree, f: (p := MonthlyProduct(name=f"{MARKER} product", price_fen=100)).anchor_at(
         tree.nodes[f["park"]]) or p,

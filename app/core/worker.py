@@ -29,10 +29,14 @@ _worker_app: Flask | None = None
 
 
 def init_app(app: Flask) -> None:
-    """Called by create_app(): where export files go, and whether tasks run at once (tests) or in the worker."""
+    """Called by create_app(): where export and import files go, and whether tasks run at once (tests) or
+    in the worker."""
     app.config.setdefault("EXPORT_DIR", tempfile.mkdtemp(prefix="parkingos-exports-") if app.testing
                           else os.environ.get("EXPORT_DIR") or str(INSTANCE_DIR / "exports"))
     app.config.setdefault("EXPORT_INLINE_MAX_ROWS", int(os.environ.get("EXPORT_INLINE_MAX_ROWS", 5000)))
+    app.config.setdefault("IMPORT_DIR", tempfile.mkdtemp(prefix="parkingos-imports-") if app.testing
+                          else os.environ.get("IMPORT_DIR") or str(INSTANCE_DIR / "imports"))
+    app.config.setdefault("IMPORT_INLINE_MAX_ROWS", int(os.environ.get("IMPORT_INLINE_MAX_ROWS", 1000)))
     immediate = app.config.get("HUEY_IMMEDIATE")
     if immediate is None:
         immediate = app.testing or os.environ.get("HUEY_IMMEDIATE", "").lower() in ("1", "true", "yes")

@@ -1,22 +1,33 @@
-"""Import of passes, white-list and black-list entries from .xlsx (openpyxl, read-only).
+"""Import of passes, white-list and black-list entries from .xlsx (openpyxl, read-only, through
+`app.members.xlsx`, which refuses bombs and DTDs before anything is parsed).
 
-All or nothing: every row is checked (and written inside the request's transaction); if any row
-is refused — including a row that repeats another row of the same file — the transaction is rolled
-back and the caller gets the per-row report (row number, column, message). Limits: 5 MB, 5,000 rows."""
+All or nothing: every row is checked and written inside one transaction, 500 rows at a time; if any
+row is refused — including a row that repeats another row of the same file — the transaction is
+rolled back and the caller gets the per-row report (row number, column, message). Limits: 5 MB,
+5,000 rows. Up to 1,000 rows run in the request; larger files in the worker (`import_jobs`)."""
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from flask_babel import gettext as _
 
 from app.extensions import db
 from app.members import services
 from app.members.forms import yuan_to_fen
 from app.members.models import MonthlyProduct
+from app.members.xlsx import FileRefused, open_workbook
 from app.tenancy.models import Park
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
+MAX_COLUMNS = 50            # the template has at most 10; the headers are looked for in the first 50
+MAX_ROW_NUMBER = 1_048_576  # Excel's last row: a <row r="..."> beyond it is not filled in row by row
+CHUNK_ROWS = 500            # rows checked and written per step (and per progress report)
 
 # kind -> [(key, header)]; the header is what the template shows and what the reader looks for
 COLUMNS = {
@@ -28,6 +39,7 @@ COLUMNS = {
     "black": [("park", "Park"), ("plate", "Plate"), ("reason", "Reason"), ("valid_from", "Valid from"),
               ("valid_until", "Valid until")],
 }
+PERMISSIONS = {"passes": "members.add", "white": "plate_lists.add", "black": "plate_lists.add"}
 REQUIRED = {"passes": ("park", "product", "holder", "plates", "starts_on", "months"),
             "white": ("park", "plate"), "black": ("park", "plate", "reason")}
 EXAMPLES = {
@@ -57,10 +69,6 @@ class ImportResult:
         return not self.errors
 
 
-class FileRefused(Exception):
-    """The file as a whole cannot be read (size, format, headers, too many rows)."""
-
-
 def template_bytes(kind: str) -> bytes:
     from openpyxl import Workbook
 
@@ -73,45 +81,56 @@ def template_bytes(kind: str) -> bytes:
     return out.getvalue()
 
 
-def read_rows(data: bytes, kind: str) -> list[tuple[int, dict]]:
-    """(row number as Excel shows it, {key: value}) for every non-empty data row."""
-    from openpyxl import load_workbook
-
+def read_rows(data: bytes, kind: str, stop_after: int | None = None) -> list[tuple[int, dict]]:
+    """(row number as Excel shows it, {key: value}) for every non-empty data row of the first sheet.
+    With `stop_after`, reading stops after that many rows (the caller only asks whether there are
+    more). Anything wrong with the file is a FileRefused with a message for the page."""
     if len(data) > MAX_BYTES:
-        raise FileRefused("The file is larger than 5 MB.")
+        raise FileRefused(_("The file is larger than 5 MB."))
     if not data:
-        raise FileRefused("Choose an .xlsx file to import.")
+        raise FileRefused(_("Choose an .xlsx file to import."))
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a bad file; none of them is ours
-        raise FileRefused("This is not a readable .xlsx file; start from the template.") from None
-    try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            raise FileRefused("The file is empty.")
-        wanted = {h.lower(): key for key, h in COLUMNS[kind]} | {key: key for key, _h in COLUMNS[kind]}
-        positions = {}
-        for index, title in enumerate(header):
-            key = wanted.get(str(title).strip().lower()) if title is not None else None
-            if key is not None and key not in positions:
-                positions[key] = index
-        missing = [h for key, h in COLUMNS[kind] if key in REQUIRED[kind] and key not in positions]
-        if missing:
-            raise FileRefused("The first row must hold the template's headers; missing: " + ", ".join(missing) + ".")
-        out = []
-        for number, values in enumerate(rows, start=2):
-            if values is None or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                continue
-            if len(out) >= MAX_ROWS:
-                raise FileRefused(f"The file has more than {MAX_ROWS:,} rows; split it.")
-            out.append((number, {key: (values[i] if i < len(values) else None) for key, i in positions.items()}))
-        if not out:
-            raise FileRefused("The file has no data rows.")
-        return out
-    finally:
-        book.close()
+        with open_workbook(data) as book:
+            return _rows_of(book, kind, stop_after)
+    except FileRefused:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on a broken part (XML, zip, values); none is ours
+        log.info("unreadable import file: %s: %.200s", type(exc).__name__, exc)
+        raise FileRefused(_("This file is not a readable .xlsx workbook; start from the template.")) from None
+
+
+def _rows_of(book, kind: str, stop_after: int | None) -> list[tuple[int, dict]]:
+    if not book.worksheets:
+        raise FileRefused(_("The file has no worksheet."))
+    sheet = book.worksheets[0]
+    # explicit bounds: the sheet's own <dimension> and row numbers say how far openpyxl fills in blank rows
+    rows = sheet.iter_rows(max_row=MAX_ROW_NUMBER, max_col=MAX_COLUMNS, values_only=True)
+    header = next(rows, None)
+    if header is None:
+        raise FileRefused(_("The file is empty."))
+    wanted = {h.lower(): key for key, h in COLUMNS[kind]} | {key: key for key, _h in COLUMNS[kind]}
+    positions = {}
+    for index, title in enumerate(header):
+        key = wanted.get(str(title).strip().lower()) if title is not None else None
+        if key is not None and key not in positions:
+            positions[key] = index
+    missing = [h for key, h in COLUMNS[kind] if key in REQUIRED[kind] and key not in positions]
+    if missing:
+        raise FileRefused(_("The first row must hold the template's headers; missing: %(missing)s.",
+                            missing=", ".join(missing)))
+    blank = (None,) * MAX_COLUMNS
+    out = []
+    for number, values in enumerate(rows, start=2):
+        if values == blank or all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        if len(out) >= MAX_ROWS:
+            raise FileRefused(_("The file has more than %(count)s rows; split it.", count=f"{MAX_ROWS:,}"))
+        out.append((number, {key: values[i] for key, i in positions.items()}))
+        if len(out) == stop_after:
+            break
+    if not out:
+        raise FileRefused(_("The file has no data rows."))
+    return out
 
 
 # --- cell parsing ---------------------------------------------------------------------------------
@@ -220,17 +239,34 @@ def _pass_key(field: str | None) -> str | None:
     return {"selling_park_id": "park", "product_id": "product", "holder_name": "holder"}.get(field, field)
 
 
-def import_passes(actor, scope, data: bytes, now: datetime | None = None, ip: str | None = None) -> ImportResult:
-    """Every row is parsed and checked against the file first; the rows that pass are sold in one
-    bulk call (one overlap lookup for the whole file, one flush)."""
+def import_file(actor, scope, kind: str, data: bytes, *, now: datetime | None = None, ip: str | None = None,
+                progress=None) -> ImportResult:
+    """Read the file and import its rows; FileRefused when the file as a whole cannot be read."""
+    return import_rows(actor, scope, kind, read_rows(data, kind), now=now, ip=ip, progress=progress)
+
+
+def import_rows(actor, scope, kind: str, lines, *, now: datetime | None = None, ip: str | None = None,
+                progress=None) -> ImportResult:
+    """Check and write `lines` (from read_rows) CHUNK_ROWS at a time in the caller's transaction,
+    calling `progress(rows done, rows in all)` after each chunk. The rows of a chunk that pass the
+    file's own checks are checked against the database even when others failed: one report."""
+    check, write, result = (_passes(actor, scope, now, ip) if kind == "passes" else _list(actor, scope, kind, ip))
+    for start in range(0, len(lines), CHUNK_ROWS):
+        chunk = lines[start:start + CHUNK_ROWS]
+        write([item for item in (check(number, cells) for number, cells in chunk) if item is not None])
+        if progress is not None:
+            progress(start + len(chunk), len(lines))
+    return _finish(result)
+
+
+def _passes(actor, scope, now, ip):
     rows = _Rows(COLUMNS["passes"])
-    lines = read_rows(data, "passes")
     parks = _by_name(db.session.scalars(scope.select(Park).where(Park.active.is_(True))))
     products = _by_name(db.session.scalars(scope.select(MonthlyProduct).where(MonthlyProduct.active.is_(True))))
     covered: dict[int, set] = {}       # product id -> parks it covers
     claims: dict[str, list] = {}       # plate -> [(parks, start, end, row)] of earlier rows of the file
-    sales = []
-    for number, cells in lines:
+
+    def check(number, cells) -> services.PassSale | None:
         before = len(rows.result.errors)
         park = _resolve_park(rows, number, parks, cells.get("park"))
         product = None
@@ -263,7 +299,7 @@ def import_passes(actor, scope, data: bytes, now: datetime | None = None, ip: st
         if method is None:
             rows.refuse(number, "method", "Payment method: cash, electronic or card.")
         if len(rows.result.errors) > before:
-            continue
+            return None
         ends_on = services.period_end(starts_on, months)
         if product.id not in covered:
             covered[product.id] = set(db.session.scalars(
@@ -275,23 +311,27 @@ def import_passes(actor, scope, data: bytes, now: datetime | None = None, ip: st
             claims.setdefault(plate, []).append((parks_, starts_on, ends_on, number))
         if duplicate is not None:
             rows.refuse(number, "plates", f"Repeats row {duplicate} of this file (same plate, park and dates).")
-            continue
-        sales.append(services.PassSale(number, product, park, holder, phone, plates, starts_on, months, paid,
-                                       method, note))
-    # the rows that passed are checked against the database even when others failed: one report
-    for number, exc in services.sell_passes(actor, sales, now=now, ip=ip):
-        rows.refuse(number, _pass_key(exc.field), str(exc))
-    rows.result.imported = len(sales)
-    return _finish(rows.result)
+            return None
+        return services.PassSale(number, product, park, holder, phone, plates, starts_on, months, paid, method,
+                                 note)
+
+    def write(sales) -> None:
+        if not sales:
+            return
+        # earlier chunks are flushed, so the overlap lookup sees them; a refusal writes nothing of its chunk
+        for number, exc in services.sell_passes(actor, sales, now=now, ip=ip):
+            rows.refuse(number, _pass_key(exc.field), str(exc))
+        rows.result.imported += len(sales)
+
+    return check, write, rows.result
 
 
-def import_list(actor, scope, kind: str, data: bytes, ip: str | None = None) -> ImportResult:
+def _list(actor, scope, kind: str, ip):
     rows = _Rows(COLUMNS[kind])
-    lines = read_rows(data, kind)
     parks = _by_name(db.session.scalars(scope.select(Park).where(Park.active.is_(True))))
     claims: dict[tuple, list] = {}     # (park, plate) -> [(start, end, row)] of earlier rows of the file
-    items = []
-    for number, cells in lines:
+
+    def check(number, cells) -> services.ListEntryValues | None:
         before = len(rows.result.errors)
         park = _resolve_park(rows, number, parks, cells.get("park"))
         plate = None
@@ -303,19 +343,24 @@ def import_list(actor, scope, kind: str, data: bytes, ip: str | None = None) -> 
         valid_from, _ok = rows.cell(number, "valid_from", _date, cells.get("valid_from"), False)
         valid_until, _ok = rows.cell(number, "valid_until", _date, cells.get("valid_until"), False)
         if len(rows.result.errors) > before:
-            continue
+            return None
         low, high = valid_from or date.min, valid_until or date.max
         earlier = claims.setdefault((park.id, plate), [])
         duplicate = next((row for s, e, row in earlier if s <= high and e >= low), None)
         earlier.append((low, high, number))
         if duplicate is not None:
             rows.refuse(number, "plate", f"Repeats row {duplicate} of this file (same plate, park and dates).")
-            continue
-        items.append(services.ListEntryValues(number, park, plate, reason, valid_from, valid_until))
-    for number, exc in services.add_list_entries(actor, kind, items, ip=ip):
-        rows.refuse(number, exc.field if exc.field in rows.headers else None, str(exc))
-    rows.result.imported = len(items)
-    return _finish(rows.result)
+            return None
+        return services.ListEntryValues(number, park, plate, reason, valid_from, valid_until)
+
+    def write(items) -> None:
+        if not items:
+            return
+        for number, exc in services.add_list_entries(actor, kind, items, ip=ip):
+            rows.refuse(number, exc.field if exc.field in rows.headers else None, str(exc))
+        rows.result.imported += len(items)
+
+    return check, write, rows.result
 
 
 def _finish(result: ImportResult) -> ImportResult:
@@ -324,4 +369,3 @@ def _finish(result: ImportResult) -> ImportResult:
         db.session.rollback()  # all or nothing: no row of a refused file stays
         result.imported = 0
     return result
-

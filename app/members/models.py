@@ -3,8 +3,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import Date, ForeignKey, Index, String, Time, and_, or_
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Time, and_, or_
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
@@ -124,3 +124,27 @@ class PlateListEntry(ParkScopedMixin, db.Model):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ImportJob(AnchoredMixin, db.Model):
+    """An import too large for the request, run by the worker; anchored at the requester's node, so
+    only their subtree sees it. The upload waits in the row (at most 5 MB; web and worker need not
+    share a disk) and is dropped when the job ends. Progress while it runs is in a small file
+    (`import_jobs`): the import's own transaction cannot commit until the end."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # passes | white | black
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    data: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | running | done | failed
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_done: Mapped[int] = mapped_column(default=0)
+    imported: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(500))  # the file as a whole was refused
+    report: Mapped[list | None] = mapped_column(JSON)  # [[row, column, message], ...] when rows were refused
+    report_count: Mapped[int] = mapped_column(default=0)  # refusals in all (the report keeps the first 1,000)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,10 +2,10 @@
 black lists (白名单 / 黑名单) and their Excel imports. Everything goes through `current_scope()`."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -14,7 +14,7 @@ from app.core.templating import add_nav
 from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
 from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
-from app.members import imports, services
+from app.members import import_jobs, imports, services
 from app.members.forms import (
     KIND_CHOICES,
     METHOD_CHOICES,
@@ -34,7 +34,7 @@ from app.members.forms import (
     SaleForm,
     fen_to_yuan,
 )
-from app.members.models import MonthlyPass, MonthlyProduct, PassRenewal, PlateListEntry
+from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassRenewal, PlateListEntry
 from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope
@@ -468,32 +468,36 @@ def deactivate_list_entry(list_entry_id):
 
 # --- imports --------------------------------------------------------------------------------------
 
-IMPORTS = {
-    "passes": (_l("Import monthly passes"), "members.add", "members.list_passes"),
-    "white": (_l("Import the white list"), "plate_lists.add", "members.white_list"),
-    "black": (_l("Import the black list"), "plate_lists.add", "members.black_list"),
+IMPORTS = {  # kind -> (title, the list it adds to)
+    "passes": (_l("Import monthly passes"), "members.list_passes"),
+    "white": (_l("Import the white list"), "members.white_list"),
+    "black": (_l("Import the black list"), "members.black_list"),
 }
 
 
 def _import_page(kind: str):
-    """GET: the upload form (with ?template=1: the .xlsx template); POST: the upload."""
-    title, _permission, back = IMPORTS[kind]
+    """GET: the upload form (with ?template=1: the .xlsx template) and the recent background imports;
+    POST: the upload. A broken or hostile file is the form's error (400), never a server error."""
+    title, back = IMPORTS[kind]
     if request.method == "GET" and request.args.get("template"):
         return _template_download(kind)
     form = ImportForm()
     report, status = None, 200
+    scope = current_scope()
+    inline = current_app.config.get("IMPORT_INLINE_MAX_ROWS", 1000)
     if request.method == "POST":
         if not form.validate_on_submit():
             status = 400
         else:
             upload = request.files.get("file")
             data = upload.stream.read(imports.MAX_BYTES + 1) if upload else b""
-            scope = current_scope()
             try:
-                if kind == "passes":
-                    report = imports.import_passes(_actor(), scope, data, ip=client_ip())
-                else:
-                    report = imports.import_list(_actor(), scope, kind, data, ip=client_ip())
+                lines = imports.read_rows(data, kind, stop_after=inline + 1)
+                if len(lines) > inline:
+                    job = import_jobs.create_job(_actor(), kind, data, upload.filename, ip=client_ip())
+                    import_jobs.start(job)
+                    return redirect(url_for("members.import_job", import_job_id=job.id))
+                report = imports.import_rows(_actor(), scope, kind, lines, ip=client_ip())
             except imports.FileRefused as exc:
                 db.session.rollback()
                 form.file.errors = [str(exc)]
@@ -506,7 +510,30 @@ def _import_page(kind: str):
                 status = 400
     return render_template("members/import.html", title=title, form=form, report=report, kind=kind, back=back,
                            template_url=url_for(f"members.import_{kind}", template=1),
-                           columns=imports.COLUMNS[kind], required=imports.REQUIRED[kind]), status
+                           columns=imports.COLUMNS[kind], required=imports.REQUIRED[kind],
+                           jobs=import_jobs.jobs_in_scope(scope, kind), inline_rows=inline), status
+
+
+def _import_job_or_404(import_job_id: int) -> ImportJob:
+    job = current_scope().get_or_404(ImportJob, import_job_id)
+    if job.kind not in IMPORTS or not current_user.can(imports.PERMISSIONS[job.kind]):
+        abort(403)
+    return job
+
+
+@bp.route("/imports/<int:import_job_id>")
+@login_required
+def import_job(import_job_id):
+    job = _import_job_or_404(import_job_id)
+    title, back = IMPORTS[job.kind]
+    return render_template("members/import_job.html", job=job, title=title, back=back,
+                           status=import_jobs.status(job), import_url=url_for(f"members.import_{job.kind}"))
+
+
+@bp.route("/imports/<int:import_job_id>/status")
+@login_required
+def import_job_status(import_job_id):
+    return jsonify(import_jobs.status(_import_job_or_404(import_job_id)))
 
 
 def _template_download(kind: str):
@@ -516,9 +543,9 @@ def _template_download(kind: str):
 
 
 _IMPORT_BODY = body_limit(imports.MAX_BYTES + MULTIPART_ENVELOPE)  # the file, its form and the CSRF token
-for _kind, (_title, _permission, _back) in IMPORTS.items():
-    bp.add_url_rule(f"/import/{_kind}", f"import_{_kind}",
-                    _IMPORT_BODY(permission_required(_permission)(lambda kind=_kind: _import_page(kind))),
+for _kind in IMPORTS:
+    _page = permission_required(imports.PERMISSIONS[_kind])(lambda kind=_kind: _import_page(kind))
+    bp.add_url_rule(f"/import/{_kind}", f"import_{_kind}", _IMPORT_BODY(_page),
                     methods=["GET", "POST"])
 
 

@@ -115,10 +115,34 @@
     tick();
   }
 
+  // an import job: the bar follows the worker; when it ends, the page is reloaded to show the result or report
+  function pollImport() {
+    var box = document.getElementById("import-job");
+    if (!box) { return; }
+    var state = box.getAttribute("data-state");
+    if (state === "done" || state === "failed") { return; }
+    var bar = document.getElementById("import-bar");
+    function tick() {
+      fetch(box.getAttribute("data-status-url"), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (s) {
+          if (s.state === "done" || s.state === "failed") { window.location.reload(); return; }
+          document.getElementById("import-state").textContent = s.state;
+          document.getElementById("import-rows").textContent = s.rows;
+          document.getElementById("import-total").textContent = s.total;
+          bar.style.width = s.percent + "%"; bar.textContent = s.percent + "%";
+          window.setTimeout(tick, 1000);
+        })
+        .catch(function () { window.setTimeout(tick, 3000); });
+    }
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupToggles();
     drawVisible();
     pollExport();
+    pollImport();
     var timer;
     window.addEventListener("resize", function () {
       window.clearTimeout(timer);
