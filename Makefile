@@ -4,7 +4,10 @@ PYTHON ?= python3
 PORT ?= 5000
 FLASK = $(VENV)/bin/flask --app wsgi
 
-.PHONY: run test check install migrate seed clean
+.PHONY: run test check install migrate seed clean translations
+
+# message catalogues: the .po files are the source, the .mo files are compiled here (not committed)
+CATALOGUES = $(wildcard translations/*/LC_MESSAGES/messages.po)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +15,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install -q -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.installed
+translations/.compiled: $(CATALOGUES) | $(VENV)/.installed
+	$(VENV)/bin/python -m app.i18n.catalogue compile
+	touch $@
+
+install: $(VENV)/.installed translations/.compiled
+
+# after changing texts in the code or templates: extract them, merge them into both catalogues, then
+# translate the new zh_CN entries (docs/i18n.md); the test suite fails while one is missing
+translations: install
+	$(VENV)/bin/python -m app.i18n.catalogue update
 
 migrate: install
 	$(FLASK) db upgrade

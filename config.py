@@ -66,9 +66,13 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = 12 * 3600
     BOOTSTRAP_SERVE_LOCAL = True
-    BABEL_DEFAULT_LOCALE = "en"
+    # The page language: the person's saved choice, else the browser's Accept-Language, else this
+    # default (for clients that send no header); see app/i18n/__init__.py.
+    DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "en")
+    BABEL_DEFAULT_LOCALE = DEFAULT_LOCALE
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    LANGUAGES = ("en", "zh")
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = ("zh_CN", "en")
     DEFAULT_TIMEZONE = "Asia/Shanghai"
     PASSWORD_HASH_METHOD = "scrypt"
     SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 120))    # a sign-in unused this long ends

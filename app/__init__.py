@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, has_request_context, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -71,7 +71,9 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    from app.i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
     from app.auth import limits
 
     limits.init_app(app)  # Flask-Limiter, on the sign-in routes only
@@ -83,12 +85,6 @@ def _init_extensions(app: Flask) -> None:
     from app.auth.views import load_user
 
     login_manager.user_loader(load_user)
-
-
-def _select_locale():
-    if not has_request_context():  # CLI commands and background jobs
-        return "en"
-    return request.accept_languages.best_match(["en", "zh"]) or "en"
 
 
 def _register_tasks() -> None:
@@ -132,7 +128,10 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in (sensors_bp, inspections_bp, tracks_bp):
         app.register_blueprint(bp)
+    from app.i18n import init_app as init_i18n
     from app.lanes.views import bp as lanes_bp
+
+    init_i18n(app)
 
     app.register_blueprint(lanes_bp)
     from pos_api import bp as pos_api_bp

@@ -54,8 +54,17 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """The .mo files are build output (`make install` compiles them); a bare pytest run compiles them too."""
+    from app.i18n.catalogue import compile_all, is_compiled
+
+    if not is_compiled():
+        compile_all()
+
+
 @pytest.fixture(scope="session")
-def app():
+def app(compiled_catalogues):
     from flask_migrate import upgrade
 
     app = create_app(_overrides())

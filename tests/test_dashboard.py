@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.core.templating import yuan
+from app.core.templating import money
 from app.orders.models import LedgerEntry
 from app.reports import queries as q
 from app.tenancy.scope import Scope
@@ -22,7 +22,7 @@ def test_park_dashboard_shows_todays_figures(activity, client_as, db):
     assert today.unpaid == 200 and today.cars_out == 5
     assert [r["amount"] for r in today.ranking] == sorted((r["amount"] for r in today.ranking), reverse=True)
     body = client_as("parkp1").get("/").get_data(as_text=True)
-    assert 'id="kpi-income"' in body and yuan(expected) in body
+    assert 'id="kpi-income"' in body and money(expected) in body
     assert 'id="kpi-free"' in body and "income-chart" in body and "occupancy-chart" in body
     assert "<script>" not in body and "plotly.min.js" in body
     assert 'id="park-table"' not in body  # a park sees its collectors' ranking, not a park table

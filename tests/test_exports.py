@@ -86,11 +86,17 @@ def test_audit_export_is_filtered_like_the_audit_page(tree, client_as, db):
         client_as(username)
     client = client_as("groupa1")
     _url, status = _export(client, "audit", "?action=login")
-    _wb, rows = _sheet(client.get(status["download_url"]))
+    wb, rows = _sheet(client.get(status["download_url"]))
     page = client.get("/audit?action=login").get_data(as_text=True)
-    assert rows[0] == ["When", "Who", "Action", "Object", "Node", "IP"]
+    assert rows[0] == ["When", "Who", "Action", "Object", "Node", "IP", "Action code", "Object type code",
+                       "Level code"]
     assert sorted(r[1] for r in rows[1:]) == ["groupa1", "parkp1", "parkp2"]
-    assert all(r[2] == "login" for r in rows[1:]) and all(r[1] in page for r in rows[1:])
+    assert all(r[1] in page for r in rows[1:])
+    # people read the action in words; the code stays in a hidden column for whoever processes the file
+    assert all(r[2] == "Signed in" and r[6] == "login" for r in rows[1:])
+    assert {r[4] for r in rows[1:]} == {"Operating group", "Park"}
+    sheet = wb.worksheets[0]
+    assert sheet.column_dimensions["G"].hidden and not sheet.column_dimensions["C"].hidden
     assert isinstance(rows[1][0], datetime)
 
 

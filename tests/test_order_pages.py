@@ -256,7 +256,7 @@ def test_order_detail_timeline_ledger_and_fee_lines(day, client_as):
     assert timeline.index("Entered") < timeline.index("Prepaid") and timeline.index("Entered") < timeline.index(
         "Settled")  # the prepayment is booked when the handheld sent it, the exit at the time the car left
     ledger = body[body.index('id="ledger-lines"'):]
-    assert "prepay" in ledger and "fee" in ledger and "4.00" in ledger
+    assert "Prepayment" in ledger and "Parking fee" in ledger and "¥4.00" in ledger
     assert 'id="fee-lines"' in body and "6.00" in body
 
 
@@ -285,7 +285,7 @@ def test_order_photos_show_on_the_detail_and_stream_in_scope_only(day, client_as
     body = client.get(f"/orders/{day['parked']}").get_data(as_text=True)
     photos = body[body.index('id="photos"'):]
     src = re.search(r'<img [^>]*src="([^"]+)"', photos).group(1)
-    assert "entry" in photos and f'href="{src}"' in photos
+    assert "Entry" in photos and f'href="{src}"' in photos
     image = client.get(src)
     assert image.status_code == 200 and image.data == png and image.mimetype == "image/png"
     assert "private" in image.headers["Cache-Control"]

@@ -62,7 +62,7 @@ def _row(body, name_part):
 
 
 def _money(fen):
-    return f"{fen // 100}.{fen % 100:02d}" if fen >= 0 else f"-{-fen // 100}.{-fen % 100:02d}"
+    return f"¥{fen // 100}.{fen % 100:02d}" if fen >= 0 else f"-¥{-fen // 100}.{-fen % 100:02d}"
 
 
 @pytest.mark.parametrize("viewer", ["parkp1", "groupa1", "citya"])
@@ -82,7 +82,7 @@ def test_shift_list_figures_equal_ledger_sums(shifts, client_as, db, viewer):
     assert (cars_in, cars_out) == ("3", "3")
     assert cash_cell == _money(cash) and hand_over == _money(cash)
     assert e_cell == _money(electronic)
-    assert card_cell == "0.00" and recovered == "0.00"
+    assert card_cell == "¥0.00" and recovered == "¥0.00"
     assert unpaid == _money(db.session.scalar(select(ParkingOrder.fee_fen).where(
         ParkingOrder.id == shifts["orders"][2])))
     second = db.session.get(Shift, shifts["second"])
@@ -90,7 +90,7 @@ def test_shift_list_figures_equal_ledger_sums(shifts, client_as, db, viewer):
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r'<td class="text-end[^"]*">(.*?)</td>', row,
                                                                      re.S)]
     assert cells[5] == _money(_ledger_sum(db, second.id, LedgerEntry.kind == "recovery"))
-    assert cells[7] == "0.00" and "on duty" in row
+    assert cells[7] == "¥0.00" and "on duty" in row
 
 
 def test_shift_figures_match_independent_sums(shifts, db):
@@ -137,7 +137,7 @@ def test_shift_detail_shows_summary_orders_and_ledger(shifts, client_as, db):
     hand_over = _ledger_sum(db, shifts["first"], LedgerEntry.method == "cash")
     assert re.search(r'id="hand-over">\s*<span[^>]*>' + re.escape(_money(hand_over)), body)
     ledger = body[body.index('id="shift-ledger"'):]
-    assert "prepay_refund" in ledger and "prepay" in ledger and "fee" in ledger
+    assert "Prepayment refund" in ledger and "Prepayment" in ledger and "Parking fee" in ledger
     harbor = db.session.scalar(select(Shift.id).where(Shift.collector.has(Staff.username == "harborcollector")))
     assert client.get(f"/shifts/{harbor}").status_code == 404
     assert client_as("citya").get(f"/shifts/{harbor}").status_code == 404

@@ -26,7 +26,8 @@ from app.inspections.models import InspectionTask, InspectorGroup, ViolationRepo
 from app.sensors.models import BaseStation, Sensor
 from tests.factories import MARKER
 
-PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout"}
+# the language switch is public too: the sign-in page offers it (it writes only the cookie session there)
+PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout", "i18n.switch_locale"}
 
 # viewer username -> (which tree nodes are foreign to them, texts that must never show on their pages)
 VIEWERS = {

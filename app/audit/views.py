@@ -4,11 +4,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.audit.models import AuditEntry
 from app.auth import throttle
+from app.core.fields import DateField
+from app.core.labels import LABELS
 from app.core.web import permission_required
 from app.extensions import db
 from app.tenancy.models import Level
@@ -16,8 +18,10 @@ from app.tenancy.scope import current_scope
 
 bp = Blueprint("audit", __name__)
 
-ACTIONS = ["create", "update", "enable", "disable", "login", "login_failed", "login_refused_disabled", "logout",
-           "password_change", "password_reset"]
+def _labelled_choices(kind: str) -> list[tuple[str, str]]:
+    """Every code of a kind, by its label in the reader's language."""
+    choices = sorted(((code, str(text)) for code, text in LABELS[kind].items()), key=lambda c: c[1])
+    return [("", str(_l("Any")))] + choices
 
 
 class AuditFilterForm(FlaskForm):
@@ -25,11 +29,15 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField(_l("Who (username)"), validators=[Optional(), Length(max=64)])
-    action = SelectField(_l("Action"), choices=[("", _l("Any"))] + [(a, a) for a in ACTIONS],
-                         validators=[Optional()])
-    object_type = StringField(_l("Object type"), validators=[Optional(), Length(max=32)])
+    action = SelectField(_l("Action"), validators=[Optional()])
+    object_type = SelectField(_l("Object type"), validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = _labelled_choices("audit_action")
+        self.object_type.choices = _labelled_choices("object_type")
 
 
 def _day_start(day, tz) -> datetime:

@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required
 
+from app.core.labels import label
 from app.extensions import db
 from app.tenancy.models import NODE_MODELS, Level
 from app.tenancy.scope import Scope, node_label
@@ -47,12 +48,12 @@ def node_choices(scope: Scope, levels=None) -> list[tuple[str, str]]:
     levels = levels or scope.lower_levels()
     choices = []
     if Level.PLATFORM in levels and scope.level == Level.PLATFORM:
-        choices.append(("platform", "Platform"))
+        choices.append(("platform", label(Level.PLATFORM, "level")))
     for level in levels:
         if level == Level.PLATFORM:
             continue
         for node in scope.nodes(level):
-            choices.append((node_key(node), f"{level.value.capitalize()}: {node_label(node)}"))
+            choices.append((node_key(node), f"{label(level, 'level')}: {node_label(node)}"))
     return choices
 
 

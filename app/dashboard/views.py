@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.core.templating import yuan
+from app.core.templating import money
 from app.core.web import permission_required
 from app.extensions import db
 from app.reports import queries as q
@@ -68,13 +68,14 @@ def index():
     t = q.dashboard_today(scope, with_parks=scope.level != Level.PARK, ranking_by=ranking_by)
     today = {"date_from": t.day.isoformat(), "date_to": t.day.isoformat()}
     kpis = [
-        ("kpi-income", _l("Income today"), yuan(t.income), _link("reports.income", "reports.view", by="park", **today)),
+        ("kpi-income", _l("Income today"), money(t.income),
+         _link("reports.income", "reports.view", by="park", **today)),
         ("kpi-cars-in", _l("Cars in today"), t.cars_in, _link("reports.occupancy", "reports.view", **today)),
         ("kpi-free", _l("Free berths now"), t.free_berths, _link("berths.list_berths", "berths.view")),
         ("kpi-occupancy", _l("Occupancy now"), f"{t.occupancy * 100:.1f}%",
          _link("reports.occupancy", "reports.view", **today)),
         ("kpi-passes", _l("Active pass holders"), t.pass_holders, _link("reports.passes", "reports.view")),
-        ("kpi-unpaid", _l("Unpaid today"), yuan(t.unpaid), _link("reports.arrears", "reports.view", **today)),
+        ("kpi-unpaid", _l("Unpaid today"), money(t.unpaid), _link("reports.arrears", "reports.view", **today)),
         ("kpi-handhelds", _l("Handhelds seen (30 min)"), t.handhelds_online,
          _link("devices.list_handhelds", "devices.view")),
     ]

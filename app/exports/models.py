@@ -23,5 +23,6 @@ class ExportJob(AnchoredMixin, db.Model):
     row_count: Mapped[int] = mapped_column(default=0)
     file_path: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(8))  # headers and labels in the requester's language
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

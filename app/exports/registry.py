@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-# value kinds a column may hold; money is integer fen, written as yuan with two decimals
-TEXT, INT, MONEY, DATETIME, DATE, PERCENT = "text", "int", "money", "datetime", "date", "percent"
+# value kinds a column may hold; money is integer fen, written as yuan with two decimals; a CODE column
+# (the code behind a label shown in the column before it) is written as text in a hidden column, for
+# whoever processes the file further
+TEXT, INT, MONEY, DATETIME, DATE, PERCENT, CODE = "text", "int", "money", "datetime", "date", "percent", "code"
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xlsxwriter
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from app.audit.services import record
 from app.core.types import utcnow
 from app.exports.models import ExportJob
-from app.exports.registry import DATE, DATETIME, EXPORTS, INT, MONEY, PERCENT, TEXT, ExportSpec
+from app.exports.registry import CODE, DATE, DATETIME, EXPORTS, INT, MONEY, PERCENT, TEXT, ExportSpec
 from app.exports.tasks import enqueue_export
 from app.extensions import db
+from app.i18n import locale_code
 from app.reports.queries import node_timezone
 from app.staff.models import Staff
 from app.tenancy.scope import Scope
@@ -81,7 +84,7 @@ def _cell_writers(columns, formats, zone: ZoneInfo):
                 else:
                     ws.write_string(r, c, str(v))
             writers.append(write_date)
-        elif kind == TEXT:
+        elif kind in (TEXT, CODE):
             writers.append(lambda ws, r, c, v: ws.write_string(r, c, v if isinstance(v, str) else str(v)))
         else:  # any other kind: numbers stay numbers (two decimals), the rest is text
             fmt = formats["float"]
@@ -119,7 +122,7 @@ def write_workbook(path, title: str, columns, rows, zone: ZoneInfo, progress=Non
             sheets += 1
             ws = wb.add_worksheet(_sheet_name(title, sheets))
             for c, (header, (_h, kind)) in enumerate(zip(headers, columns)):
-                ws.set_column(c, c, _width(kind, header))
+                ws.set_column(c, c, _width(kind, header), None, {"hidden": kind == CODE})
             ws.write_row(0, 0, headers, formats["header"])
             ws.freeze_panes(1, 0)
             return ws
@@ -197,7 +200,8 @@ def clean_params(args) -> dict:
 
 def create_job(staff: Staff, spec: ExportSpec, params: dict, ip: str | None = None) -> ExportJob:
     """A job anchored where the requester is anchored; who exported what is in the audit log."""
-    job = ExportJob(requested_by_id=staff.id, kind=spec.kind, params=params, state="queued", progress=0)
+    job = ExportJob(requested_by_id=staff.id, kind=spec.kind, params=params, state="queued", progress=0,
+                    locale=locale_code())
     job.level = staff.level
     for attr in ("city_id", "group_id", "area_id", "park_id"):
         setattr(job, attr, getattr(staff, attr))
@@ -235,7 +239,8 @@ def run_job(job_id: int) -> None:
     spec = EXPORTS.get(job.kind)
     staff = db.session.get(Staff, job.requested_by_id)
     if spec is None or staff is None or not staff.active or not staff.can(spec.permission):
-        _fail(job, "The export is no longer allowed for this account.")
+        with force_locale(job.locale or current_app.config["DEFAULT_LOCALE"]):
+            _fail(job, _("The export is no longer allowed for this account."))
         return
     scope = Scope.of(job)
     params = dict(job.params or {})
@@ -258,8 +263,10 @@ def _produce(job: ExportJob, spec: ExportSpec, scope: Scope, rows, total: int | 
     path = file_for(job)
     try:
         zone = export_timezone(spec, scope, dict(job.params or {}))
-        count = write_workbook(path, spec.title, spec.columns, rows, zone,
-                               progress=lambda n: _write_progress(job_id, n, total))
+        # headers, sheet names and labels in the language of the person who asked, also in the worker
+        with force_locale(job.locale or current_app.config["DEFAULT_LOCALE"]):
+            count = write_workbook(path, spec.title, spec.columns, rows, zone,
+                                   progress=lambda n: _write_progress(job_id, n, total))
     except Exception as exc:
         log.exception("export %s (%s) failed", job_id, spec.kind)
         db.session.rollback()

@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from app.audit.models import AuditEntry
-from app.exports.registry import DATETIME, TEXT, ExportSpec, register_export
+from app.core.labels import label
+from app.exports.registry import CODE, DATETIME, TEXT, ExportSpec, register_export
 from app.extensions import db
 
 BATCH = 2000
@@ -20,11 +21,14 @@ def audit_rows(scope, params):
         AuditEntry.level, AuditEntry.ip)
     for at, actor, action, otype, olabel, level, ip in db.session.execute(
             stmt.execution_options(yield_per=BATCH)):
-        yield at, actor or "—", action, f"{otype or ''} {olabel or ''}".strip(), level, ip or "—"
+        yield (at, actor or "—", label(action, "audit_action"),
+               f"{label(otype, 'object_type')} {olabel or ''}".strip(), label(level, "level"), ip or "—",
+               action, otype or "", level)
 
 
 register_export(ExportSpec(
     kind="audit", title=_l("Audit log"), permission="audit.export",
     columns=[(_l("When"), DATETIME), (_l("Who"), TEXT), (_l("Action"), TEXT), (_l("Object"), TEXT),
-             (_l("Node"), TEXT), (_l("IP"), TEXT)],
+             (_l("Node"), TEXT), (_l("IP"), TEXT),
+             (_l("Action code"), CODE), (_l("Object type code"), CODE), (_l("Level code"), CODE)],
     rows=audit_rows))

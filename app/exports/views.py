@@ -5,6 +5,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.core.labels import label
 from app.core.web import client_ip, paginate
 from app.exports import services, specs  # noqa: F401  (registers the audit export)
 from app.exports.models import ExportJob
@@ -68,6 +69,7 @@ def show_job(job_id):
 def job_status(job_id):
     job = _job_or_404(job_id)
     data = services.status(job)
+    data["state_label"] = label(data["state"], "export_state")
     if job.state == "done":
         data["download_url"] = url_for("exports.download", job_id=job.id)
     return jsonify(data)

@@ -15,12 +15,14 @@ from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required
 from app.extensions import db
 from app.inspections import services
-from app.inspections.forms import AssignForm, FollowUpForm, GroupForm, TaskFilterForm, TaskForm
+from app.inspections.forms import KIND_CHOICES, AssignForm, FollowUpForm, GroupForm, TaskFilterForm, TaskForm
 from app.inspections.models import InspectionTask, InspectorGroup, TaskState, ViolationReport
 from app.staff.models import Staff
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park
 from app.tenancy.scope import current_scope
+
+TASK_KIND_LABELS = dict(KIND_CHOICES)
 
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
@@ -59,7 +61,7 @@ def list_tasks():
             stmt = stmt.where(InspectionTask.state == form.state.data)
         if form.kind.data:
             stmt = stmt.where(InspectionTask.kind == form.kind.data)
-    return render_template("inspections/tasks.html", page=paginate(stmt), form=form, labels=services.TASK_LABELS)
+    return render_template("inspections/tasks.html", page=paginate(stmt), form=form, labels=TASK_KIND_LABELS)
 
 
 @bp.route("/tasks/new", methods=["GET", "POST"])
@@ -114,7 +116,7 @@ def show_task(task_id):
     task = current_scope().get_or_404(InspectionTask, task_id)
     assign, follow = _task_forms(task)
     return render_template("inspections/task.html", task=task, assign=assign, follow=follow,
-                           labels=services.TASK_LABELS)
+                           labels=TASK_KIND_LABELS)
 
 
 @bp.route("/tasks/<int:task_id>/assign", methods=["POST"])
@@ -134,7 +136,7 @@ def assign_task(task_id):
             flash(_("Task %(id)d assigned to %(name)s.", id=task.id, name=assignee.display_name), "success")
             return redirect(url_for("inspections.show_task", task_id=task.id))
     return render_template("inspections/task.html", task=task, assign=assign, follow=follow,
-                           labels=services.TASK_LABELS), 400
+                           labels=TASK_KIND_LABELS), 400
 
 
 @bp.route("/tasks/<int:task_id>/follow-up", methods=["POST"])
@@ -149,7 +151,7 @@ def follow_up_task(task_id):
         flash(_("Note added to task %(id)d.", id=task.id), "success")
         return redirect(url_for("inspections.show_task", task_id=task.id))
     return render_template("inspections/task.html", task=task, assign=assign, follow=follow,
-                           labels=services.TASK_LABELS), 400
+                           labels=TASK_KIND_LABELS), 400
 
 
 @bp.route("/tasks/<int:task_id>/photo")

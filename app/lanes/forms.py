@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, IPAddress, Length, NumberRange, Optional, Regexp
+
+from app.core.fields import DateField
 
 NAME = [DataRequired(), Length(max=80)]
 IP = [Optional(), IPAddress(ipv4=True, ipv6=True, message=_l("Enter an IPv4 or IPv6 address."))]

@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TimeField
+from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from app.core.fields import DateField, TimeField
 from app.members.models import ProductKind
 from app.members.services import MAX_FEN, MAX_MONTHS, PAY_METHODS
 

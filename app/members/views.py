@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
@@ -35,13 +36,12 @@ from app.members.forms import (
     fen_to_yuan,
 )
 from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassRenewal, PlateListEntry
-from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, VIEW, PermissionArea, register_area
+from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, RENEW, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
-RENEW = "renew"
 register_area(PermissionArea("members", _l("Members (monthly passes)"), (VIEW, ADD, EDIT, DELETE, EXPORT, RENEW)))
 register_area(PermissionArea("plate_lists", _l("White and black lists"), (VIEW, ADD, EDIT, DELETE, EXPORT)))
 add_nav(_l("Members"), _l("Monthly products"), "members.list_products", "members.view")
@@ -53,8 +53,8 @@ add_nav(_l("Members"), _l("Black list"), "members.black_list", "plate_lists.view
 KIND_LABELS = dict(KIND_CHOICES)
 METHOD_LABELS = dict(METHOD_CHOICES)
 VEHICLE_LABELS = dict(VEHICLE_CHOICES)
-STATE_LABELS = {"active": _l("active"), "future": _l("not started"), "expiring": _l("expiring soon"),
-                "expired": _l("expired"), "cancelled": _l("cancelled")}
+STATE_LABELS = {"active": lazy_pgettext("monthly pass", "active"), "future": _l("not started"),
+                "expiring": _l("expiring soon"), "expired": _l("expired"), "cancelled": _l("cancelled")}
 LIST_TITLES = {"white": _l("White list"), "black": _l("Black list")}
 
 # on-screen headers, shared with the exports

@@ -7,10 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import DecimalField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.berths.models import BerthSegment
+from app.core.fields import DateField
 from app.extensions import db
 from app.orders.models import OrderState, PaymentMethod
 from app.staff.models import Role, RoleKind, Staff

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_
 from app.audit.models import AuditEntry
 from app.berths.models import Berth, BerthSegment
 from app.core.errors import DomainError
-from app.core.templating import add_nav
+from app.core.templating import add_nav, yuan
 from app.core.types import utcnow
 from app.core.web import client_ip, permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
@@ -54,17 +54,13 @@ from app.orders.queries import (
     parked_filters,
 )
 from app.staff.models import Staff
-from app.staff.permissions import ACTION_LABELS, EXPORT, VIEW, PermissionArea, register_area
+from app.staff.permissions import EXPORT, RECOVER, SETTLE, VIEW, WAIVE, PermissionArea, register_area
 from app.tenancy.models import Park
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
-SETTLE, RECOVER, WAIVE = "settle", "recover", "waive"
 register_area(PermissionArea("orders", _l("Orders"), (VIEW, EXPORT, SETTLE, RECOVER, WAIVE)))
-ACTION_LABELS.setdefault(SETTLE, _l("Manual settlement"))
-ACTION_LABELS.setdefault(RECOVER, _l("Recover debts"))
-ACTION_LABELS.setdefault(WAIVE, _l("Waive debts (zero recovery)"))
 add_nav(_l("Orders"), _l("Order records"), "orders.list_orders", "orders.view")
 add_nav(_l("Orders"), _l("Cars parked now"), "orders.parked", "orders.view")
 add_nav(_l("Orders"), _l("Long stays"), "orders.long_stays", "orders.view")
@@ -185,25 +181,25 @@ def _timeline(order: ParkingOrder, ledger: list[LedgerEntry], arrear: Arrear | N
                            f"¥{-row.amount_fen / 100:.2f} · {method_label(row.method)}"))
     if order.state == OrderState.SETTLED.value:
         detail = _("Fee ¥%(fee)s, kept ¥%(paid)s by %(method)s, settled by %(who)s",
-                   fee=f"{order.fee_fen / 100:.2f}", paid=f"{order.paid_fen / 100:.2f}",
+                   fee=yuan(order.fee_fen), paid=yuan(order.paid_fen),
                    method=method_label(order.payment_method), who=_staff_name(order.exit_collector))
         if order.reduction_fen:
-            detail += " · " + _("reduced ¥%(amount)s (%(reason)s)", amount=f"{order.reduction_fen / 100:.2f}",
+            detail += " · " + _("reduced ¥%(amount)s (%(reason)s)", amount=yuan(order.reduction_fen),
                                  reason=order.free_reason or "—")
         events.append((order.left_at, _("Settled"), detail))
     elif order.state in (OrderState.UNPAID.value, OrderState.RECOVERED.value):
         owed = arrear.amount_fen if arrear else 0
         events.append((order.left_at, _("Left without paying"),
-                       _("¥%(owed)s owed, reported by %(who)s", owed=f"{owed / 100:.2f}",
+                       _("¥%(owed)s owed, reported by %(who)s", owed=yuan(owed),
                          who=_staff_name(order.exit_collector))))
     if arrear is not None and arrear.state == "recovered":
         events.append((arrear.recovered_at, _("Debt recovered"),
-                       _("¥%(amount)s by %(method)s, taken by %(who)s", amount=f"{arrear.amount_fen / 100:.2f}",
+                       _("¥%(amount)s by %(method)s, taken by %(who)s", amount=yuan(arrear.amount_fen),
                          method=method_label(arrear.recovered_method),
                          who=names.get(arrear.recovered_by_id, _("staff outside your scope")))))
     elif arrear is not None and arrear.state == services.WAIVED:
         events.append((arrear.recovered_at, _("Debt waived"),
-                       _("¥%(amount)s waived by %(who)s: %(reason)s", amount=f"{arrear.amount_fen / 100:.2f}",
+                       _("¥%(amount)s waived by %(who)s: %(reason)s", amount=yuan(arrear.amount_fen),
                          who=names.get(arrear.recovered_by_id, _("staff outside your scope")),
                          reason=order.free_reason or "—")))
     return sorted((e for e in events if e[0] is not None), key=lambda e: e[0])
@@ -360,7 +356,8 @@ def recover():
                 status = 400
             else:
                 db.session.commit()
-                flash(_("%(n)d debts recovered, ¥%(total)s.", n=len(ids), total=f"{total / 100:.2f}"), "success")
+                amount = yuan(total)
+                flash(_("%(n)d debts recovered, ¥%(total)s.", n=len(ids), total=amount), "success")
                 return redirect(url_for("orders.recovered"))
         else:
             status = 400

@@ -6,6 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from app.core.labels import role_name
 from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
@@ -45,11 +46,18 @@ def _park_choices(scope, current_id: int | None = None):
     return [(p.id, p.name) for p in parks if p is not None]
 
 
+def _role_label(role: Role) -> str:
+    """As services.role_label, with a built-in role's name in the reader's language."""
+    kind = _("collector") if role.kind == "collector" else _("inspector")
+    level = _("park staff") if role.target_level == Level.PARK.value else _("group staff")
+    return f"{role_name(role)} ({kind}, {level})"
+
+
 def _role_choices(scope, current: Role | None = None):
     roles = services.field_roles(scope)
     if current is not None and all(r.id != current.id for r in roles):
         roles.append(current)
-    return [(r.id, services.role_label(r)) for r in roles]
+    return [(r.id, _role_label(r)) for r in roles]
 
 
 # --- collector settings -----------------------------------------------------------------------
@@ -107,7 +115,7 @@ def _settings_form(park: Park, row: CollectorSettings, *, with_role: bool = Fals
         select(CollectorSettings).where(CollectorSettings.park_id == park.id,
                                         CollectorSettings.role_id.is_not(None)).order_by(CollectorSettings.id)).all()
     return render_template("parks/collector_form.html", form=form, park=park, row=row, role=role,
-                           overrides=overrides, role_label=services.role_label, with_role=with_role,
+                           overrides=overrides, role_label=_role_label, with_role=with_role,
                            roles={r.id: r for r in db.session.scalars(
                                select(Role).where(Role.id.in_([o.role_id for o in overrides])))}), \
         400 if form.errors else 200
@@ -239,7 +247,7 @@ def list_work_hours():
     page = paginate(stmt)
     parks = {p.id: p for p in db.session.scalars(select(Park).where(Park.id.in_({h.park_id for h in page.items})))}
     return render_template("parks/work_hours.html", page=page, form=form, parks=parks,
-                           role_label=services.role_label)
+                           role_label=_role_label)
 
 
 def _work_hours_form(hours=None):
@@ -258,7 +266,7 @@ def _work_hours_form(hours=None):
             show_refusal(form, exc)
         else:
             db.session.commit()
-            flash(_("Work hours of %(role)s at %(park)s saved.", role=role.name, park=park.name), "success")
+            flash(_("Work hours of %(role)s at %(park)s saved.", role=role_name(role), park=park.name), "success")
             return redirect(url_for("parks.list_work_hours"))
     return render_template("parks/simple_form.html", form=form, obj=hours, form_id="hours-form",
                            title=_("Work hours"),

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import Optional
 
+from app.core.fields import DateField
 from app.orders.forms import _fill_node_fields, _FilterForm, optional_int, sane_date, valid_data
 
 FLAG_CHOICES = [("", _l("Any")), ("yes", _l("Yes")), ("no", _l("No"))]

@@ -82,6 +82,7 @@ class Staff(UserMixin, AnchoredMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(8))  # the page language they chose (zh_CN, en)
     role: Mapped[Role] = relationship(lazy="joined")
 
     signin = None  # the request's sign-in session (app.auth.models.SignInSession), set when it is opened or loaded

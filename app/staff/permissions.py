@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.tenancy.models import LEVEL_ORDER, Level
 
 VIEW, ADD, EDIT, DELETE, EXPORT = "view", "add", "edit", "delete", "export"
+SETTLE, RECOVER, WAIVE, COMMAND, RENEW = "settle", "recover", "waive", "command", "renew"
+# every action any area offers, in the words of the role editor
 ACTION_LABELS = {
     VIEW: _l("View"), ADD: _l("Add"), EDIT: _l("Edit"), DELETE: _l("Disable"), EXPORT: _l("Export"),
+    SETTLE: _l("Manual settlement"), RECOVER: _l("Recover debts"), WAIVE: _l("Waive debts (zero recovery)"),
+    COMMAND: _l("Remote barrier"), RENEW: _l("Renew"),
 }
+# codes outside the areas (granted to field roles, checked by the device API)
+CODE_LABELS = {"pos.free_release": _l("Handheld: free release")}
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,17 @@ def codes_for_level(level: Level, field: bool = False) -> set[str]:
 
 def areas_for_level(level: Level, field: bool = False) -> list[PermissionArea]:
     return [a for a in AREAS if a.field == field and area_valid_at(a, level)]
+
+
+def permission_label(code: str) -> str:
+    """`members.renew` as a person reads it: "Members (monthly passes): Renew"."""
+    if code in CODE_LABELS:
+        return str(CODE_LABELS[code])
+    area_code, _dot, action = code.partition(".")
+    area = next((a for a in AREAS if a.code == area_code), None)
+    if area is None or action not in ACTION_LABELS:
+        return code
+    return _("%(area)s: %(action)s", area=area.label, action=ACTION_LABELS[action])
 
 
 def all_codes() -> set[str]:

@@ -5,16 +5,18 @@ from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
 
 from app.auth.services import SessionLimits, active_sessions
+from app.core.labels import label, role_name
 from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff import services
 from app.staff.forms import ResetPasswordForm, RoleForm, StaffEditForm, StaffFilterForm, StaffForm
 from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
-from app.staff.permissions import ACTION_LABELS, areas_for_level
+from app.staff.permissions import ACTION_LABELS, areas_for_level, permission_label
 from app.tenancy.models import Level
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("staff", __name__)
+bp.add_app_template_filter(permission_label, "permission")
 
 
 def _actor():
@@ -37,7 +39,7 @@ def _account(staff_id):
 def list_staff():
     scope = current_scope()
     form = StaffFilterForm(request.args)
-    form.role_id.choices = [("", _("Any role"))] + [(r.id, r.name) for r in _visible_roles(scope)]
+    form.role_id.choices = [("", _("Any role"))] + [(r.id, role_name(r)) for r in _visible_roles(scope)]
     stmt = scope.select(Staff).order_by(Staff.username)
     if form.validate():
         if form.q.data:
@@ -59,7 +61,8 @@ def _visible_roles(scope):
 
 def _fill_staff_form(form, scope, actor):
     form.node.choices = node_choices(scope)
-    form.role_id.choices = [(r.id, f"{r.name} ({r.target_level})") for r in services.assignable_roles(actor, scope)]
+    form.role_id.choices = [(r.id, f"{role_name(r)} ({label(r.target_level, 'level')})")
+                             for r in services.assignable_roles(actor, scope)]
 
 
 def _resolve(form, scope, actor):
@@ -171,7 +174,7 @@ def list_roles():
 
 
 def _fill_role_form(form, scope, actor):
-    form.target_level.choices = [(lvl.value, lvl.value.capitalize()) for lvl in scope.lower_levels()]
+    form.target_level.choices = [(lvl.value, label(lvl, "level")) for lvl in scope.lower_levels()]
     kind = RoleKind(form.kind.data) if form.kind.data in RoleKind._value2member_map_ else RoleKind.ADMIN
     level = Level(form.target_level.data) if form.target_level.data in Level._value2member_map_ else scope.level
     groups = []

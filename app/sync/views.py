@@ -12,7 +12,7 @@ from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
-from app.staff.permissions import ACTION_LABELS, EDIT, VIEW, PermissionArea, register_area
+from app.staff.permissions import COMMAND, EDIT, VIEW, PermissionArea, register_area
 from app.sync import services
 from app.sync.forms import CommandForm, LinkFilterForm
 from app.sync.models import BarrierCommand, LaneUpload, SiteServer
@@ -21,9 +21,7 @@ from app.tenancy.scope import current_scope
 
 bp = Blueprint("sync", __name__, url_prefix="/site-link")
 
-COMMAND = "command"
 register_area(PermissionArea("site_link", _l("On-site link"), (VIEW, EDIT, COMMAND)))
-ACTION_LABELS.setdefault(COMMAND, _l("Remote barrier"))
 add_nav(_l("Parks"), _l("On-site link"), "sync.list_links", "site_link.view")
 
 

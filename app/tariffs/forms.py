@@ -6,24 +6,16 @@ import json
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    DateTimeLocalField,
-    Form,
-    FormField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import BooleanField, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from app.core.fields import DateTimeField
 from app.tariffs.engine import VEHICLE_CLASSES
 from app.tariffs.models import ANY_CLASS
 
 CLASS_CODE = r"^[a-z0-9_]{1,32}$"
 CLASS_SUGGESTIONS = (ANY_CLASS,) + VEHICLE_CLASSES
-LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
+LOCAL_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]  # shown as the first
 YUAN = [Optional(), Length(max=12)]  # the engine says what is wrong with an amount
 MINPRICE_UNITS = [("0", _l("exact (no rounding)")), ("0.5", _l("0.5 yuan")), ("1", _l("1 yuan"))]
 PASS_KINDS = [("", _l("no pass")), ("all_day", _l("all day free")), ("day_window", _l("free in a day window")),
@@ -46,7 +38,7 @@ def vehicle_class_field(label=_l("Vehicle class"), default=ANY_CLASS):  # noqa: 
 
 
 def local_time_field(label, optional=True, description=None):
-    return DateTimeLocalField(label, format=LOCAL_FORMATS, description=description,
+    return DateTimeField(label, format=LOCAL_FORMATS, description=description,
                               validators=[Optional()] if optional else [InputRequired()])
 
 

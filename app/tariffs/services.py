@@ -237,7 +237,8 @@ def document_from_paste(pasted, minprice_unit: str | None = None) -> dict:
     rows = [pasted] if isinstance(pasted, dict) else pasted
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise TariffInputError({"pasted": _("Paste a rule document with “kind”, or a list of one or two "
-                                            "price_tb rows (objects with b_time, e_time, unit, price…).")})
+                                            "rows of the old price table (objects with b_time, e_time, unit, "
+                                            "price…).")})
     rows = [_legacy_row(row, index) for index, row in enumerate(rows)]
     rows = [row for row in rows if row.get("state", 0) == 0]
     timed = [row for row in rows if row.get("pay_type", 0) == 0]
@@ -251,8 +252,8 @@ def document_from_paste(pasted, minprice_unit: str | None = None) -> dict:
     day = next((row for row in timed if _is_day(row)), timed[0])
     night = next((row for row in timed if row is not day and not _is_day(row)), None)
     if len(timed) == 2 and night is None:
-        raise TariffInputError({"pasted": _("Both rows are day rows (e_time > b_time); the night row has "
-                                            "e_time <= b_time.")})
+        raise TariffInputError({"pasted": _("Both rows are day rows (their end hour is after their start "
+                                            "hour); the night row ends at or before its start hour.")})
     document = {"kind": "parkingos", "day": _row_only(day), "night": _row_only(night) if night else None}
     if minprice_unit:
         document["minprice_unit"] = minprice_unit

@@ -22,6 +22,7 @@ from app.staff.models import Staff
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tariffs import forms, services
 from app.tariffs.engine import RuleError
+from app.tariffs.labels import fee_line_label
 from app.tariffs.models import TariffRule
 from app.tenancy.models import Level, Park
 from app.tenancy.scope import current_scope, node_label
@@ -30,6 +31,7 @@ register_area(PermissionArea("tariffs", _l("Tariffs"), (VIEW, ADD, EDIT, DELETE)
 add_nav(_l("Parks"), _l("Tariffs"), "tariffs.list_rules", "tariffs.view")
 
 bp = Blueprint("tariffs", __name__, url_prefix="/tariffs")
+bp.add_app_template_filter(fee_line_label, "fee_line_label")  # orders' pages show fee lines too
 
 MODES = {"form": (forms.NewStructuredRuleForm, forms.StructuredVersionForm),
          "json": (forms.NewJsonRuleForm, forms.JsonVersionForm)}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -32,14 +33,14 @@ def save_node(actor, obj, values: dict, *, ip: str | None = None):
     _derive_ancestors(obj)
     if _name_taken(obj):
         db.session.rollback()
-        raise DuplicateName("That name (or code) is already used here.")
+        raise DuplicateName(_("That name (or code) is already used here."))
     if creating:
         db.session.add(obj)
     try:
         db.session.flush()
     except IntegrityError as exc:  # a concurrent request took the name between check and flush
         db.session.rollback()
-        raise DuplicateName("That name (or code) is already used here.") from exc
+        raise DuplicateName(_("That name (or code) is already used here.")) from exc
     audit.record(actor, "create" if creating else "update", obj, before=before, after=_snapshot(obj), ip=ip)
     return obj
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.core.labels import label
 from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import permission_required
@@ -53,7 +54,8 @@ def live():
     rows = db.session.execute(scope.select(LastPosition, LastPosition, Staff, Role).join(
         Staff, Staff.id == LastPosition.staff_id).join(Role, Role.id == Staff.role_id).where(
         Role.kind.in_(FIELD_KINDS), Staff.active.is_(True)).order_by(LastPosition.recorded_at.desc()).limit(2000)).all()
-    people = [{"id": staff.id, "name": staff.display_name, "kind": role.kind, "lat": pos.lat, "lng": pos.lng,
+    people = [{"id": staff.id, "name": staff.display_name, "kind": role.kind, "role": label(role.kind, "role_kind"),
+               "lat": pos.lat, "lng": pos.lng,
                "recorded_at": pos.recorded_at.isoformat(),
                "age_minutes": int((now - pos.recorded_at).total_seconds() // 60)} for pos, staff, role in rows]
     return _render("tracks/live.html", people=people, rows=rows, now=now)

@@ -16,11 +16,14 @@
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"
     };
     if (spec.type === "bar" && !spec.horizontal) { layout.barmode = spec.stacked ? "stack" : "group"; }
-    if (spec.horizontal) { layout.margin.l = size * 10; }
+    if (spec.horizontal) { layout.margin.l = size * 10; layout.yaxis = { type: "category" }; }
+    // labels exactly as the table shows them: Plotly would read "2026-12-05" as a date and write "Dec 5"
+    else { layout.xaxis = { type: "category" }; }
     var hasY2 = (spec.series || []).some(function (s) { return s.axis === "y2"; });
     if (hasY2) { layout.yaxis2 = { overlaying: "y", side: "right", ticksuffix: "%" }; }
     var allPercent = (spec.series || []).length && spec.series.every(function (s) { return s.percent; });
     if (allPercent) { layout.yaxis = { ticksuffix: "%", rangemode: "tozero" }; }
+    if (spec.type === "pie") { delete layout.xaxis; }
     return layout;
   }
 
@@ -91,7 +94,7 @@
       fetch(box.getAttribute("data-status-url"), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (s) {
-          document.getElementById("export-state").textContent = s.state;
+          document.getElementById("export-state").textContent = s.state_label || s.state;
           document.getElementById("export-rows").textContent = s.rows;
           if (s.percent !== null && s.percent !== undefined) {
             bar.style.width = s.percent + "%"; bar.textContent = s.percent + "%";

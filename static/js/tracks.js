@@ -5,6 +5,8 @@
   "use strict";
   var SVG = "http://www.w3.org/2000/svg";
   var TILE = 256;
+  var mapBox = document.getElementById("track-map");
+  var minutes = (mapBox && mapBox.getAttribute("data-unit-minutes")) || "min";  // the page's word for it
 
   function el(name, attrs, parent) {
     var node = document.createElementNS(SVG, name);
@@ -90,7 +92,7 @@
       var color = p.age_minutes > 15 ? "#adb5bd" : (p.kind === "inspector" ? "#6f42c1" : "#0d6efd");
       var dot = circle(svg, xy, view.w / 110, { fill: color, stroke: "#fff", "stroke-width": view.w / 600 });
       var title = el("title", {}, dot);
-      title.textContent = p.name + " (" + p.kind + ") · " + p.age_minutes + " min";
+      title.textContent = p.name + " (" + (p.role || p.kind) + ") · " + p.age_minutes + " " + minutes;
       label(svg, xy, p.name, view, color);
     });
   }
@@ -113,12 +115,20 @@
     (data.stops || []).forEach(function (s) {
       var c = circle(svg, project(s.lat, s.lng), view.w / 130, { fill: "#fd7e14", stroke: "#fff",
                                                               "stroke-width": view.w / 700 });
-      el("title", {}, c).textContent = s.minutes + " min";
+      el("title", {}, c).textContent = s.minutes + " " + minutes;
     });
     circle(svg, project(pts[0][0], pts[0][1]), view.w / 150, { fill: "#198754" });
     var marker = circle(svg, project(pts[pts.length - 1][0], pts[pts.length - 1][1]), view.w / 100,
                         { fill: "#dc3545", stroke: "#fff", "stroke-width": view.w / 600 });
     replay(pts, marker, data.timezone);
+  }
+
+  // 24-hour HH:MM:SS in the park's zone, whatever the browser's locale would pick (9:49:35 AM)
+  function clockText(iso, tz) {
+    try {
+      return new Date(iso).toLocaleTimeString("en-GB", { timeZone: tz, hour12: false, hour: "2-digit",
+                                                         minute: "2-digit", second: "2-digit" });
+    } catch (e) { return iso; }
   }
 
   function replay(pts, marker, tz) {
@@ -129,8 +139,7 @@
     function show(i) {
       var p = pts[i], xy = project(p[0], p[1]);
       marker.setAttribute("cx", xy[0]); marker.setAttribute("cy", xy[1]);
-      try { clock.textContent = new Date(p[2]).toLocaleTimeString([], { timeZone: tz }); }
-      catch (e) { clock.textContent = p[2]; }
+      clock.textContent = clockText(p[2], tz);
     }
     slider.addEventListener("input", function () { show(+slider.value); });
     var timer = null;

@@ -12,7 +12,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
+def live_app(tmp_path_factory):
+    """The app behind the live server, on a migrated SQLite file with the demo seed."""
     from flask_migrate import upgrade
 
     from app import create_app
@@ -24,6 +25,12 @@ def live_server(tmp_path_factory):
     with app.app_context():
         upgrade()
         seed_demo()
+    return app
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app):
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -125,7 +125,7 @@ def test_bad_structured_rule_shows_engine_messages_per_field(tree, client_as, db
     body = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "is required" in body                       # day.unit, from the engine
-    assert "must be later than day.b_time" in body     # day.e_time
+    assert "must end later than the day starts" in body  # day.e_time
     assert "has more than 2 decimals" in body         # night.price
     assert (_count(db, TariffVersion), _count(db, AuditEntry)) == before
 
@@ -224,7 +224,7 @@ def test_import_of_bad_rows_shows_messages(tree, client_as, db):
     client = client_as("parkp1")
     cases = [
         ("not json", "Not valid JSON"),
-        ("[1]", "price_tb rows"),
+        ("[1]", "rows of the old price table"),
         (json.dumps([LEGACY_ROWS[1], LEGACY_ROWS[1]]), "Both rows are day rows"),
         (json.dumps([{**LEGACY_ROWS[1], "unit": 0}]), "day.unit: must be at least 1"),
         (json.dumps([{**LEGACY_ROWS[1], "price": "abc"}]), "is not a yuan amount"),

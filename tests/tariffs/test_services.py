@@ -146,8 +146,8 @@ def test_paste_per_visit_and_documents():
 
 
 @pytest.mark.parametrize("pasted, message", [
-    ("text", "price_tb rows"),
-    ([], "price_tb rows"),
+    ("text", "rows of the old price table"),
+    ([], "rows of the old price table"),
     ([DAY, DAY], "Both rows are day rows"),
     ([DAY, NIGHT, NIGHT], "at most two rows"),
     ([{**DAY, "state": 1}], "No row is in force"),

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from .banded import BandedRule, Calendar, merge_class, parse_banded, price_banded
 from .clock import get_zone, to_epoch
+from .messages import gettext
 from .parkingos import (
     ParkingOSRule,
     PerVisitRule,
@@ -66,10 +67,11 @@ def parse_rule(doc: Mapping[str, Any] | Tariff) -> Tariff:
     if isinstance(doc, Tariff):
         return doc
     if not isinstance(doc, Mapping):
-        raise RuleError("invalid tariff rule", {"(document)": "must be a JSON object"})
+        raise RuleError(gettext("invalid tariff rule"), {"(document)": gettext("must be a JSON object")})
     kind = doc.get("kind")
     if kind not in _PARSERS:
-        raise RuleError("invalid tariff rule", {"kind": f"must be one of {', '.join(RULE_KINDS)}, got {kind!r}"})
+        raise RuleError(gettext("invalid tariff rule"), {"kind": gettext("must be one of %(options)s, got %(value)s",
+                                                            options=", ".join(RULE_KINDS), value=repr(kind))})
     reader = Reader()
     base = {key: value for key, value in doc.items() if key != "classes"}
     default = _PARSERS[kind](reader, base, "")
@@ -83,16 +85,16 @@ def _parse_classes(reader: Reader, kind: str, base: dict[str, Any], doc: Any) ->
     if doc is None:
         return {}
     if not isinstance(doc, Mapping):
-        reader.fail("classes", "must be an object mapping a vehicle class to its overrides")
+        reader.fail("classes", gettext("must be an object mapping a vehicle class to its overrides"))
         return {}
     parsed = {}
     for name, override in doc.items():
         path = f"classes.{name}"
         if not isinstance(name, str) or not name:
-            reader.fail("classes", "vehicle class names must be non-empty strings")
+            reader.fail("classes", gettext("vehicle class names must be non-empty strings"))
             continue
         if not isinstance(override, Mapping):
-            reader.fail(path, "must be an object of fields to override")
+            reader.fail(path, gettext("must be an object of fields to override"))
             continue
         reader.unknown_keys(dict(override), _CLASS_KEYS[kind], path)
         if reader.errors:

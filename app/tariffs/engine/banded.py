@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import DAY_S, day_span, local_ordinal, wall_epoch
+from .messages import gettext
 from .passes import Cover
 from .schema import MISSING, Reader
 from .types import RawLine
@@ -126,13 +127,13 @@ def parse_banded(reader: Reader, doc: dict[str, Any], path: str = "") -> BandedR
 
 def _parse_rates(reader: Reader, doc: Any, path: str) -> dict[str, Rate]:
     if doc is MISSING:
-        reader.fail(path, "is required (at least one named rate)")
+        reader.fail(path, gettext("is required (at least one named rate)"))
         return {}
     rates = reader.mapping(doc, path)
     if rates is None:
         return {}
     if not rates:
-        reader.fail(path, "must define at least one rate")
+        reader.fail(path, gettext("must define at least one rate"))
     parsed = {}
     for name, body in rates.items():
         rate = _parse_rate(reader, body, f"{path}.{name}", str(name))
@@ -150,7 +151,7 @@ def _parse_rate(reader: Reader, doc: Any, path: str, name: str) -> Rate | None:
         reader.unknown_keys(body, ("tiers", "rounding"), path)
         raw_tiers = body["tiers"]
         if not isinstance(raw_tiers, list) or not raw_tiers:
-            reader.fail(f"{path}.tiers", "must be a non-empty list of tiers")
+            reader.fail(f"{path}.tiers", gettext("must be a non-empty list of tiers"))
             return None
     else:  # shorthand: one tier given inline
         reader.unknown_keys(body, TIER_KEYS, path)
@@ -164,11 +165,11 @@ def _parse_rate(reader: Reader, doc: Any, path: str, name: str) -> Rate | None:
     if len(tiers) != len(raw_tiers):
         return None
     if tiers[0].from_s != 0:
-        reader.fail(f"{path}.tiers[0].from_minute", "the first tier must start at minute 0")
+        reader.fail(f"{path}.tiers[0].from_minute", gettext("the first tier must start at minute 0"))
     for index in range(1, len(tiers)):
         if tiers[index].from_s <= tiers[index - 1].from_s:
             reader.fail(f"{path}.tiers[{index}].from_minute",
-                        "must be later than the previous tier's from_minute")
+                        gettext("must be later than the previous tier's from_minute"))
     return Rate(name, tuple(tiers), tuple(tier.from_s for tier in tiers))
 
 
@@ -182,7 +183,7 @@ def _parse_tier(reader: Reader, doc: Any, path: str, rounding: str) -> Tier | No
         flat = reader.integer(tier, "flat_fen", path, minimum=0)
         for key in ("unit_minutes", "price_fen"):
             if key in tier:
-                reader.fail(f"{path}.{key}", "not allowed in a flat tier (flat_fen is charged once)")
+                reader.fail(f"{path}.{key}", gettext("not allowed in a flat tier (flat_fen is charged once)"))
         return Tier(start * 60, 0, 0, 0, flat) if flat is not None and start is not None else None
     unit = reader.integer(tier, "unit_minutes", path, minimum=1)
     price = reader.integer(tier, "price_fen", path, minimum=0)
@@ -194,7 +195,7 @@ def _parse_tier(reader: Reader, doc: Any, path: str, rounding: str) -> Tier | No
 
 def _parse_schedule(reader: Reader, doc: Any, path: str, rates: dict[str, Rate]) -> tuple[DayPlan, ...]:
     if doc is MISSING or not isinstance(doc, list) or not doc:
-        reader.fail(path, "must be a non-empty list of day schedules")
+        reader.fail(path, gettext("must be a non-empty list of day schedules"))
         return ()
     plans = []
     for index, item in enumerate(doc):
@@ -207,8 +208,8 @@ def _parse_schedule(reader: Reader, doc: Any, path: str, rates: dict[str, Rate])
             covered |= plan.weekdays if plan.weekdays is not None else set(range(7))
     missing = [WEEKDAYS[day] for day in range(7) if day not in covered]
     if missing and len(plans) == len(doc):
-        reader.fail(path, f"no bands for {', '.join(missing)}: every weekday needs a schedule entry "
-                          "without 'calendar'")
+        reader.fail(path, gettext("no bands for %(days)s: every weekday needs a schedule entry without 'calendar'",
+                            days=", ".join(missing)))
     return tuple(plans)
 
 
@@ -221,12 +222,12 @@ def _parse_plan(reader: Reader, doc: Any, path: str, rates: dict[str, Rate]) -> 
     if "days" in plan:
         days = plan["days"]
         if not isinstance(days, list) or not days or any(day not in WEEKDAYS for day in days):
-            reader.fail(f"{path}.days", f"must be a non-empty list of {', '.join(WEEKDAYS)}")
+            reader.fail(f"{path}.days", gettext("must be a non-empty list of %(days)s", days=", ".join(WEEKDAYS)))
         else:
             weekdays = frozenset(WEEKDAYS.index(day) for day in days)
     calendar = plan.get("calendar")
     if calendar is not None and (not isinstance(calendar, str) or not calendar):
-        reader.fail(f"{path}.calendar", "must be the name of a day set, e.g. \"holiday\"")
+        reader.fail(f"{path}.calendar", gettext("must be the name of a day set, e.g. \"holiday\""))
     bands = _parse_bands(reader, plan.get("bands", MISSING), f"{path}.bands", rates)
     if bands is None:
         return None
@@ -235,7 +236,7 @@ def _parse_plan(reader: Reader, doc: Any, path: str, rates: dict[str, Rate]) -> 
 
 def _parse_bands(reader: Reader, doc: Any, path: str, rates: dict[str, Rate]):
     if not isinstance(doc, list) or not doc:
-        reader.fail(path, "must be a non-empty list of bands covering 00:00-24:00")
+        reader.fail(path, gettext("must be a non-empty list of bands covering 00:00-24:00"))
         return None
     bands = []
     for index, item in enumerate(doc):
@@ -248,26 +249,27 @@ def _parse_bands(reader: Reader, doc: Any, path: str, rates: dict[str, Rate]):
         end = reader.clock_time(band, "end", where)
         name = band.get("rate")
         if name not in rates:
-            reader.fail(f"{where}.rate", f"unknown rate {name!r}" if name is not None else "is required")
+            reader.fail(f"{where}.rate", gettext("unknown rate %(name)s", name=repr(name)) if name is not None
+                        else gettext("is required"))
             return None
         if start is None or end is None:
             return None
         if end <= start:
-            reader.fail(f"{where}.end", "must be later than start (split a band that crosses midnight in two)")
+            reader.fail(f"{where}.end", gettext("must be later than start (split a band that crosses midnight in two)"))
             return None
         bands.append((start, end, rates[name]))
     bands.sort(key=lambda band: band[0])
     cursor = 0
     for start, end, _ in bands:
         if start < cursor:
-            reader.fail(path, f"bands overlap at {_hhmm(start)}")
+            reader.fail(path, gettext("bands overlap at %(time)s", time=_hhmm(start)))
             return None
         if start > cursor:
-            reader.fail(path, f"no band covers {_hhmm(cursor)}-{_hhmm(start)}")
+            reader.fail(path, gettext("no band covers %(start)s-%(end)s", start=_hhmm(cursor), end=_hhmm(start)))
             return None
         cursor = end
     if cursor != 1440:
-        reader.fail(path, f"no band covers {_hhmm(cursor)}-24:00")
+        reader.fail(path, gettext("no band covers %(start)s-%(end)s", start=_hhmm(cursor), end="24:00"))
         return None
     return tuple(bands)
 
@@ -292,7 +294,7 @@ def _parse_caps(reader: Reader, doc: Any, path: str) -> tuple[int | None, str | 
     fen = reader.integer(body, "fen", where, minimum=0)
     reset = reader.clock_time(body, "reset", where, default=0, allow_24=False)
     if kind == "rolling_24h" and "reset" in body:
-        reader.fail(f"{where}.reset", "only a calendar-day cap has a reset time")
+        reader.fail(f"{where}.reset", gettext("only a calendar-day cap has a reset time"))
     return stay, kind, fen or 0, reset or 0
 
 

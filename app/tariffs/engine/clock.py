@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .messages import gettext
+
 UTC_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _SECOND = timedelta(seconds=1)
 DAY_S = 86_400
@@ -30,7 +32,7 @@ def get_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
+        raise ValueError(gettext("unknown time zone %(name)s", name=repr(name))) from exc
 
 
 def to_local(epoch: int, tz: ZoneInfo) -> datetime:
@@ -93,12 +95,13 @@ def day_start(tz: ZoneInfo, ordinal: int) -> int:
 def parse_hhmm(text: object, allow_24: bool = True) -> int:
     """Minutes after midnight of an "HH:MM" string; ValueError with a human reason."""
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":
-        raise ValueError('must be a time written "HH:MM"')
+        raise ValueError(gettext('must be a time written "HH:MM"'))
     hours, minutes = text[:2], text[3:]
     if not (hours.isdigit() and minutes.isdigit()):
-        raise ValueError('must be a time written "HH:MM"')
+        raise ValueError(gettext('must be a time written "HH:MM"'))
     value = int(hours) * 60 + int(minutes)
     limit = MINUTES_PER_DAY if allow_24 else MINUTES_PER_DAY - 1
     if int(minutes) > 59 or value > limit:
-        raise ValueError(f"{text!r} is not a time of day (00:00..{'24:00' if allow_24 else '23:59'})")
+        raise ValueError(gettext("%(value)s is not a time of day (00:00..%(last)s)", value=repr(text),
+                           last="24:00" if allow_24 else "23:59"))
     return value

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import DAY_S, local_ordinal, wall_epoch
+from .messages import gettext
 from .schema import Reader
 from .types import RawLine
 
@@ -115,7 +116,7 @@ def _min_unit(reader: Reader, doc: dict[str, Any], path: str) -> int:
     fen = reader.yuan(doc, "minprice_unit", path, default=0)
     if fen is not None and not 0 <= fen <= 100:
         reader.fail(f"{path}.minprice_unit" if path else "minprice_unit",
-                    "must be between 0 and 1 yuan (0 exact, 0.5 or 1)")
+                    gettext("must be between 0 and 1 yuan (0 exact, 0.5 or 1)"))
     return fen or 0
 
 
@@ -124,7 +125,7 @@ def parse_time_rule(reader: Reader, doc: dict[str, Any], path: str = "") -> Park
     reader.unknown_keys(doc, TOP_KEYS, path)
     prefix = f"{path}." if path else ""
     if "day" not in doc:
-        reader.fail(f"{prefix}day", "is required (the day row of the old price table)")
+        reader.fail(f"{prefix}day", gettext("is required (the day row of the old price table)"))
         return None
     day = _parse_row(reader, doc["day"], f"{prefix}day", True)
     night = None if doc.get("night") is None else _parse_row(reader, doc["night"], f"{prefix}night", False)
@@ -132,7 +133,8 @@ def parse_time_rule(reader: Reader, doc: dict[str, Any], path: str = "") -> Park
     assist = _parse_assist(reader, doc.get("assist"), f"{prefix}assist")
     if day and isinstance(day.get("b_time"), int) and isinstance(day.get("e_time"), int) \
             and day["e_time"] <= day["b_time"]:
-        reader.fail(f"{prefix}day.e_time", "must be later than day.b_time (the day row is the band b_time..e_time)")
+        reader.fail(f"{prefix}day.e_time", gettext(
+            "must end later than the day starts (the day row covers its start to its end hour)"))
     if reader.errors or day is None:
         return None
     return _build_rule(day, night, min_unit, assist)

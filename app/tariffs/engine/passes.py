@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import MINUTES_PER_DAY, day_start, local_ordinal, parse_hhmm, wall_epoch
+from .messages import gettext
 from .types import RuleError
 
 PASS_KINDS = ("all_day", "day_window", "night_window", "discount", "free_hours")
@@ -44,22 +45,22 @@ class PassCoverage:
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> PassCoverage:
         if not isinstance(doc, Mapping):
-            raise RuleError("invalid pass", {"pass": "must be an object"})
+            raise RuleError(gettext("invalid pass"), {"pass": gettext("must be an object")})
         allowed = {"kind", "start", "end", "percent", "hours", "valid_from", "valid_until"}
-        errors = {f"pass.{key}": "unknown field" for key in doc if key not in allowed}
+        errors = {f"pass.{key}": gettext("unknown field") for key in doc if key not in allowed}
         values = {key: doc[key] for key in allowed if key in doc}
         for key in ("valid_from", "valid_until"):
             if isinstance(values.get(key), str):
                 try:
                     values[key] = date.fromisoformat(values[key])
                 except ValueError:
-                    errors[f"pass.{key}"] = "must be a date written YYYY-MM-DD"
+                    errors[f"pass.{key}"] = gettext("must be a date written YYYY-MM-DD")
         if "percent" in values and values["percent"] is None:
             del values["percent"]
         if errors:
-            raise RuleError("invalid pass", errors)
+            raise RuleError(gettext("invalid pass"), errors)
         if "kind" not in values:
-            raise RuleError("invalid pass", {"pass.kind": "is required"})
+            raise RuleError(gettext("invalid pass"), {"pass.kind": gettext("is required")})
         return cls(**values)
 
 
@@ -79,23 +80,24 @@ def parse_pass(spec: PassCoverage | Mapping[str, Any]) -> ParsedPass:
     cover = spec if isinstance(spec, PassCoverage) else PassCoverage.from_dict(spec)
     errors: dict[str, str] = {}
     if cover.kind not in PASS_KINDS:
-        errors["pass.kind"] = f"must be one of {', '.join(PASS_KINDS)}, got {cover.kind!r}"
+        errors["pass.kind"] = gettext("must be one of %(options)s, got %(value)s", options=", ".join(PASS_KINDS),
+                                value=repr(cover.kind))
     start = end = 0
     if cover.kind in WINDOW_KINDS:
         start, end = _window(cover, errors)
     percent = cover.percent if cover.kind == "discount" else 100
     if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
-        errors["pass.percent"] = "must be a whole percentage between 1 and 100"
+        errors["pass.percent"] = gettext("must be a whole percentage between 1 and 100")
     if cover.kind == "free_hours" and (isinstance(cover.hours, bool) or not isinstance(cover.hours, int)
                                        or cover.hours < 1):
-        errors["pass.hours"] = "must be a whole number of hours, at least 1"
+        errors["pass.hours"] = gettext("must be a whole number of hours, at least 1")
     for key in ("valid_from", "valid_until"):
         if getattr(cover, key) is not None and not isinstance(getattr(cover, key), date):
-            errors[f"pass.{key}"] = "must be a date"
+            errors[f"pass.{key}"] = gettext("must be a date")
     if not errors and cover.valid_from and cover.valid_until and cover.valid_until < cover.valid_from:
-        errors["pass.valid_until"] = "must not be before valid_from"
+        errors["pass.valid_until"] = gettext("must not be before the first valid day")
     if errors:
-        raise RuleError("invalid pass", errors)
+        raise RuleError(gettext("invalid pass"), errors)
     return ParsedPass(cover.kind, start, end, percent, (cover.hours or 0) * 3600,
                       cover.valid_from.toordinal() if cover.valid_from else None,
                       cover.valid_until.toordinal() if cover.valid_until else None)
@@ -109,17 +111,17 @@ def _window(cover: PassCoverage, errors: dict[str, str]) -> tuple[int, int]:
         try:
             values.append(parse_hhmm(text))
         except ValueError as exc:
-            errors[f"pass.{key}"] = "is required" if text is None else str(exc)
+            errors[f"pass.{key}"] = gettext("is required") if text is None else str(exc)
             values.append(0)
     start, end = values
     if errors:
         return start, end
     if start == end or (start == 0 and end == 0):
-        errors["pass.end"] = "must differ from start"
+        errors["pass.end"] = gettext("must differ from start")
     elif cover.kind == "day_window" and end < start:
-        errors["pass.end"] = "must be after start (use night_window for a window across midnight)"
+        errors["pass.end"] = gettext("must be after start (use a night window for a window across midnight)")
     elif start >= MINUTES_PER_DAY:
-        errors["pass.start"] = "must be before 24:00"
+        errors["pass.start"] = gettext("must be before 24:00")
     return start, end
 
 
