@@ -41,51 +41,51 @@ def _iso(hours: float) -> str:
 
 # ------------------------------------------------------------------------------------------------- history
 
-def _street_stay(street, token, berth, plate, entered, left=None, method="cash", prepay=None, escape=False):
+def _street_stay(road, token, berth, plate, entered, left=None, method="cash", prepay=None, escape=False):
     body = {"entered_at": _iso(entered), **({"prepay": prepay} if prepay else {})}
-    response = street.car_in(token, berth, plate, **body)
+    response = road.car_in(token, berth, plate, **body)
     assert response.status_code == 201, response.get_json()
     order_id = response.get_json()["order"]["id"]
     if left is None:
         return None
     if escape:
-        response = street.call("POST", f"/orders/{order_id}/escape", token,
+        response = road.call("POST", f"/orders/{order_id}/escape", token,
                                json={"client_ref": ref(), "left_at": _iso(left)})
         assert response.status_code == 200, response.get_json()
         return response.get_json()["arrear"]
-    quote = street.call("GET", f"/orders/{order_id}/quote?left_at={_iso(left).replace('+', '%2B')}", token)
+    quote = road.call("GET", f"/orders/{order_id}/quote?left_at={_iso(left).replace('+', '%2B')}", token)
     quote = quote.get_json()["quote"]
-    response = street.call("POST", f"/orders/{order_id}/settle", token, json={
+    response = road.call("POST", f"/orders/{order_id}/settle", token, json={
         "client_ref": ref(), "left_at": quote["left_at"], "method": method, "amount_fen": quote["due_fen"]})
     assert response.status_code == 200, response.get_json()
     return None
 
 
-def _p2_token(street):
+def _p2_token(road):
     from tests.test_reports import _p2_token as token
 
-    return token(street)
+    return token(road)
 
 
-def _garage(site, db):
+def _garage(link, db):
     """p3's link uploads five stays: three paid and gone (one with a reduction), two cars still inside."""
-    site.park.capacity = CAPACITY
+    link.park.capacity = CAPACITY
     db.session.commit()
     items = []
     for n, (entered, paid_at, payments, reduction) in enumerate([
             (44, 40, [("cash", 1000), ("electronic", 300)], 200), (28, 25, [("electronic", 800)], 0),
             (6, 2, [("cash", 600)], 0), (1.5, None, [], 0), (0.5, None, [], 0)]):
         order = f"g{n}"
-        items.append({"kind": "entry", "site_id": order, "plate": f"粤B9000{n}", "lane_id": site.entry,
+        items.append({"kind": "entry", "site_id": order, "plate": f"粤B9000{n}", "lane_id": link.entry,
                       "at": _iso(entered), "vehicle_class": "small"})
         if paid_at is not None:
             fee = sum(a for _m, a in payments) + reduction
             items.append({"kind": "settlement", "site_id": f"{order}-pay", "order_site_id": order, "at": _iso(paid_at),
                           "fee_fen": fee, "payments": [{"method": m, "amount_fen": a} for m, a in payments],
                           "reduction_fen": reduction, "free_reason": "coupon" if reduction else None})
-            items.append({"kind": "exit", "site_id": f"{order}-out", "order_site_id": order, "lane_id": site.exit,
+            items.append({"kind": "exit", "site_id": f"{order}-out", "order_site_id": order, "lane_id": link.exit,
                           "at": _iso(paid_at - 0.1)})
-    status, answer = site.client.upload(items)
+    status, answer = link.client.upload(items)
     assert status == 200 and all(r["status"] == "ok" for r in answer["results"]), answer
 
 
