@@ -18,7 +18,7 @@ def test_park_dashboard_shows_todays_figures(activity, client_as, db):
     expected = sum(e.amount_fen for e in db.session.scalars(select(LedgerEntry))
                    if e.park_id == tree.p1.id and f.start <= e.occurred_at < f.end)
     assert today.income == expected == 2000
-    assert today.berths == 6 and today.open_orders == 1 and today.free_berths == 5
+    assert today.spaces == 6 and today.parked == 1 and today.free_spaces == 5
     assert today.unpaid == 200 and today.cars_out == 5
     assert [r["amount"] for r in today.ranking] == sorted((r["amount"] for r in today.ranking), reverse=True)
     body = client_as("parkp1").get("/").get_data(as_text=True)

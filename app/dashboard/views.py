@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from app.core.templating import money
 from app.core.web import permission_required
 from app.extensions import db
+from app.reports import figures as fg
 from app.reports import queries as q
 from app.staff.models import Staff
 from app.tenancy.models import Area, City, Level, OperatingGroup, Park
@@ -35,8 +36,8 @@ def _org_cards(scope):
     if scope.level.depth <= Level.GROUP.depth:
         cards.append((_l("Areas"), _count(scope, Area), "tenancy.list_areas", "areas.view"))
     cards.append((_l("Parks"), _count(scope, Park, Park.active.is_(True)), "tenancy.list_parks", "parks.view"))
-    spaces = db.session.scalar(select(func.coalesce(func.sum(Park.capacity), 0))
-                               .where(scope.clause(Park), Park.active.is_(True)))
+    spaces = sum(fg.spaces(list(db.session.scalars(select(Park.id).where(scope.clause(Park),
+                                                                       Park.active.is_(True))))).values())
     cards.append((_l("Spaces"), spaces, "tenancy.list_parks", "parks.view"))
     cards.append((_l("Staff"), _count(scope, Staff, Staff.active.is_(True)), "staff.list_staff", "staff.view"))
     return [(label, value, _link(endpoint, permission)) for label, value, endpoint, permission in cards]
@@ -56,7 +57,7 @@ def _chart_payloads(t: q.Today, ranking_label):
                                      {"name": str(_l("Cars out")), "values": [s["out"] for s in t.hours]}]},
         "occupancy-chart": {"type": "line", "x": hours, "series": [{
             "name": str(_l("Occupancy")), "percent": True,
-            "values": [round(100 * min(s["parked"] / t.berths, 1), 1) if t.berths else 0 for s in t.hours]}]},
+            "values": [round(100 * fg.occupancy(s["parked"], t.spaces), 1) for s in t.hours]}]},
     }
 
 
@@ -68,10 +69,11 @@ def index():
     t = q.dashboard_today(scope, with_parks=scope.level != Level.PARK, ranking_by=ranking_by)
     today = {"date_from": t.day.isoformat(), "date_to": t.day.isoformat()}
     kpis = [
-        ("kpi-income", _l("Income today"), money(t.income),
-         _link("reports.income", "reports.view", by="park", **today)),
+        ("kpi-income", _l("Income today incl. pass sales"), money(t.income),
+         _link("reports.daily", "reports.view", **today)),
         ("kpi-cars-in", _l("Cars in today"), t.cars_in, _link("reports.occupancy", "reports.view", **today)),
-        ("kpi-free", _l("Free berths now"), t.free_berths, _link("berths.list_berths", "berths.view")),
+        ("kpi-parked", _l("Cars parked now"), t.parked, _link("orders.parked", "orders.view")),
+        ("kpi-free", _l("Free spaces now"), t.free_spaces, _link("berths.list_berths", "berths.view")),
         ("kpi-occupancy", _l("Occupancy now"), f"{t.occupancy * 100:.1f}%",
          _link("reports.occupancy", "reports.view", **today)),
         ("kpi-passes", _l("Active pass holders"), t.pass_holders, _link("reports.passes", "reports.view")),
