@@ -146,7 +146,7 @@ FOREIGN = {
     "car_type_id": lambda tree, f: _foreign_car_type(tree, f, "car type"),
     "binding_id": lambda tree, f: PlateCarType(park_id=tree.nodes[f["park"]].id, plate="HARBOR02", note=MARKER,
                                                car_type=_foreign_car_type(tree, f, "bound type")),
-    "plate": _foreign_plate,
+    "plate": lambda tree, f: _foreign_plate(tree, f),
 }
 
 

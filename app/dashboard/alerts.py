@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import case, func, select
@@ -16,9 +18,10 @@ from app.core.types import utcnow
 from app.devices.models import Handheld, HandheldStatus
 from app.extensions import db
 from app.inspections.models import InspectionTask, TaskState
-from app.orders.models import OrderState, ParkingOrder
-from app.orders.queries import ArrearFilters, arrear_total, filter_zone
+from app.orders.models import Arrear, OrderState, ParkingOrder
+from app.orders.queries import local_range
 from app.sensors.models import BaseStation, Sensor
+from app.tenancy.models import City
 from app.tenancy.scope import current_scope
 
 LONG_STAY_DAYS = 2  # 超长停车: the long-stay list's own lower bound
@@ -94,11 +97,21 @@ def _long_stays(scope, now) -> Found:
     return Found(int(count or 0), args={"min_days": LONG_STAY_DAYS, "max_days": ""})
 
 
+def _scope_zone(scope) -> ZoneInfo:
+    """The zone the unpaid list's date filter uses for this scope (`filter_zone` without a park); read through
+    the identity map, where the page's header has usually put the city already."""
+    city = db.session.get(City, scope.city_id) if scope.city_id is not None else None
+    return ZoneInfo((city.timezone if city is not None else None) or current_app.config["DEFAULT_TIMEZONE"])
+
+
 def _unpaid_today(scope, now) -> Found:
-    """Debts that arose today, in the day the unpaid list's date filter uses for this scope."""
-    today: date = now.astimezone(filter_zone(scope, None)).date()
-    count, _total = arrear_total(scope, ArrearFilters(date_from=today, date_to=today))
-    return Found(count, args={"date_from": today.isoformat(), "date_to": today.isoformat()})
+    """Debts that arose today (the scope's local day) and are still open, as the unpaid list filters them."""
+    zone = _scope_zone(scope)
+    today: date = now.astimezone(zone).date()
+    start, end = local_range(zone, today, today)
+    count = db.session.scalar(select(func.count()).select_from(Arrear).where(
+        scope.clause(Arrear), Arrear.state == "open", Arrear.created_at >= start, Arrear.created_at < end))
+    return Found(int(count or 0), args={"date_from": today.isoformat(), "date_to": today.isoformat()})
 
 
 def _open_tasks(scope, now) -> Found:
