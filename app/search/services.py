@@ -61,16 +61,22 @@ def _plates(scope, part: str) -> list[Hit]:
     if not _PLATE_PART.match(part):
         return []
     like = _like(part)
-    sources = union(
+    sources = union(*(_first_plates(stmt) for stmt in (
         select(ParkingOrder.plate).where(scope.clause(ParkingOrder), ParkingOrder.plate.like(like, escape="\\")),
         select(Arrear.plate).where(scope.clause(Arrear), Arrear.plate.like(like, escape="\\")),
         select(PassPlate.plate).join(MonthlyPass, MonthlyPass.id == PassPlate.pass_id)
         .where(scope.clause(MonthlyPass), PassPlate.plate.like(like, escape="\\")),
         select(PlateListEntry.plate).where(scope.clause(PlateListEntry),
                                            PlateListEntry.plate.like(like, escape="\\")),
-    ).subquery()
+    ))).subquery()
     plates = db.session.scalars(select(sources.c.plate).order_by(sources.c.plate).limit(LIMIT))
     return [Hit("plate", plate, plate) for plate in plates]
+
+
+def _first_plates(stmt):
+    """At most LIMIT distinct plates of one source, so a common part stops each scan early."""
+    first = stmt.distinct().limit(LIMIT).subquery()
+    return select(first.c.plate)
 
 
 def _order_by_number(scope, text: str) -> list[Hit]:
