@@ -142,6 +142,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(sync_api_bp)
     app.register_blueprint(sync_bp)
+    from app.search.views import bp as search_bp
+
+    app.register_blueprint(search_bp)
 
 
 def _wants_json() -> bool:

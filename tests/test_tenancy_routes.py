@@ -146,7 +146,15 @@ FOREIGN = {
     "car_type_id": lambda tree, f: _foreign_car_type(tree, f, "car type"),
     "binding_id": lambda tree, f: PlateCarType(park_id=tree.nodes[f["park"]].id, plate="HARBOR02", note=MARKER,
                                                car_type=_foreign_car_type(tree, f, "bound type")),
+    "plate": lambda tree, f: _foreign_plate(tree, f),
 }
+
+
+def _foreign_plate(tree, foreign):
+    """A plate with an order in the foreign park only: its plate page must find nothing for the viewer."""
+    db.session.add(ParkingOrder(park_id=tree.nodes[foreign["park"]].id, plate="HB00009", entered_at=utcnow(),
+                                free_reason=f"{MARKER} plate"))
+    return _NotAnObject("HB00009")
 
 
 def _foreign_car_type(tree, foreign, what):

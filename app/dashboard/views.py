@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.core.templating import money
 from app.core.web import permission_required
+from app.dashboard import alerts
 from app.extensions import db
 from app.reports import figures as fg
 from app.reports import queries as q
@@ -14,6 +15,7 @@ from app.tenancy.models import Area, City, Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("dashboard", __name__)
+bp.add_app_template_global(alerts.panel, "overview_alerts")
 
 
 def _count(scope, model, *where):

@@ -161,6 +161,8 @@ def import_sensors():
 def list_stations():
     scope = current_scope()
     stmt = scope.select(BaseStation).order_by(BaseStation.park_id, BaseStation.serial)
+    if request.args.get("status") == "offline":  # the overview's alert links here
+        stmt = stmt.where(BaseStation.online.is_(False))
     page = paginate(stmt)
     counts = dict(db.session.execute(select(Sensor.station_id, db.func.count()).where(
         Sensor.station_id.in_([s.id for s in page.items])).group_by(Sensor.station_id)).all())

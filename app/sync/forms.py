@@ -15,3 +15,4 @@ class LinkFilterForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Park"), validators=[Optional(), Length(max=80)])
+    status = SelectField(_l("Link"), choices=[("", _l("Any")), ("down", _l("Down"))], validators=[Optional()])

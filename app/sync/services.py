@@ -7,14 +7,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from app.audit.services import record
 from app.core.bulk import insert_ignore
 from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.core.types import utcnow
 from app.extensions import db
-from app.lanes.services import mark_seen
+from app.lanes.services import mark_seen, online_since
 from app.sync import signing
 from app.sync.models import BarrierCommand, SiteServer, SyncNonce
 from app.tenancy.models import Park, ParkKind
@@ -30,6 +30,11 @@ class LinkError(ValueError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field
+
+
+def link_down(now: datetime):
+    """A site set up but not heard from within the online window (a park without a site is not set up, not down)."""
+    return or_(SiteServer.last_heartbeat_at.is_(None), SiteServer.last_heartbeat_at < online_since(now))
 
 
 def site_of(park_id: int) -> SiteServer | None:

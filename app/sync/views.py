@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required, show_refusal
+from app.dashboard.alerts import AlertKind, Found, count_of, register_alert
 from app.extensions import db
 from app.staff.permissions import COMMAND, EDIT, VIEW, PermissionArea, register_area
 from app.sync import services
@@ -23,6 +24,14 @@ bp = Blueprint("sync", __name__, url_prefix="/site-link")
 
 register_area(PermissionArea("site_link", _l("On-site link"), (VIEW, EDIT, COMMAND)))
 add_nav(_l("Parks"), _l("On-site link"), "sync.list_links", "site_link.view")
+
+
+def _links_down(scope, now) -> Found:
+    total, down = count_of(SiteServer, scope, services.link_down(now))
+    return Found(down, total > 0, {"status": "down"})
+
+
+register_alert(AlertKind("links-down", _l("On-site links down"), "sync.list_links", "site_link.view", _links_down))
 
 
 def _actor():
@@ -44,6 +53,8 @@ def list_links():
     stmt = scope.select(Park).where(Park.kind == ParkKind.OFF_STREET.value).order_by(Park.name)
     if form.validate() and form.q.data:
         stmt = stmt.where(Park.name.ilike(f"%{form.q.data.strip()}%"))
+    if form.status.data == "down":
+        stmt = stmt.where(Park.id.in_(select(SiteServer.park_id).where(services.link_down(utcnow()))))
     page = paginate(stmt)
     ids = [p.id for p in page.items]
     sites = {s.park_id: s for s in db.session.scalars(select(SiteServer).where(SiteServer.park_id.in_(ids)))}
