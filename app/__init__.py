@@ -142,6 +142,9 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(sync_api_bp)
     app.register_blueprint(sync_bp)
+    from app.handheld import bp as handheld_bp
+
+    app.register_blueprint(handheld_bp)  # the handheld web app at /m/, a client of /pos/v1
 
 
 def _wants_json() -> bool:

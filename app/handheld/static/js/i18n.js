@@ -1,0 +1,166 @@
+// Every text of the app in zh_CN (first) and en; the language follows navigator.language until the person
+// switches. A test checks that both dictionaries hold the same keys.
+import { prefs } from "./store.js";
+
+export const TEXTS = {
+  zh: {
+    html_lang: "zh-CN", back: "返回", done: "完成", saved_offline: "已保存在本机，联网后自动发送",
+    "net.online": "在线", "net.offline": "离线",
+    "nav.home": "泊位", "nav.waiting": "待发送", "nav.inbox": "消息", "nav.shift": "班次",
+    "signin.title": "手持端登录", "signin.serial": "设备编号", "signin.username": "用户名", "signin.password": "密码",
+    "signin.submit": "登录", "signin.device": "本机设备编号：{serial}", "signin.change_device": "更换",
+    "signin.offline": "没有网络，登录需要联网。", "signin.expired": "登录已过期，请重新登录。",
+    "segment.choose": "选择路段签到", "segment.again": "再次签到路段",
+    "berths.grid": "宫格", "berths.list": "列表", "berths.free": "空闲", "berths.waiting": "待发送",
+    "berths.leaving": "出场待发送", "berths.none_kept": "离线且本机没有泊位数据。",
+    "unit.min": "分钟",
+    "class.small": "小型车", "class.large": "大型车", "class.other": "其他车型",
+    "carin.title": "车辆入场", "carin.plate_hint": "请输入车牌", "carin.class": "车型", "carin.prepay": "预付金额",
+    "carin.no_prepay": "不预付", "carin.submit": "确认入场", "carin.done": "{plate} 已入场",
+    "carin.plate_incomplete": "车牌不完整：省份简称加 6 位（新能源 7 位）。",
+    "plate.delete": "删除", "plate.clear": "清空", "plate.unchecked": "离线：未能查询该车欠费。",
+    "plate.failed": "未能查询该车牌。", "plate.blacklisted": "黑名单车辆：",
+    "plate.parked_elsewhere": "该车在别处有未结订单：",
+    "arrears.title": "该车有欠费，共 {total}", "arrears.recover_cash": "现金追缴", "arrears.recover_card": "刷卡追缴",
+    "arrears.recovered": "已追缴 {total}",
+    "order.entered": "入场时间", "order.parked": "停车时长", "order.fee": "停车费", "order.prepaid": "已预付",
+    "order.refund": "应退", "order.due": "应收", "order.estimated": "离线估算金额，发送时以服务器计费为准。",
+    "order.cash": "现金收费", "order.card": "刷卡收费", "order.free": "免费放行", "order.escape": "逃单",
+    "order.escape_confirm": "确认该车未缴费离开（逃单）？", "order.escaped": "已记为逃单，欠费 {total}",
+    "receipt.no": "票号", "receipt.segment": "路段", "receipt.berth": "泊位", "receipt.plate": "车牌",
+    "receipt.left": "离场时间", "receipt.collected": "实收", "receipt.method": "支付方式",
+    "receipt.free_reason": "免费原因", "receipt.collector": "收费员", "receipt.print": "打印小票",
+    "method.cash": "现金", "method.card": "刷卡", "method.electronic": "电子支付", "method.free": "免费",
+    "refused.title": "服务器拒绝了这项操作", "refused.retry": "重新发送", "refused.discard": "放弃",
+    "refused.discard_confirm": "确认放弃这项操作？", "refused.take_new": "按新金额 {total} 收取",
+    "queue.title": "待发送的操作", "queue.empty": "没有待发送的操作。", "queue.waiting": "等待网络",
+    "kind.car_in": "入场", "kind.settle": "结算", "kind.escape": "逃单", "kind.recover": "追缴",
+    "kind.shift_start": "签到", "kind.shift_close": "签退", "kind.resolve": "处理任务", "kind.track": "轨迹",
+    "inbox.title": "消息", "inbox.empty": "没有消息。",
+    "offline.as_of": "离线：显示 {minutes} 分钟前（{time}）的数据", "offline.nothing_kept": "离线，本机没有这项数据。",
+    "shift.title": "班次", "shift.segment": "路段", "shift.started": "签到时间", "shift.none": "未签到路段。",
+    "shift.password": "签退密码", "shift.close": "签退",
+    "summary.title": "班次汇总", "summary.waiting": "签退已保存，联网后显示汇总。",
+    "summary.cars_in": "入场车辆", "summary.cars_out": "出场车辆", "summary.fee_cash_fen": "现金停车费",
+    "summary.fee_electronic_fen": "电子支付停车费", "summary.fee_card_fen": "刷卡停车费",
+    "summary.prepay_cash_fen": "现金预付", "summary.prepay_electronic_fen": "电子预付",
+    "summary.refund_cash_fen": "现金退款", "summary.refund_electronic_fen": "电子退款",
+    "summary.recovery_cash_fen": "现金追缴", "summary.recovery_electronic_fen": "电子追缴",
+    "summary.recovery_card_fen": "刷卡追缴", "summary.unpaid_count": "逃单笔数", "summary.unpaid_fen": "逃单金额",
+    "summary.cash_to_hand_over_fen": "应交现金",
+    "signout.device": "退出登录",
+    "inspector.tasks": "巡查任务", "inspector.no_tasks": "没有待处理的任务。", "inspector.resolve": "处理",
+    "inspector.note": "处理说明", "inspector.done": "已处理", "inspector.failed": "无法处理",
+    "inspector.resolved": "任务已处理", "inspector.segments": "路段泊位", "inspector.sensor": "地磁",
+    "error.generic": "操作失败：{message}",
+    "error.berth_occupied": "该泊位已有车辆。", "error.plate_parked": "该车牌已在停车中。",
+    "error.not_on_segment": "该泊位不在您签到的路段。", "error.not_signed_in": "请先签到路段。",
+    "error.plate_blacklisted": "黑名单车辆，不能入场。", "error.fee_changed": "应收金额已变化。",
+    "error.order_not_open": "该订单已结束。", "error.prepay_covers_fee": "预付已够停车费，请结算而不是逃单。",
+    "error.bad_credentials": "用户名或密码错误。", "error.device_pending": "本设备待管理员审核。",
+    "error.account_disabled": "账号已停用。", "error.not_field_staff": "只有收费员和巡查员可以使用手持端。",
+    "error.too_many_requests": "尝试次数过多，请稍后再试。", "error.too_many_new_devices": "今天添加的新设备过多。",
+    "error.too_many_pending_devices": "待审核的设备过多。", "error.shift_open": "您已签到路段，请先签退。",
+    "error.no_open_shift": "您没有签到路段。", "error.bad_signout_password": "签退密码错误。",
+    "error.free_release_forbidden": "您的角色不能免费放行。", "error.free_release_disabled": "本停车场不允许免费放行。",
+    "error.bad_free_reason": "请选择停车场设置的免费原因。", "error.validation_failed": "有内容缺失或错误。",
+    "error.client_ref_reused": "操作编号重复。", "error.depends_on_refused": "对应的入场未成功，这项操作无法发送。",
+    "error.invalid_token": "登录已过期，请重新登录。", "error.wrong_role": "您的角色不能使用此功能。",
+    "error.order_not_found": "找不到该订单。",
+  },
+  en: {
+    html_lang: "en", back: "Back", done: "Done", saved_offline: "Saved on this handheld; it is sent when the network returns",
+    "net.online": "Online", "net.offline": "Offline",
+    "nav.home": "Berths", "nav.waiting": "Waiting", "nav.inbox": "Inbox", "nav.shift": "Shift",
+    "signin.title": "Handheld sign-in", "signin.serial": "Device serial", "signin.username": "Username",
+    "signin.password": "Password", "signin.submit": "Sign in", "signin.device": "This handheld: {serial}",
+    "signin.change_device": "Change", "signin.offline": "No network: signing in needs one.",
+    "signin.expired": "Your sign-in expired; sign in again.",
+    "segment.choose": "Sign in to a segment", "segment.again": "Sign in to a segment again",
+    "berths.grid": "Grid", "berths.list": "List", "berths.free": "Free", "berths.waiting": "Waiting to send",
+    "berths.leaving": "Exit waiting to send", "berths.none_kept": "Offline, and no berths kept on this handheld.",
+    "unit.min": "min",
+    "class.small": "Small car", "class.large": "Large car", "class.other": "Other vehicle",
+    "carin.title": "Car in", "carin.plate_hint": "Enter the plate", "carin.class": "Vehicle class",
+    "carin.prepay": "Prepayment", "carin.no_prepay": "None", "carin.submit": "Register car in",
+    "carin.done": "{plate} is in",
+    "carin.plate_incomplete": "The plate is incomplete: a province and 6 characters (7 for new energy).",
+    "plate.delete": "Delete", "plate.clear": "Clear", "plate.unchecked": "Offline: the plate's debts were not checked.",
+    "plate.failed": "The plate could not be checked.", "plate.blacklisted": "Black-listed:",
+    "plate.parked_elsewhere": "Open order elsewhere:",
+    "arrears.title": "This car owes {total}", "arrears.recover_cash": "Recover in cash",
+    "arrears.recover_card": "Recover by card", "arrears.recovered": "Recovered {total}",
+    "order.entered": "Entered", "order.parked": "Parked", "order.fee": "Fee", "order.prepaid": "Prepaid",
+    "order.refund": "Refund", "order.due": "Due", "order.estimated": "Estimated offline; the server's fee applies when sent.",
+    "order.cash": "Cash", "order.card": "Card", "order.free": "Free release", "order.escape": "Escape",
+    "order.escape_confirm": "Did the car leave without paying (escape)?", "order.escaped": "Escape recorded; owed {total}",
+    "receipt.no": "Receipt", "receipt.segment": "Segment", "receipt.berth": "Berth", "receipt.plate": "Plate",
+    "receipt.left": "Left", "receipt.collected": "Collected", "receipt.method": "Method",
+    "receipt.free_reason": "Free reason", "receipt.collector": "Collector", "receipt.print": "Print receipt",
+    "method.cash": "Cash", "method.card": "Card", "method.electronic": "Electronic", "method.free": "Free",
+    "refused.title": "The server refused this", "refused.retry": "Send again", "refused.discard": "Discard",
+    "refused.discard_confirm": "Discard this write?", "refused.take_new": "Collect the new amount {total}",
+    "queue.title": "Waiting to send", "queue.empty": "Nothing waits to be sent.", "queue.waiting": "Waiting for network",
+    "kind.car_in": "Car in", "kind.settle": "Settle", "kind.escape": "Escape", "kind.recover": "Recovery",
+    "kind.shift_start": "Segment sign-in", "kind.shift_close": "Segment sign-out", "kind.resolve": "Task",
+    "kind.track": "Track",
+    "inbox.title": "Inbox", "inbox.empty": "No messages.",
+    "offline.as_of": "Offline: as of {minutes} min ago ({time})", "offline.nothing_kept": "Offline, and nothing kept for this.",
+    "shift.title": "Shift", "shift.segment": "Segment", "shift.started": "Started", "shift.none": "Not signed in to a segment.",
+    "shift.password": "Sign-out password", "shift.close": "Sign out of the segment",
+    "summary.title": "Shift summary", "summary.waiting": "Sign-out saved; the summary shows when the network returns.",
+    "summary.cars_in": "Cars in", "summary.cars_out": "Cars out", "summary.fee_cash_fen": "Fees in cash",
+    "summary.fee_electronic_fen": "Fees electronic", "summary.fee_card_fen": "Fees by card",
+    "summary.prepay_cash_fen": "Prepaid in cash", "summary.prepay_electronic_fen": "Prepaid electronic",
+    "summary.refund_cash_fen": "Refunds in cash", "summary.refund_electronic_fen": "Refunds electronic",
+    "summary.recovery_cash_fen": "Recovered in cash", "summary.recovery_electronic_fen": "Recovered electronic",
+    "summary.recovery_card_fen": "Recovered by card", "summary.unpaid_count": "Escapes", "summary.unpaid_fen": "Escaped amount",
+    "summary.cash_to_hand_over_fen": "Cash to hand over",
+    "signout.device": "Sign out",
+    "inspector.tasks": "Tasks", "inspector.no_tasks": "No open tasks.", "inspector.resolve": "Resolve",
+    "inspector.note": "Note", "inspector.done": "Done", "inspector.failed": "Could not be done",
+    "inspector.resolved": "Task resolved", "inspector.segments": "Segment berths", "inspector.sensor": "Sensor",
+    "error.generic": "Refused: {message}",
+    "error.berth_occupied": "A car is already on this berth.", "error.plate_parked": "This plate is parked already.",
+    "error.not_on_segment": "This berth is not on your segment.", "error.not_signed_in": "Sign in to a segment first.",
+    "error.plate_blacklisted": "Black-listed plate: no car in.", "error.fee_changed": "The amount due has changed.",
+    "error.order_not_open": "This order is closed already.",
+    "error.prepay_covers_fee": "The prepayment covers the fee: settle instead of escape.",
+    "error.bad_credentials": "Wrong username or password.", "error.device_pending": "This handheld waits for a manager's approval.",
+    "error.account_disabled": "The account is disabled.", "error.not_field_staff": "Only collectors and inspectors use the handheld.",
+    "error.too_many_requests": "Too many tries; wait a moment.", "error.too_many_new_devices": "Too many new handhelds today.",
+    "error.too_many_pending_devices": "Too many handhelds wait for approval.",
+    "error.shift_open": "You are signed in to a segment; sign out first.", "error.no_open_shift": "You are not signed in to a segment.",
+    "error.bad_signout_password": "Wrong sign-out password.", "error.free_release_forbidden": "Your role may not release for free.",
+    "error.free_release_disabled": "This park does not allow free release.",
+    "error.bad_free_reason": "Choose one of the park's free reasons.", "error.validation_failed": "Some fields are missing or wrong.",
+    "error.client_ref_reused": "This write's id was used for another.",
+    "error.depends_on_refused": "Its car in was not accepted, so this cannot be sent.",
+    "error.invalid_token": "Your sign-in expired; sign in again.", "error.wrong_role": "Your role cannot use this.",
+    "error.order_not_found": "No such order.",
+  },
+};
+
+export function lang() {
+  const chosen = prefs.get("lang");
+  if (chosen === "zh" || chosen === "en") return chosen;
+  return (navigator.language || "zh").toLowerCase().startsWith("en") ? "en" : "zh";
+}
+
+export function setLang(code) {
+  prefs.set("lang", code);
+  document.documentElement.lang = TEXTS[code].html_lang;
+}
+
+export function t(key, params = {}) {
+  const text = TEXTS[lang()][key] ?? TEXTS.zh[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+// A refusal in the person's language when its code is known, else the server's message.
+export function errorText(error) {
+  if (!error) return "";
+  const key = `error.${error.code}`;
+  if (key in TEXTS[lang()]) return t(key);
+  return t("error.generic", { message: error.message || error.code || "" });
+}

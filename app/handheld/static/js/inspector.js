@@ -1,0 +1,84 @@
+// The inspector's screens: tasks resolved with a note, berth states of a segment, and the GPS track
+// batched to /tracks while on duty.
+import { get, newRef } from "./api.js";
+import { button, h, mount } from "./dom.js";
+import { clock } from "./format.js";
+import { t } from "./i18n.js";
+import { submit } from "./outbox.js";
+import { state } from "./state.js";
+import { ageNote, show, toast } from "./shell.js";
+import { readKept } from "./collector.js";
+
+let watchId = null;
+let points = [];
+let uploadTimer = null;
+const BATCH_MS = 30000;
+
+export async function inspectorScreen() {
+  const read = await readKept("tasks", "/inspector/tasks?state=open");
+  const tasks = read ? read.data.tasks : [];
+  mount(h("h1", {}, t("inspector.tasks")), read && read.stale ? ageNote(read.at) : null,
+    tasks.length ? null : h("p", { id: "no-tasks" }, t("inspector.no_tasks")),
+    h("ul", { class: "list", id: "tasks" }, tasks.map((task) => h("li", { class: "panel", dataset: { task: task.id } },
+      h("strong", {}, task.label), " ", task.segment || "", " ", task.berth || "", h("small", {}, clock(task.created_at)),
+      task.note ? h("p", {}, task.note) : null,
+      button(t("inspector.resolve"), () => show(resolveScreen, task), "primary", { dataset: { resolve: task.id } })))),
+    h("h2", {}, t("inspector.segments")),
+    h("div", { class: "list" }, state.session.segments.map((segment) =>
+      button(segment.name, () => show(segmentBerthsScreen, segment), "big", { dataset: { segment: segment.id } }))));
+}
+
+function resolveScreen(task) {
+  const note = h("textarea", { id: "task-note", rows: 4, maxlength: 1000 });
+  const resolve = async (outcome) => {
+    const result = await submit("resolve", `/inspector/tasks/${task.id}/resolve`,
+      { client_ref: newRef(), note: note.value.trim() || undefined, outcome }, { label: task.label });
+    toast(result.status === "done" ? t("inspector.resolved") : result.status === "waiting" ? t("saved_offline")
+      : t("refused.title"));
+    show(inspectorScreen);
+  };
+  mount(h("h1", {}, task.label), h("label", {}, t("inspector.note"), note),
+    h("div", { class: "row" }, button(t("inspector.done"), () => resolve("done"), "primary big", { id: "task-done" }),
+      button(t("inspector.failed"), () => resolve("failed"), "big", { id: "task-failed" })),
+    button(t("back"), () => show(inspectorScreen), "", { id: "back" }));
+}
+
+async function segmentBerthsScreen(segment) {
+  const read = await readKept(`board:${segment.id}`, `/inspector/segments/${segment.id}/berths`);
+  const berths = read ? read.data.berths : [];
+  mount(h("h1", {}, segment.name), read && read.stale ? ageNote(read.at) : null,
+    h("div", { class: "berth-grid", id: "board" }, berths.map((b) => {
+      const flag = b.mismatch || b.alert || (b.sensor_state && b.order_state && b.sensor_state !== b.order_state);
+      return h("div", { class: `berth ${b.occupied || b.order ? "occupied" : "free"} ${flag ? "flag" : ""}` },
+        h("span", { class: "berth-no" }, b.number || b.berth || ""),
+        h("span", {}, b.plate || (b.order && b.order.plate) || ""),
+        b.sensor_state ? h("span", {}, `${t("inspector.sensor")}: ${b.sensor_state}`) : null);
+    })),
+    button(t("back"), () => show(inspectorScreen), "", { id: "back" }));
+}
+
+// GPS points are gathered while signed in and sent as one batch every half minute, through the outbox.
+export function startTracking() {
+  if (watchId !== null || !("geolocation" in navigator)) return;
+  watchId = navigator.geolocation.watchPosition((pos) => {
+    const c = pos.coords;
+    points.push({ lat: c.latitude, lng: c.longitude, recorded_at: new Date(pos.timestamp || Date.now()).toISOString(),
+                  accuracy_m: c.accuracy ?? undefined, speed_mps: c.speed ?? undefined });
+  }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
+  uploadTimer = setInterval(flushTrack, BATCH_MS);
+}
+
+export async function flushTrack() {
+  if (!points.length) return null;
+  const batch = points.splice(0, 5000);
+  return submit("track", "/tracks", { client_ref: newRef(), points: batch }, { label: `${batch.length}` });
+}
+
+export function stopTracking() {
+  if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+  clearInterval(uploadTimer);
+  watchId = null;
+  points = [];
+}
+
+window.parkingosFlushTrack = flushTrack;  // lets a test (or a person at the end of the day) send now
