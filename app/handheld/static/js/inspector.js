@@ -48,11 +48,11 @@ async function segmentBerthsScreen(segment) {
   const berths = read ? read.data.berths : [];
   mount(h("h1", {}, segment.name), read && read.stale ? ageNote(read.at) : null,
     h("div", { class: "berth-grid", id: "board" }, berths.map((b) => {
-      const flag = b.mismatch || b.alert || (b.sensor_state && b.order_state && b.sensor_state !== b.order_state);
-      return h("div", { class: `berth ${b.occupied || b.order ? "occupied" : "free"} ${flag ? "flag" : ""}` },
-        h("span", { class: "berth-no" }, b.number || b.berth || ""),
-        h("span", {}, b.plate || (b.order && b.order.plate) || ""),
-        b.sensor_state ? h("span", {}, `${t("inspector.sensor")}: ${b.sensor_state}`) : null);
+      const sensor = b.sensor ? `${t("inspector.sensor")}: ${t(`inspector.sensor_${b.sensor.state}`)}` : "";
+      return h("div", { class: `berth ${b.order ? "occupied" : "free"} ${b.mismatch ? "flag" : ""}`,
+                        dataset: { berth: b.number, mismatch: b.mismatch ? "1" : "" } },
+        h("span", { class: "berth-no" }, b.number), h("span", {}, b.order ? b.order.plate : t("berths.free")),
+        sensor ? h("span", {}, sensor) : null, b.mismatch ? h("strong", {}, t("inspector.mismatch")) : null);
     })),
     button(t("back"), () => show(inspectorScreen), "", { id: "back" }));
 }
