@@ -3,6 +3,7 @@ trimmed so each test starts the same way: no open shift, and the cars parked on 
 two hours (so they owe a fee whatever the hour of the run)."""
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,11 +17,11 @@ CSP_PROBE = """document.addEventListener('securitypolicyviolation',
   (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"""
 
 
-@pytest.fixture(scope="module")
-def live_app(tmp_path_factory):
+@pytest.fixture(scope="session")
+def seeded_file(tmp_path_factory) -> Path:
+    """The demo seed, migrated and trimmed once; each test module works on a copy of the file."""
     from flask_migrate import upgrade
 
-    from app import create_app
     from app.berths.models import BerthSegment
     from app.core.types import utcnow
     from app.demo import seed_demo
@@ -28,10 +29,8 @@ def live_app(tmp_path_factory):
     from app.orders.models import ParkingOrder
     from app.shifts.models import Shift
 
-    db_file = Path(tmp_path_factory.mktemp("handheld")) / "live.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "SECRET_KEY": "live-test",
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLALCHEMY_ENGINE_OPTIONS": {},
-                      "LOGIN_LIMITS_PER_ADDRESS": "", "RATELIMIT_STORAGE_URI": "memory://"})
+    db_file = Path(tmp_path_factory.mktemp("handheld")) / "seeded.db"
+    app = _app(db_file)
     with app.app_context():
         upgrade()
         seed_demo(history_days=1)
@@ -43,7 +42,23 @@ def live_app(tmp_path_factory):
                            .values(entered_at=now - timedelta(hours=2), entry_received_at=now - timedelta(hours=2),
                                    prepaid_fen=0))
         db.session.commit()
-    return app
+        db.engine.dispose()
+    return db_file
+
+
+def _app(db_file: Path):
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "SECRET_KEY": "live-test",
+                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLALCHEMY_ENGINE_OPTIONS": {},
+                       "LOGIN_LIMITS_PER_ADDRESS": "", "RATELIMIT_STORAGE_URI": "memory://"})
+
+
+@pytest.fixture(scope="module")
+def live_app(seeded_file, tmp_path_factory):
+    db_file = Path(tmp_path_factory.mktemp("handheld")) / "live.db"
+    shutil.copyfile(seeded_file, db_file)
+    return _app(db_file)
 
 
 @pytest.fixture

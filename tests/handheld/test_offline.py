@@ -77,11 +77,14 @@ def test_writes_made_offline_are_sent_once_when_the_network_returns(live_app, li
     page.wait_for_selector("text=离线估算金额")  # no quote without the network: the fee so far, marked
     page.click("#settle-cash")
     page.wait_for_selector(f"#berths [data-berth='{leaving}'][data-state='pending']")
-    assert page.inner_text("#queue-count") == "4"
+    page.click(f"#berths [data-berth='{free[2]}']")  # the third car leaves before its car in was sent
+    page.click("#settle-cash")
+    page.wait_for_selector("#berths")
+    assert page.inner_text("#queue-count") == "5"
     page.click("#nav-queue")
-    expect(page.locator("#queue li[data-state='waiting']")).to_have_count(4)
+    expect(page.locator("#queue li[data-state='waiting']")).to_have_count(5)
     refs = page.evaluate(OUTBOX_REFS)
-    assert [kind for kind, _ref in refs] == ["car_in", "car_in", "car_in", "settle"]
+    assert [kind for kind, _ref in refs] == ["car_in", "car_in", "car_in", "settle", "settle"]
 
     another_collector_takes(live_app, free[1])
     page.context.set_offline(False)
@@ -93,15 +96,15 @@ def test_writes_made_offline_are_sent_once_when_the_network_returns(live_app, li
         stored = dict(db.session.execute(select(IdempotentRequest.client_ref, func.count()).where(
             IdempotentRequest.client_ref.in_([ref for _kind, ref in refs]))
             .group_by(IdempotentRequest.client_ref)).all())
-        assert [stored.get(ref, 0) for _kind, ref in refs] == [1, 0, 1, 1]
+        assert [stored.get(ref, 0) for _kind, ref in refs] == [1, 0, 1, 1, 1]
         by_plate = dict(db.session.execute(select(ParkingOrder.plate, func.count()).where(
             ParkingOrder.plate.in_(plates)).group_by(ParkingOrder.plate)).all())
         assert by_plate == {"京A00001": 1, "京A00003": 1}
         shift_id = db.session.scalar(select(Shift.id).where(Shift.ended_at.is_(None),
                                                             Shift.collector.has(username="collector1")))
         settled = db.session.execute(select(ParkingOrder.state, Berth.number).join(ParkingOrder.berth).where(
-            ParkingOrder.exit_shift_id == shift_id)).all()
-        assert settled == [("settled", leaving)]
+            ParkingOrder.exit_shift_id == shift_id).order_by(ParkingOrder.left_at)).all()
+        assert settled == [("settled", leaving), ("settled", free[2])]
 
     page.click("#queue .refusal [data-act='discard']")  # the collector's decision
     page.wait_for_selector("#queue-empty")
