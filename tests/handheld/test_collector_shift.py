@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.handheld.icons import png
 from tests.handheld.conftest import PASSWORD, SERIAL, app_errors
 
 pytestmark = pytest.mark.browser
+CAMERA = png(64)  # what the camera gives: any PNG or JPEG
 
 
 def sign_in(page, base, username="collector1", serial=SERIAL):
@@ -36,7 +38,7 @@ def test_a_collector_works_a_shift_and_the_summary_equals_the_ledger(live_app, l
     from app.extensions import db
     from app.inbox.models import send
     from app.ledger.models import LedgerEntry
-    from app.orders.models import Arrear, ParkingOrder
+    from app.orders.models import Arrear, OrderPhoto, ParkingOrder
     from app.shifts.models import Shift
     from app.shifts.services import shift_summary
     from app.staff.models import Staff
@@ -54,9 +56,15 @@ def test_a_collector_works_a_shift_and_the_summary_equals_the_ledger(live_app, l
     assert page.locator("#car-in").inner_text() == "确认入场"
     type_plate(page, "京A12345")
     page.click("#prepay [data-value='500']")
+    page.set_input_files("#entry-photo-input", files=[{"name": "car.png", "mimeType": "image/png", "buffer": CAMERA}])
+    page.wait_for_selector("#entry-photo-thumb:not(.hidden)")
     page.click("#car-in")
     page.wait_for_selector(f"#berths [data-berth='{free_number}'][data-state='occupied']")
     assert "京A12345" in page.inner_text(f"#berths [data-berth='{free_number}']")
+    with live_app.app_context():  # the entry photo went to the order its car in made
+        photo = db.session.execute(select(OrderPhoto.kind, OrderPhoto.size_bytes).join(
+            ParkingOrder, ParkingOrder.id == OrderPhoto.order_id).where(ParkingOrder.plate == "京A12345")).one()
+    assert photo == ("entry", len(CAMERA))
 
     # quote and settle in cash: the receipt, laid out for a 58 mm roll when printed
     cell, settled_number = berth(page, "occupied", besides=[free_number])

@@ -19,11 +19,12 @@ export async function call(method, path, body) {
   const headers = { Accept: "application/json" };
   const token = prefs.get("token");
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-                                          cache: "no-store" });
+    response = await fetch(BASE + path, { method, headers, cache: "no-store",
+                                          body: body === undefined || form ? body : JSON.stringify(body) });
   } catch (err) {
     throw new Offline(String(err));
   }

@@ -4,6 +4,7 @@ import { button, h, mount } from "./dom.js";
 import { clock, dateTime, minutesBetween, yuan } from "./format.js";
 import { errorText, t } from "./i18n.js";
 import { items, submit } from "./outbox.js";
+import { photoPicker, sendPhoto } from "./photo.js";
 import { plateComplete, plateKeyboard } from "./plate.js";
 import { saveSession, state } from "./state.js";
 import { kept } from "./store.js";
@@ -112,7 +113,7 @@ function classChoices() {
 }
 
 export function carInScreen(berth) {
-  const form = { plate: "", vehicle_class: classChoices()[0][0], prepay: 0, method: "cash" };
+  const form = { plate: "", vehicle_class: classChoices()[0][0], prepay: 0, method: "cash", photo: null };
   const plateBox = h("div", { class: "plate", id: "plate" });
   const arrearsBox = h("div", { id: "arrears" });
   const setPlate = (plate) => {
@@ -138,6 +139,7 @@ export function carInScreen(berth) {
     presets.length ? h("div", {}, h("h2", {}, t("carin.prepay")), toggles("prepay", [0, ...presets],
       (fen) => (fen ? yuan(fen) : t("carin.no_prepay"))),
     toggles("method", ["cash", "card"], (m) => t(`method.${m}`))) : null,
+    photoPicker((blob) => { form.photo = blob; }, "entry-photo"),
     arrearsBox, h("p", { class: "error", id: "form-error" }),
     h("div", { class: "row" }, button(t("back"), () => show(berthsScreen), "", { id: "back" }), submitButton));
 }
@@ -180,8 +182,10 @@ function arrearsPanel(found) {
 }
 
 async function carIn(berth, form, submitButton) {
-  if (!plateComplete(form.plate)) {
-    document.getElementById("form-error").textContent = t("carin.plate_incomplete");
+  const problem = !plateComplete(form.plate) ? "carin.plate_incomplete"
+    : settings().photo_required_entry && !form.photo ? "photo.required" : null;
+  if (problem) {
+    document.getElementById("form-error").textContent = t(problem);
     return;
   }
   submitButton.disabled = true;
@@ -189,6 +193,10 @@ async function carIn(berth, form, submitButton) {
                  entered_at: nowIso() };
   if (form.prepay) body.prepay = { amount_fen: form.prepay, method: form.method };
   const result = await submit("car_in", "/orders", body, { label: `${berth.number} ${form.plate}` });
+  if (form.photo && result.status !== "refused") {  // sent after its car in, to the order that car in made
+    await sendPhoto({ path: "/orders/{order}", extra: { order_ref: body.client_ref } }, "entry", form.photo,
+                    `${berth.number} ${form.plate}`);
+  }
   if (result.status === "refused") return show(decisionScreen, result.item);
   toast(result.status === "done" ? t("carin.done", { plate: form.plate }) : t("saved_offline"));
   return show(berthsScreen);
@@ -237,6 +245,11 @@ export async function orderScreen(berth, order, pendingCarIn) {
       : t("saved_offline"));
     return show(berthsScreen);
   };
+  const photoNote = h("p", { class: "ok", id: "photo-note" });
+  const picker = photoPicker(async (blob) => {
+    const result = await sendPhoto(target, "evidence", blob, `${berth.number} ${plate}`);
+    photoNote.textContent = result.status === "refused" ? t("refused.title") : t("photo.kept");
+  }, "evidence-photo");
   const freeBox = h("div", { class: "choices hidden", id: "free-reasons" },
     reasons.map((r) => button(r, () => settle("free", r), "", { dataset: { reason: r } })));
   mount(
@@ -256,6 +269,7 @@ export async function orderScreen(berth, order, pendingCarIn) {
       freeBox,
       button(t("order.escape"), () => { if (window.confirm(t("order.escape_confirm"))) escape(); }, "danger",
              { id: "escape" }),
+      picker, photoNote,
       button(t("back"), () => show(berthsScreen), "", { id: "back" })));
 }
 

@@ -66,6 +66,15 @@ async function refuse(item, status, error) {
   changed({ type: "refused", item });
 }
 
+// A photo waits in IndexedDB as a Blob and goes out as the multipart form the API takes.
+function photoForm(item) {
+  const form = new FormData();
+  form.append("client_ref", item.body.client_ref);
+  form.append("kind", item.body.kind);
+  form.append("photo", item.photo, item.photo.type === "image/png" ? "photo.png" : "photo.jpg");
+  return form;
+}
+
 // Sends one write; answers why draining must stop, or null to go on.
 async function send(item) {
   let path = item.path;
@@ -78,7 +87,7 @@ async function send(item) {
     path = path.replace("{order}", String(id));
   }
   try {
-    const answer = await call("POST", path, item.body);
+    const answer = await call("POST", path, item.photo ? photoForm(item) : item.body);
     if (item.kind === "car_in") await rememberOrder(item.body.client_ref, answer.order.id);
     await outbox.remove(item.seq);
     answers.set(item.seq, answer);
