@@ -111,4 +111,12 @@ def test_writes_made_offline_are_sent_once_when_the_network_returns(live_app, li
     page.click("#nav-home")
     page.wait_for_selector(f"#berths [data-berth='{free[1]}'][data-state='occupied']")
     assert "苏E99999" in page.inner_text(f"#berths [data-berth='{free[1]}']")
+
+    # started again without a network: the service worker's copy of the app, the last berths with their age
+    assert page.evaluate("() => navigator.serviceWorker.ready.then((r) => r.active.scriptURL)").endswith("/m/sw.js")
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#stale")
+    assert "苏E99999" in page.inner_text(f"#berths [data-berth='{free[1]}']")
+    page.context.set_offline(False)
     assert app_errors(page) == []
