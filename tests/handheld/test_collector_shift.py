@@ -13,9 +13,9 @@ CAMERA = png(64)  # what the camera gives: any PNG or JPEG
 
 def sign_in(page, base, username="collector1", serial=SERIAL):
     page.goto(f"{base}/m/")
-    if page.locator("#serial").count() or page.wait_for_selector("#signin"):
-        if page.locator("#serial").count():
-            page.fill("#serial", serial)
+    page.wait_for_selector("#signin")
+    if page.locator("#serial").count():  # asked once per handheld
+        page.fill("#serial", serial)
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#signin-submit")

@@ -57,4 +57,7 @@ def test_an_inspector_resolves_a_task_and_the_walk_arrives_as_a_track(live_app, 
             TrackPoint.staff_id == inspector_id, TrackPoint.recorded_at >= started)
             .order_by(TrackPoint.recorded_at)).all()
     assert [(round(p.lat, 4), round(p.lng, 4)) for p in points] == WALK
+    page.click("#nav-home")
+    page.click("#sign-out")
+    page.wait_for_selector("#signin")
     assert app_errors(page) == []

@@ -4,10 +4,10 @@ import { berthsScreen, segmentScreen, shiftScreen } from "./collector.js";
 import { button, h, mount } from "./dom.js";
 import { errorText, t } from "./i18n.js";
 import { inspectorScreen, startTracking, stopTracking } from "./inspector.js";
-import { drain, start as startOutbox } from "./outbox.js";
-import { countWaiting, drawBar, routes, show } from "./shell.js";
+import { drain, items, start as startOutbox } from "./outbox.js";
+import { countWaiting, drawBar, queueScreen, routes, show, toast } from "./shell.js";
 import { saveSession, state } from "./state.js";
-import { forgetAll, prefs } from "./store.js";
+import { forgetReads, prefs } from "./store.js";
 
 function collectorHome() {
   return show(state.session.open_shift ? berthsScreen : segmentScreen);
@@ -63,8 +63,14 @@ function signInScreen(message) {
   drawBar();
 }
 routes.signIn = signInScreen;
+routes.signOut = signOut;
 
-export async function signOut() {
+// Writes still waiting belong to this person's token: they are sent (or decided) before anyone signs out.
+async function signOut() {
+  if ((await items()).length) {
+    toast(t("signout.waiting"));
+    return show(queueScreen);
+  }
   try {
     await call("DELETE", "/session");
   } catch (err) {
@@ -73,7 +79,7 @@ export async function signOut() {
   stopTracking();
   prefs.set("token", null);
   saveSession(null);
-  await forgetAll();
+  await forgetReads();
   signInScreen();
 }
 

@@ -8,7 +8,7 @@ import { photoPicker, sendPhoto } from "./photo.js";
 import { plateComplete, plateKeyboard } from "./plate.js";
 import { saveSession, state } from "./state.js";
 import { kept } from "./store.js";
-import { ageNote, decisionPanel, show, toast } from "./shell.js";
+import { ageNote, decisionPanel, routes, show, toast } from "./shell.js";
 
 const settings = () => state.session.settings || {};
 
@@ -29,7 +29,8 @@ export function segmentScreen() {
   mount(h("h1", {}, t("segment.choose")),
     h("div", { class: "list", id: "segments" }, state.session.segments.map((segment) =>
       button([h("strong", {}, segment.name), h("small", {}, segment.address || "")], () => startShift(segment),
-             "big", { dataset: { segment: segment.id } }))));
+             "big", { dataset: { segment: segment.id } }))),
+    button(t("signout.device"), () => routes.signOut(), "", { id: "sign-out" }));
 }
 
 async function startShift(segment) {
@@ -338,6 +339,6 @@ export function summaryScreen(answer) {
       h("dd", { dataset: { key, value: summary[key] } },
         key.endsWith("_fen") ? yuan(summary[key]) : String(summary[key]))]))
       : h("p", { class: "notice" }, t("summary.waiting")),
-    button(t("signout.device"), () => import("./app.js").then((m) => m.signOut()), "big", { id: "sign-out" }),
+    button(t("signout.device"), () => routes.signOut(), "big", { id: "sign-out" }),
     state.session.segments.length ? button(t("segment.again"), () => show(segmentScreen), "", { id: "again" }) : null);
 }

@@ -6,7 +6,7 @@ import { clock } from "./format.js";
 import { t } from "./i18n.js";
 import { submit } from "./outbox.js";
 import { state } from "./state.js";
-import { ageNote, show, toast } from "./shell.js";
+import { ageNote, routes, show, toast } from "./shell.js";
 import { readKept } from "./collector.js";
 
 let watchId = null;
@@ -25,7 +25,8 @@ export async function inspectorScreen() {
       button(t("inspector.resolve"), () => show(resolveScreen, task), "primary", { dataset: { resolve: task.id } })))),
     h("h2", {}, t("inspector.segments")),
     h("div", { class: "list" }, state.session.segments.map((segment) =>
-      button(segment.name, () => show(segmentBerthsScreen, segment), "big", { dataset: { segment: segment.id } }))));
+      button(segment.name, () => show(segmentBerthsScreen, segment), "big", { dataset: { segment: segment.id } }))),
+    button(t("signout.device"), async () => { await flushTrack(); routes.signOut(); }, "", { id: "sign-out" }));
 }
 
 function resolveScreen(task) {

@@ -8,7 +8,7 @@ import { discard, items, onChange, resend } from "./outbox.js";
 import { state } from "./state.js";
 import { kept } from "./store.js";
 
-export const routes = { home: null, signIn: null, shift: null };
+export const routes = { home: null, signIn: null, shift: null, signOut: null };
 
 export async function show(render, ...args) {
   state.screen = [render, args];
