@@ -3,6 +3,7 @@ reach the server exactly once, and a refusal that arose meanwhile is put to the 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -119,4 +120,44 @@ def test_writes_made_offline_are_sent_once_when_the_network_returns(live_app, li
     page.wait_for_selector("#stale")
     assert "苏E99999" in page.inner_text(f"#berths [data-berth='{free[1]}']")
     page.context.set_offline(False)
+    assert app_errors(page) == []
+
+
+def test_a_fee_that_changed_while_offline_is_put_to_the_collector(live_app, live_server, phone):
+    """The estimate made offline no longer matches the server's fee: the settle comes back fee_changed with
+    the new quote, and the collector collects the new amount."""
+    from app.core.types import utcnow
+    from app.extensions import db
+    from app.orders.models import ParkingOrder
+
+    page = phone
+    page.set_default_timeout(15_000)
+    sign_in(page, live_server)
+    page.wait_for_selector("#segments, #berths")
+    if page.locator("#segments").count():
+        page.click("#segments >> text=Central North")
+    page.wait_for_selector("#berths")
+    cell, number = berth(page, "occupied")
+    plate = cell.locator("span").nth(1).inner_text()
+    page.context.set_offline(True)
+    cell.click()
+    estimate = page.inner_text("#due")
+    page.click("#settle-cash")
+    page.wait_for_selector(f"#berths [data-berth='{number}'][data-state='pending']")
+    with live_app.app_context():  # the car had been there longer than the handheld knew
+        order = db.session.scalar(select(ParkingOrder).where(ParkingOrder.plate == plate,
+                                                             ParkingOrder.state == "open"))
+        order.entered_at = utcnow() - timedelta(hours=5)
+        db.session.commit()
+        order_id = order.id
+    page.click("#nav-queue")
+    page.context.set_offline(False)
+    page.wait_for_selector("#queue .refusal[data-code='fee_changed']")
+    offer = page.inner_text("#take-new")
+    assert estimate not in offer
+    page.click("#take-new")
+    page.wait_for_selector("#queue-empty")
+    with live_app.app_context():
+        order = db.session.get(ParkingOrder, order_id)
+        assert order.state == "settled" and f"¥{(order.paid_fen - order.prepaid_fen) / 100:.2f}" in offer
     assert app_errors(page) == []
