@@ -5,7 +5,7 @@ import { button, h, mount } from "./dom.js";
 import { errorText, t } from "./i18n.js";
 import { inspectorScreen, startTracking, stopTracking } from "./inspector.js";
 import { drain, items, start as startOutbox } from "./outbox.js";
-import { countWaiting, drawBar, queueScreen, routes, show, toast } from "./shell.js";
+import { countWaiting, drawBar, pollInbox, queueScreen, routes, show, toast } from "./shell.js";
 import { saveSession, state } from "./state.js";
 import { forgetReads, prefs } from "./store.js";
 
@@ -46,6 +46,7 @@ function signInScreen(message) {
       saveSession(session);
       drain();
       home();
+      pollInbox();
     } catch (err) {
       error.textContent = err instanceof Offline ? t("signin.offline")
         : err instanceof Refused ? errorText(err.error) : String(err);
@@ -78,6 +79,7 @@ async function signOut() {
   }
   stopTracking();
   prefs.set("token", null);
+  prefs.set("inbox_seen", null);
   saveSession(null);
   await forgetReads();
   signInScreen();
@@ -102,6 +104,8 @@ async function boot() {
   await countWaiting();
   home();
   drain();
+  pollInbox();
+  setInterval(pollInbox, 30000);
 }
 
 boot();

@@ -6,7 +6,7 @@ import { dateTime, yuan } from "./format.js";
 import { errorText, lang, setLang, t } from "./i18n.js";
 import { discard, items, onChange, resend } from "./outbox.js";
 import { state } from "./state.js";
-import { kept } from "./store.js";
+import { kept, prefs } from "./store.js";
 
 export const routes = { home: null, signIn: null, shift: null, signOut: null };
 
@@ -62,7 +62,8 @@ export function drawBar() {
       button(t("nav.home"), () => show(routes.home), "", { id: "nav-home" }),
       button([t("nav.waiting"), " ", h("b", { id: "queue-count" }, String(state.waiting + state.refused))],
              () => show(queueScreen), state.refused ? "alert" : state.waiting ? "warn" : "", { id: "nav-queue" }),
-      button(t("nav.inbox"), () => show(inboxScreen), "", { id: "nav-inbox" }),
+      button([t("nav.inbox"), state.unread ? h("b", { class: "badge", id: "unread" }, String(state.unread)) : null],
+             () => show(inboxScreen), "", { id: "nav-inbox" }),
       routes.shift ? button(t("nav.shift"), () => show(routes.shift), "", { id: "nav-shift" }) : null) : null);
 }
 
@@ -102,24 +103,44 @@ export async function queueScreen() {
           h("small", {}, dateTime(new Date(item.created_at))), " ", h("span", { class: "tag" }, t("queue.waiting"))]))));
 }
 
-export async function inboxScreen() {
+// Messages since the last one kept, 100 a page; the kept list is what the inbox shows offline.
+async function fetchMessages() {
   const keptRow = await kept.get("messages");
   let messages = keptRow ? keptRow.value : [];
-  let stale = false;
   try {
     let after = messages.length ? messages[messages.length - 1].id : 0;
-    for (;;) {  // every message since the last one seen, 100 at a time
+    for (;;) {
       const page = await get(`/messages?after=${after}`);
-      messages = messages.concat(page.messages);
+      messages = [...new Map(messages.concat(page.messages).map((m) => [m.id, m])).values()];  // a poll may race
       if (page.messages.length < 100) break;
       after = page.last_id;
     }
     await kept.set("messages", messages.slice(-200));
+    return { messages, at: Date.now(), stale: false };
   } catch (err) {
     if (!(err instanceof Offline)) throw err;
-    stale = true;
+    return { messages, at: keptRow ? keptRow.at : null, stale: true };
   }
-  mount(h("h1", {}, t("inbox.title")), stale && keptRow ? ageNote(keptRow.at) : null,
+}
+
+// The inbox button shows how many messages came since the person last looked.
+export async function pollInbox() {
+  if (!state.session || !state.online) return;
+  try {
+    const { messages } = await fetchMessages();
+    const seen = prefs.get("inbox_seen") || 0;
+    state.unread = messages.filter((m) => m.id > seen).length;
+    drawBar();
+  } catch (err) {
+    // a refused read (signed out meanwhile) shows on the next screen the person opens
+  }
+}
+
+export async function inboxScreen() {
+  const { messages, at, stale } = await fetchMessages();
+  if (messages.length) prefs.set("inbox_seen", messages[messages.length - 1].id);
+  state.unread = 0;
+  mount(h("h1", {}, t("inbox.title")), stale && at ? ageNote(at) : null,
     messages.length ? null : h("p", {}, t("inbox.empty")),
     h("ul", { class: "inbox", id: "inbox" }, [...messages].reverse().map((m) => h("li", { class: `msg ${m.kind}` },
       h("strong", {}, m.title), h("small", {}, dateTime(m.created_at)), m.body ? h("p", {}, m.body) : null))));

@@ -6,6 +6,7 @@ export const state = {
   online: navigator.onLine,
   waiting: 0,
   refused: 0,
+  unread: 0,  // messages the person has not opened the inbox for
   screen: null,  // [render function, args] of the screen shown, to draw it again
 };
 
