@@ -130,4 +130,10 @@ def test_a_collector_works_a_shift_and_the_summary_equals_the_ledger(live_app, l
     page.click("#sign-out")
     page.wait_for_selector("#signin")
     assert SERIAL in page.inner_text("#device") and page.locator("#serial").count() == 0
+    assert page.inner_text("#signin-submit") == "登录"
+    page.click("#lang")  # the switch to English, kept for the next start
+    assert page.inner_text("#signin-submit") == "Sign in"
+    page.reload()
+    page.wait_for_selector("#signin")
+    assert page.inner_text("#signin-submit") == "Sign in" and page.get_attribute("html", "lang") == "en"
     assert app_errors(page) == []

@@ -27,7 +27,7 @@ function home() {
 }
 
 function signInScreen(message) {
-  state.screen = null;
+  state.screen = [signInScreen, []];  // drawn again in the other language when the person switches
   const serial = prefs.get("serial");
   const field = (id, label, attrs = {}) => h("label", {}, label, h("input", { id, name: id, ...attrs }));
   const error = h("p", { class: "error", id: "signin-error" }, message || "");
