@@ -7,6 +7,8 @@ import struct
 from pathlib import Path
 
 from app.handheld import STATIC
+from app.orders.photos import KINDS
+from app.parks.services import VEHICLE_CLASSES
 
 JS = STATIC / "js"
 
@@ -63,6 +65,20 @@ def test_every_text_of_the_app_is_in_chinese_and_in_english():
     for path in JS.glob("*.js"):
         used |= set(re.findall(r'\bt\("([\w.]+)"', path.read_text(encoding="utf-8")))
     assert used and used <= zh, sorted(used - zh)
+
+
+def test_texts_named_from_data_exist_in_both_languages():
+    """Keys built at run time (`kind.${item.kind}`, `method.${…}`…) are not seen by the check above."""
+    source = (JS / "i18n.js").read_text(encoding="utf-8")
+    zh_block = source.split("  zh: {", 1)[1].split("\n  },\n", 1)[0]
+    code = "".join(path.read_text(encoding="utf-8") for path in JS.glob("*.js"))
+    kinds = set(re.findall(r'submit\("(\w+)"', code)) | {"photo"}
+    rows = re.search(r"SUMMARY_ROWS = \[([^\]]+)\]", code).group(1)
+    needed = ({f"kind.{k}" for k in kinds} | {f"summary.{k}" for k in re.findall(r'"(\w+)"', rows)}
+              | {f"method.{m}" for m in ("cash", "card", "electronic", "free")}
+              | {f"class.{c}" for c in VEHICLE_CLASSES} | {"inspector.sensor_occupied", "inspector.sensor_free"}
+              | {f"report.{k}" for k in ("violation", "anomaly")} | {f"photo.{k}" for k in KINDS})
+    assert len(kinds) >= 9 and needed <= _keys(zh_block), sorted(needed - _keys(zh_block))
 
 
 def test_icons_in_the_repo_are_the_ones_the_drawing_code_makes():

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.handheld.conftest import app_errors
-from tests.handheld.test_collector_shift import sign_in
+from tests.handheld.test_collector_shift import sign_in, type_plate
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ WALK = [(31.2304, 121.4737), (31.2308, 121.4741), (31.2313, 121.4746)]  # a few 
 def test_an_inspector_resolves_a_task_and_the_walk_arrives_as_a_track(live_app, live_server, phone):
     from app.core.types import utcnow
     from app.extensions import db
-    from app.inspections.models import InspectionTask
+    from app.inspections.models import InspectionTask, ViolationReport
     from app.staff.models import Staff
     from app.tracks.models import TrackPoint
 
@@ -57,6 +57,18 @@ def test_an_inspector_resolves_a_task_and_the_walk_arrives_as_a_track(live_app, 
             TrackPoint.staff_id == inspector_id, TrackPoint.recorded_at >= started)
             .order_by(TrackPoint.recorded_at)).all()
     assert [(round(p.lat, 4), round(p.lng, 4)) for p in points] == WALK
+
+    # a violation reported where the inspector stands
+    page.click("#nav-home")
+    page.click("#report")
+    type_plate(page, "沪B12345")
+    page.fill("#report-note", "占用消防通道")
+    page.click("#report-send")
+    expect(page.locator("#toast")).to_have_text("已上报")
+    with live_app.app_context():
+        report = db.session.scalar(select(ViolationReport).where(ViolationReport.plate == "沪B12345"))
+        assert (report.kind, report.note, report.inspector_id) == ("violation", "占用消防通道", inspector_id)
+        assert (round(report.latitude, 4), round(report.longitude, 4)) == WALK[-1]
     page.click("#nav-home")
     page.click("#sign-out")
     page.wait_for_selector("#signin")
