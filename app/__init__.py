@@ -145,6 +145,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.search.views import bp as search_bp
 
     app.register_blueprint(search_bp)
+    from app.handheld import bp as handheld_bp
+
+    app.register_blueprint(handheld_bp)  # the handheld web app at /m/, a client of /pos/v1
 
 
 def _wants_json() -> bool:

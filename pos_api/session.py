@@ -7,6 +7,7 @@ from app.berths.models import BerthSegment
 from app.core.errors import DomainError
 from app.devices import services
 from app.extensions import db
+from app.parks.models import FreeReason
 from app.parks.services import VEHICLE_CLASSES, active_car_types
 from app.parks.settings import collector_settings
 from app.shifts.services import open_shift
@@ -69,7 +70,14 @@ def settings_dict(park, staff) -> dict:
     return {"photo_required_entry": s.photo_required_entry, "photo_required_exit": s.photo_required_exit,
             "prepay_allowed": s.prepay_allowed, "prepay_presets_fen": s.presets,
             "receipt_header": s.receipt_header, "receipt_footer": s.receipt_footer,
-            "hide_amounts": s.hide_amounts, "signout_password_required": bool(s.signout_password_hash)}
+            "hide_amounts": s.hide_amounts, "signout_password_required": bool(s.signout_password_hash),
+            "free_reasons": free_reasons_of(park)}
+
+
+def free_reasons_of(park) -> list[str]:
+    """The reasons settle's `free_reason` accepts (免费原因), so a handheld can offer them."""
+    return list(db.session.scalars(select(FreeReason.name).where(FreeReason.park_id == park.id,
+                                                                 FreeReason.active.is_(True)).order_by(FreeReason.name)))
 
 
 def shift_ref(shift) -> dict | None:

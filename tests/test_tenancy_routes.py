@@ -28,6 +28,8 @@ from tests.factories import MARKER
 
 # the language switch is public too: the sign-in page offers it (it writes only the cookie session there)
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout", "i18n.switch_locale"}
+# the handheld web app's files (/m/) hold no data: what it shows comes from /pos/v1 with a device token
+PUBLIC_ENDPOINTS |= {"handheld.shell", "handheld.service_worker", "handheld.manifest", "handheld.static"}
 
 # viewer username -> (which tree nodes are foreign to them, texts that must never show on their pages)
 VIEWERS = {

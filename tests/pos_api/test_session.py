@@ -120,3 +120,14 @@ def test_the_device_api_keeps_no_cookie_session_but_the_admin_does(street, clien
     signed_in = street.client.post("/login", data={"username": "parkp1", "password": PASSWORD})
     assert signed_in.status_code == 302 and any(
         c.startswith("session=") for c in signed_in.headers.getlist("Set-Cookie"))
+
+
+def test_sign_in_lists_the_free_reasons_that_settle_accepts(street, db, tree):
+    from app.parks.models import FreeReason
+
+    park = tree.nodes["p1"]
+    db.session.add_all([FreeReason(park_id=park.id, name="Ambulance"),
+                        FreeReason(park_id=park.id, name="Retired", active=False),
+                        FreeReason(park_id=tree.nodes["p2"].id, name="Other park's reason")])
+    db.session.commit()
+    assert _sign_in(street, "collectorp1").get_json()["settings"]["free_reasons"] == ["Ambulance"]
