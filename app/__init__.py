@@ -123,8 +123,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(exports_bp)
     from app.inspections.views import bp as inspections_bp
-    from app.sensors.views import bp as sensors_bp
     from app.kerb.views import bp as kerb_bp
+    from app.sensors.views import bp as sensors_bp
     from app.tracks.views import bp as tracks_bp
 
     for bp in (sensors_bp, inspections_bp, tracks_bp, kerb_bp):

@@ -94,7 +94,10 @@ def _day_bounds(park: Park, day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time.min, zone)
 
 
-def _today(park: Park) -> date:
+def _chosen_day(form, park: Park) -> date:
+    """The day asked for, else today in the park's zone."""
+    if form.day.data and not form.day.errors:
+        return form.day.data
     return utcnow().astimezone(ZoneInfo(park.timezone)).date()
 
 
@@ -110,8 +113,10 @@ def berth_check_page():
     scope = current_scope()
     form, park, segment, berths = _selection(scope, request.args)
     checks = berth_check.berth_checks(berths, form.gap(), bool(form.flagged.data))
-    day = form.day.data if form.day.data and not form.day.errors else (_today(park) if park else None)
-    sessions = berth_check.day_sessions(berths, *_day_bounds(park, day)) if park is not None else []
+    day, sessions = None, []
+    if park is not None:
+        day = _chosen_day(form, park)
+        sessions = berth_check.day_sessions(berths, *_day_bounds(park, day))
     counts = {flag: sum(flag in c.flags for c in checks) for flag in berth_check.FLAGS}
     return render_template("orders/berth_check.html", form=form, park=park, segment=segment, checks=checks,
                            sessions=sessions, day=day, counts=counts, flag_labels=FLAG_LABELS,
@@ -136,8 +141,7 @@ def session_rows(scope, params: dict):
     form, park, _segment, berths = _selection(scope, params)
     if park is None:
         return
-    day = form.day.data if form.day.data and not form.day.errors else _today(park)
-    for r in berth_check.day_sessions(berths, *_day_bounds(park, day)):
+    for r in berth_check.day_sessions(berths, *_day_bounds(park, _chosen_day(form, park))):
         s, o = r.session, r.order
         yield [park.name, r.berth.number, s.arrived_at if s else None, s.departed_at if s else None,
                r.sensor_minutes, r.sensor_fee_fen, o.plate if o else "", o.entered_at if o else None,

@@ -79,7 +79,7 @@ def lane_states(lanes, now: datetime) -> dict[int, LaneState]:
         for lane_id, up, total in rows:
             counts[lane_id][0] += int(up or 0)
             counts[lane_id][1] += total
-    return {lane.id: _lane_state(lane, *counts[lane.id], now) for lane in lanes}
+    return {lane.id: _lane_state(lane, counts[lane.id][0], counts[lane.id][1], now) for lane in lanes}
 
 
 def _lane_state(lane: Lane, online: int, total: int, now: datetime) -> LaneState:

@@ -79,7 +79,7 @@ KINDS = [
          ((_l("Direction"), lambda o: DIRECTION_LABELS[o.direction]), (_l("Booth"), lambda o: _lane_label(o.booth)),
           (_l("Cars without a pass"), lambda o: _rule_label(o, "allow_non_pass_cars")),
           (_l("Second car of a pass"), lambda o: _rule_label(o, "allow_pass_second_car")),
-          (_l("Devices online"), lambda o: "{}/{}".format(g.lane_states[o.id].online, g.lane_states[o.id].total)))),
+          (_l("Devices online"), lambda o: f"{g.lane_states[o.id].online}/{g.lane_states[o.id].total}"))),
     Kind("camera", Camera, forms.CameraForm, "cameras", "camera_id", _l("Cameras"), _l("Add a camera"),
          ((_l("Lane"), lambda o: o.lane.name), (_l("Address"), lambda o: f"{o.ip}:{o.port}"),
           (_l("Maker"), lambda o: o.maker or "—")),

@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy import and_, or_
 
 from app.audit.models import AuditEntry
-from app.berths.models import Berth, BerthSegment
 from app.core.errors import DomainError
 from app.core.templating import add_nav, yuan
 from app.core.types import utcnow
