@@ -92,3 +92,24 @@ def test_a_foreign_park_or_segment_shows_nothing(sensored, client_as, street):
     body = client.get(f"/orders/berth-check?segment_id={street.segments[0]}").get_data(as_text=True)
     assert "A001" not in body
 
+
+
+def test_the_page_exports_through_the_exporter(sensored, client_as, tree):
+    import io
+
+    import openpyxl
+
+    _street_day(sensored)
+    client = client_as("parkp1")
+    page = client.get("/orders/berth-check?flagged=y").get_data(as_text=True)
+    assert "/exports/new/berth_check?flagged=y" in page and "/exports/new/sensor_sessions" in page
+    response = client.post("/exports/new/berth_check?flagged=y")
+    assert response.status_code == 302
+    job_url = response.headers["Location"]
+    assert client.get(job_url + "/status").get_json()["state"] == "done"
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(job_url + "/download").data)).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0][:3] == ["Park", "Segment", "Berth"] and rows[0][-1] == "Differences"
+    flagged = {r[2]: r[-1] for r in rows[1:]}
+    assert flagged["A001"] == "car present, no order" and flagged["A003"] == "arrival and entry apart"
+    assert "B002" not in flagged
