@@ -123,10 +123,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp)
     app.register_blueprint(exports_bp)
     from app.inspections.views import bp as inspections_bp
+    from app.kerb.views import bp as kerb_bp
     from app.sensors.views import bp as sensors_bp
     from app.tracks.views import bp as tracks_bp
 
-    for bp in (sensors_bp, inspections_bp, tracks_bp):
+    for bp in (sensors_bp, inspections_bp, tracks_bp, kerb_bp):
         app.register_blueprint(bp)
     from app.i18n import init_app as init_i18n
     from app.lanes.views import bp as lanes_bp

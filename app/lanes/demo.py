@@ -28,7 +28,8 @@ def seed_lanes(park: Park) -> None:
     booth = Booth(park_id=park.id, name="Booth 1", ip="192.168.1.10", last_seen_at=now)
     db.session.add(booth)
     for n, (name, direction) in enumerate((("Entry 1", "entry"), ("Exit 1", "exit")), start=1):
-        lane = Lane(park_id=park.id, booth=booth, name=name, code=f"L{n}", direction=direction, last_seen_at=now)
+        lane = Lane(park_id=park.id, booth=booth, name=name, code=f"L{n}", direction=direction, last_seen_at=now,
+                    heartbeat_at=now)
         seen = now if direction == "entry" else now - timedelta(hours=2)  # the exit shows as offline
         db.session.add_all([
             lane,

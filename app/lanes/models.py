@@ -50,6 +50,8 @@ class Lane(DeviceMixin, db.Model):
     allow_non_pass_cars: Mapped[bool | None] = mapped_column()    # 非月卡车
     allow_pass_second_car: Mapped[bool | None] = mapped_column()  # 月卡第二辆车
     description: Mapped[str | None] = mapped_column(String(200))
+    # the park link's last heartbeat: a device of the lane is online when that heartbeat named it
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booth: Mapped[Booth | None] = relationship()
 
 

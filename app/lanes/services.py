@@ -3,6 +3,7 @@
 These functions flush and audit; the caller (a view, the sync API) commits once."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -53,18 +54,62 @@ def online_since(now: datetime) -> datetime:
     return now - ONLINE_WINDOW
 
 
-def lane_device_health(lane_ids, now: datetime) -> dict[int, tuple[int, int]]:
-    """Lane id -> (online, total) of its active cameras, barriers and LED screens."""
-    since = online_since(now)
-    health: dict[int, tuple[int, int]] = {}
-    for model in (Camera, Barrier, LedScreen):
-        online = func.sum(case((model.last_seen_at >= since, 1), else_=0))
-        rows = db.session.execute(select(model.lane_id, online, func.count()).where(
-            model.lane_id.in_(list(lane_ids)), model.active.is_(True)).group_by(model.lane_id))
+LANE_DEVICES = (Camera, Barrier, LedScreen)
+
+
+@dataclass(frozen=True)
+class LaneState:
+    """online: every device named in the park's last heartbeat · partial: some · offline: none, or the
+    heartbeat is older than the window · no_devices: a lane without cameras, barriers or screens."""
+
+    state: str
+    online: int
+    total: int
+
+
+def lane_states(lanes, now: datetime) -> dict[int, LaneState]:
+    """The state of each lane: that of its active devices in the park's last heartbeat (Lane.heartbeat_at)."""
+    lanes = list(lanes)
+    counts: dict[int, list[int]] = {lane.id: [0, 0] for lane in lanes}
+    for model in LANE_DEVICES:
+        named = func.sum(case((model.last_seen_at >= Lane.heartbeat_at, 1), else_=0))
+        rows = db.session.execute(select(model.lane_id, named, func.count()).join(Lane, Lane.id == model.lane_id)
+                                  .where(model.lane_id.in_(list(counts)), model.active.is_(True))
+                                  .group_by(model.lane_id))
         for lane_id, up, total in rows:
-            before = health.get(lane_id, (0, 0))
-            health[lane_id] = (before[0] + int(up or 0), before[1] + total)
-    return health
+            counts[lane_id][0] += int(up or 0)
+            counts[lane_id][1] += total
+    return {lane.id: _lane_state(lane, counts[lane.id][0], counts[lane.id][1], now) for lane in lanes}
+
+
+def _lane_state(lane: Lane, online: int, total: int, now: datetime) -> LaneState:
+    if not is_online(lane.heartbeat_at, now):
+        return LaneState("offline", 0, total)
+    if total == 0:
+        return LaneState("no_devices", 0, 0)
+    return LaneState("online" if online == total else "partial" if online else "offline", online, total)
+
+
+def device_online(device, now: datetime) -> bool:
+    """A camera, barrier or screen is online when the park's last heartbeat, still recent, named it; a lane
+    when all its devices are; a booth or monitor when it was named within the window."""
+    if isinstance(device, Lane):
+        return lane_states([device], now)[device.id].state == "online"
+    lane = getattr(device, "lane", None)
+    if isinstance(device, LANE_DEVICES) and lane is not None:
+        return is_online(lane.heartbeat_at, now) and device.last_seen_at is not None and \
+            device.last_seen_at >= lane.heartbeat_at
+    return is_online(device.last_seen_at, now)
+
+
+def record_heartbeat(park_id: int, devices: dict, at: datetime) -> dict[str, list[int]]:
+    """A heartbeat of the park's on-site system: the devices it names were seen at `at`, and every lane of
+    the park learns of the heartbeat (its devices not named are offline from now). Returns unknown ids."""
+    unknown = {kind: mark_seen(park_id, kind, ids, at) for kind, ids in devices.items() if ids}
+    db.session.execute(update(Lane).where(Lane.park_id == park_id, or_(Lane.heartbeat_at.is_(None),
+                                                                       Lane.heartbeat_at < at))
+                       .values(heartbeat_at=at).execution_options(synchronize_session=False))
+    return {k: v for k, v in unknown.items() if v}
 
 
 def mark_seen(park_id: int, kind: str, ids: list[int], at: datetime) -> list[int]:

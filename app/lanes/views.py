@@ -79,7 +79,7 @@ KINDS = [
          ((_l("Direction"), lambda o: DIRECTION_LABELS[o.direction]), (_l("Booth"), lambda o: _lane_label(o.booth)),
           (_l("Cars without a pass"), lambda o: _rule_label(o, "allow_non_pass_cars")),
           (_l("Second car of a pass"), lambda o: _rule_label(o, "allow_pass_second_car")),
-          (_l("Devices online"), lambda o: "{}/{}".format(*g.lane_health.get(o.id, (0, 0)))))),
+          (_l("Devices online"), lambda o: f"{g.lane_states[o.id].online}/{g.lane_states[o.id].total}"))),
     Kind("camera", Camera, forms.CameraForm, "cameras", "camera_id", _l("Cameras"), _l("Add a camera"),
          ((_l("Lane"), lambda o: o.lane.name), (_l("Address"), lambda o: f"{o.ip}:{o.port}"),
           (_l("Maker"), lambda o: o.maker or "—")),
@@ -166,9 +166,16 @@ def _list(kind: Kind):
     order = (Park.name, model.iccid) if kind.key == "sim" else (Park.name, model.name)
     page, now = paginate(stmt.order_by(*order)), utcnow()
     if kind.key == "lane":
-        g.lane_health = services.lane_device_health([lane.id for lane in page.items], now)
+        g.lane_states = services.lane_states(page.items, now)
     return render_template("lanes/list.html", kind=kind, kinds=KINDS, page=page, form=form, now=now,
-                           many_parks=scope.level != Level.PARK, has_parks=bool(parks), is_online=services.is_online)
+                           many_parks=scope.level != Level.PARK, has_parks=bool(parks), state_of=_state_of(kind, now))
+
+
+def _state_of(kind: Kind, now):
+    """online | partial | offline | no_devices of a listed row, from the park's last heartbeat."""
+    if kind.key == "lane":
+        return lambda lane: g.lane_states[lane.id].state
+    return lambda device: "online" if services.device_online(device, now) else "offline"
 
 
 def _filtered(kind: Kind, stmt, form):

@@ -169,13 +169,6 @@ class ArrearFilterForm(_FilterForm):
         return valid_data(self)
 
 
-class BerthCheckForm(_FilterForm):
-    segment_id = SelectField(_l("Segment"), coerce=optional_int, validators=[Optional()])
-
-    def fill_choices(self, scope) -> None:
-        self.segment_id.choices = [("", _l("Choose a segment"))] + segment_choices(scope, None)
-
-
 class ManualSettleForm(FlaskForm):
     method = SelectField(_l("Payment method"), choices=[
         (PaymentMethod.CASH.value, _l("Cash")), (PaymentMethod.ELECTRONIC.value, _l("Electronic")),
@@ -215,5 +208,5 @@ def selected_ids(values) -> list[int]:
     return sorted(set(ids))
 
 
-__all__ = ["OrderFilterForm", "ParkedFilterForm", "ArrearFilterForm", "BerthCheckForm", "ManualSettleForm",
+__all__ = ["OrderFilterForm", "ParkedFilterForm", "ArrearFilterForm", "ManualSettleForm",
            "RecoverForm", "STATE_LABELS", "METHOD_LABELS", "ENTRY_METHOD_LABELS", "selected_ids", "to_fen"]

@@ -1,6 +1,6 @@
 """Order pages: records (订单记录), one order, cars parked now (在场车辆) with manual settlement,
-long stays (大额订单), unpaid orders (未缴明细) with recovery (追缴) and its history, and the
-sensor-versus-order check per berth. Every list and object goes through the manager's scope."""
+long stays (大额订单), unpaid orders (未缴明细) with recovery (追缴) and its history. Every list and
+object goes through the manager's scope. The sensor-versus-order check per berth is the kerb's (app/kerb/views.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy import and_, or_
 
 from app.audit.models import AuditEntry
-from app.berths.models import Berth, BerthSegment
 from app.core.errors import DomainError
 from app.core.templating import add_nav, yuan
 from app.core.types import utcnow
@@ -30,7 +29,6 @@ from app.orders.forms import (
     METHOD_LABELS,
     STATE_LABELS,
     ArrearFilterForm,
-    BerthCheckForm,
     ManualSettleForm,
     OrderFilterForm,
     ParkedFilterForm,
@@ -66,7 +64,6 @@ add_nav(_l("Orders"), _l("Cars parked now"), "orders.parked", "orders.view")
 add_nav(_l("Orders"), _l("Long stays"), "orders.long_stays", "orders.view")
 add_nav(_l("Orders"), _l("Unpaid orders"), "orders.unpaid", "orders.view")
 add_nav(_l("Orders"), _l("Recovery history"), "orders.recovered", "orders.view")
-add_nav(_l("Orders"), _l("Sensors and orders"), "orders.berth_check", "orders.view")
 
 LONG_STAY_DAYS = (2, 10)
 PAGING_ARGS = ("after", "before", "last")
@@ -407,25 +404,6 @@ def recovered():
     parks = {p.id: p.name for p in db.session.scalars(scope.select(Park).where(Park.id.in_(park_ids)))}
     return render_template("orders/recovered.html", form=form, page=page, total=total, names=names, parks=parks,
                            filtered=_filtered(values), **_render_ctx())
-
-
-# --- sensors versus orders ----------------------------------------------------------------------
-
-@bp.route("/berth-check")
-@permission_required("orders.view")
-def berth_check():
-    scope = current_scope()
-    form = BerthCheckForm.build(scope, request.args)
-    segment_id = None if form.segment_id.errors else form.segment_id.data
-    segment = scope.get(BerthSegment, segment_id) if segment_id else None
-    berths, orders = [], {}
-    if segment is not None:
-        berths = list(db.session.scalars(scope.select(Berth).where(Berth.segment_id == segment.id)
-                                         .order_by(Berth.number)))
-        orders = {o.berth_id: o for o in db.session.scalars(scope.select(ParkingOrder).where(
-            ParkingOrder.state == OrderState.OPEN.value, ParkingOrder.segment_id == segment.id))}
-    return render_template("orders/berth_check.html", form=form, segment=segment, berths=berths, orders=orders,
-                           **_render_ctx())
 
 
 # --- exports ------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ def seed_lane_history(days: int = 30) -> None:
     if park is None or site_of(park.id) is not None:
         return
     seed_lanes(park)
-    create_site_server(None, park)  # managers see a secret only when they rotate it on the link page
+    site, _secret = create_site_server(None, park)  # managers see a secret only when they rotate it on the link page
+    site.version, site.last_heartbeat_at = "demo", utcnow()  # the heartbeat seed_lanes' device times come from
     db.session.flush()
     lanes = dict(db.session.execute(select(Lane.direction, Lane.id).where(Lane.park_id == park.id)).all())
     entry_lane, exit_lane = lanes.get("entry"), lanes.get("exit", lanes.get("entry"))

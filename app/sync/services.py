@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from app.audit.services import record
 from app.core.bulk import insert_ignore
 from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.core.types import utcnow
 from app.extensions import db
-from app.lanes.services import mark_seen, online_since
+from app.lanes.services import is_online, online_since, record_heartbeat
 from app.sync import signing
-from app.sync.models import BarrierCommand, SiteServer, SyncNonce
+from app.sync.models import BarrierCommand, LaneUpload, SiteServer, SyncNonce
 from app.tenancy.models import Park, ParkKind
 
 CLOCK_SKEW = timedelta(seconds=300)
@@ -33,8 +34,13 @@ class LinkError(ValueError):
 
 
 def link_down(now: datetime):
-    """A site set up but not heard from within the online window (a park without a site is not set up, not down)."""
-    return or_(SiteServer.last_heartbeat_at.is_(None), SiteServer.last_heartbeat_at < online_since(now))
+    """A site set up but not heard from (heartbeat, upload or acknowledgement) within the online window, as
+    `link_statuses` says; a park without a site is not set up, not down."""
+    since = online_since(now)
+    recent_upload = select(LaneUpload.id).where(LaneUpload.park_id == SiteServer.park_id,
+                                                LaneUpload.received_at >= since).exists()
+    return and_(or_(SiteServer.last_heartbeat_at.is_(None), SiteServer.last_heartbeat_at < since),
+                or_(SiteServer.acked_at.is_(None), SiteServer.acked_at < since), ~recent_upload)
 
 
 def site_of(park_id: int) -> SiteServer | None:
@@ -117,9 +123,51 @@ def heartbeat(site: SiteServer, version: str | None, devices: dict, ip: str | No
     """The site is alive; the devices it lists answered it. Returns ids the cloud does not know."""
     site.version, site.ip, site.last_heartbeat_at = version, ip, now
     site.device_status = devices
-    unknown = {kind: mark_seen(site.park_id, kind, ids, now) for kind, ids in devices.items() if ids}
+    unknown = record_heartbeat(site.park_id, devices, now)
     forget_old_nonces(now)
-    return {k: v for k, v in unknown.items() if v}
+    return unknown
+
+
+# --- the link's state, from what the link writes ----------------------------------------------------
+
+@dataclass(frozen=True)
+class LinkStatus:
+    """What the link pages and the command rule say of a site, read from the records its requests write:
+    the heartbeat (site_servers), the uploads (lane_uploads) and the feed acknowledgements."""
+
+    last_heartbeat_at: datetime | None
+    last_upload_at: datetime | None
+    acked_at: datetime | None
+    last_contact_at: datetime | None
+    feed_seq: int
+    acked_seq: int
+    online: bool
+
+    @property
+    def waiting(self) -> int:
+        """Changes written to the feed that the site has not confirmed yet."""
+        return max(self.feed_seq - self.acked_seq, 0)
+
+
+def link_statuses(sites, now: datetime) -> dict[int, LinkStatus]:
+    """Park id -> the status of its site. Online: the site was heard (heartbeat, upload or acknowledgement)
+    within the window."""
+    sites = list(sites)
+    ids = [s.park_id for s in sites]
+    uploads = dict(db.session.execute(select(LaneUpload.park_id, func.max(LaneUpload.received_at))
+                                      .where(LaneUpload.park_id.in_(ids)).group_by(LaneUpload.park_id)).all()) \
+        if ids else {}
+    statuses = {}
+    for site in sites:
+        upload = uploads.get(site.park_id)
+        contact = max((t for t in (site.last_heartbeat_at, upload, site.acked_at) if t), default=None)
+        statuses[site.park_id] = LinkStatus(site.last_heartbeat_at, upload, site.acked_at, contact, site.last_seq,
+                                            site.acked_seq, is_online(contact, now))
+    return statuses
+
+
+def link_status(site: SiteServer | None, now: datetime) -> LinkStatus | None:
+    return None if site is None else link_statuses([site], now)[site.park_id]
 
 
 # --- barrier commands -----------------------------------------------------------------------------
@@ -128,8 +176,12 @@ def queue_command(actor, lane, action: str, reason: str | None, *, ip: str | Non
     """远程抬杆/落杆: asked from the admin, fetched by the site on its next pull."""
     if action not in ACTIONS:
         raise LinkError(_("Lift or lower."), "action")
-    if site_of(lane.park_id) is None:
+    site = site_of(lane.park_id)
+    if site is None:
         raise LinkError(_("This park has no on-site server to send the command to."))
+    refusal = command_refusal(link_status(site, utcnow()))
+    if refusal:
+        raise LinkError(refusal)
     command = BarrierCommand(park_id=lane.park_id, lane_id=lane.id, action=action, state="queued",
                              reason=(reason or "").strip() or None, requested_by_id=getattr(actor, "id", None),
                              requested_at=utcnow())
@@ -139,6 +191,17 @@ def queue_command(actor, lane, action: str, reason: str | None, *, ip: str | Non
            label=f"{lane.name}: {action}", after={"lane_id": lane.id, "action": action, "reason": command.reason},
            ip=ip)
     return command
+
+
+def command_refusal(status: LinkStatus | None) -> str | None:
+    """Why a barrier command cannot be sent now, or None: a command to a silent site would wait unseen and
+    lift a barrier whenever the link comes back."""
+    if status is None:
+        return _("This park has no on-site server to send the command to.")
+    if not status.online:
+        return _("The on-site link is offline: the site has not been heard from for more than five minutes, "
+                 "so a command could not reach the barrier.")
+    return None
 
 
 def pending_commands(site: SiteServer, now: datetime) -> list[dict]:

@@ -61,14 +61,8 @@ def list_links():
     refused = dict(db.session.execute(
         select(LaneUpload.park_id, func.count()).where(LaneUpload.park_id.in_(ids), LaneUpload.status == "refused")
         .group_by(LaneUpload.park_id)).all()) if ids else {}
-    return render_template("sync/list.html", page=page, form=form, sites=sites, refused=refused, now=utcnow(),
-                           is_online=_is_online)
-
-
-def _is_online(site, now) -> bool:
-    from app.lanes.services import is_online
-
-    return site is not None and is_online(site.last_heartbeat_at, now)
+    return render_template("sync/list.html", page=page, form=form, sites=sites, refused=refused,
+                           statuses=services.link_statuses(sites.values(), utcnow()))
 
 
 def _lanes(park: Park) -> list:
@@ -79,7 +73,10 @@ def _lanes(park: Park) -> list:
 
 
 def _detail(park: Park, *, secret: str | None = None, form: CommandForm | None = None, status: int = 200):
-    site = services.site_of(park.id)
+    from app.lanes.services import lane_states
+
+    site, now = services.site_of(park.id), utcnow()
+    link = services.link_status(site, now)
     lanes = _lanes(park)
     form = form or CommandForm()
     form.lane_id.choices = [(lane.id, lane.name) for lane in lanes]
@@ -94,9 +91,10 @@ def _detail(park: Park, *, secret: str | None = None, form: CommandForm | None =
                                  .limit(50)).all()
     commands = db.session.scalars(select(BarrierCommand).where(BarrierCommand.park_id == park.id)
                                   .order_by(BarrierCommand.id.desc()).limit(20)).all()
-    return render_template("sync/detail.html", park=park, site=site, secret=secret, form=form, uploads=uploads,
-                           commands=commands, lanes={lane.id: lane.name for lane in lanes}, now=utcnow(),
-                           is_online=_is_online, kind=kind), status
+    return render_template("sync/detail.html", park=park, site=site, link=link, secret=secret, form=form,
+                           uploads=uploads, commands=commands, lanes={lane.id: lane.name for lane in lanes},
+                           lane_rows=lanes, lane_states=lane_states(lanes, now),
+                           command_refusal=services.command_refusal(link), kind=kind), status
 
 
 @bp.route("/park/<int:park_id>")

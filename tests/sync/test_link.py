@@ -163,6 +163,7 @@ def test_barrier_command_round_trip(app, db, site, client_as):
     from app.sync.models import BarrierCommand
 
     manager = client_as("parkp3")
+    assert site.client.heartbeat("1.0")[0] == 200  # commands go to a site that is online
     page = manager.get(f"/site-link/park/{site.park.id}")
     assert page.status_code == 200 and "Entry A" in page.get_data(as_text=True)
     sent = manager.post(f"/site-link/park/{site.park.id}/commands",

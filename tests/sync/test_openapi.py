@@ -44,6 +44,7 @@ def test_accepted_items_the_feed_and_commands_match_the_document(app, db, site, 
     product = MonthlyProduct(name="Garage month", price_fen=30000)
     product.anchor_at(tree.a2)
     db.session.add(product)
+    assert site.client.heartbeat("1.0")[0] == 200  # a command goes to a site that is online
     command = queue_command(None, db.session.get(Lane, site.exit), "lift", "stuck")
     db.session.commit()
     at = utcnow().isoformat()
