@@ -194,7 +194,7 @@ def _inspections(park, sensors, by_sensor, waiting, rnd, now) -> None:
     left = next((s for s in reversed(sessions) if s["order_id"] is not None and s["departed_at"] is not None
                  and s["departed_at"] <= now - timedelta(minutes=40)), None)
     if left is not None:
-        order = db.session.get(ParkingOrder, left["order_id"])
+        order = db.session.get_one(ParkingOrder, left["order_id"])
         alerted = left["departed_at"] + NO_ORDER_WAIT
         task = _task(berths[left["berth_id"]], left, TaskKind.CAR_LEFT_OPEN, alerted,
                      f"Sensor: {order.plate} left at {left['departed_at']:%H:%M} UTC; the order is still open.")
@@ -244,7 +244,7 @@ def _violations(park, inspector, berths, now) -> None:
         reports.append((sorted_berths[len(sorted_berths) // 2], "anomaly", None, "Sensor cover cracked",
                         now - timedelta(hours=5, minutes=12)))
     for berth, kind, plate, note, at in reports:
-        segment = db.session.get(BerthSegment, berth.segment_id)
+        segment = db.session.get_one(BerthSegment, berth.segment_id)
         photo = store_photo(park.id, demo_photo(plate or "", berth.number, at.astimezone(tz), note))
         db.session.add(ViolationReport(park_id=park.id, inspector_id=inspector.id, segment_id=berth.segment_id,
                                        berth_id=berth.id, kind=kind, plate=plate, note=note,

@@ -37,9 +37,9 @@ def seed_lane_history(days: int = 30) -> None:
     for day in range(days, 0, -1):  # the garage's days: cars come between 06:30 and 22:30 local time
         opening = datetime.combine(now.astimezone(zone).date() - timedelta(days=day), time(6, 30), tzinfo=zone)
         for _ in range(CARS_PER_DAY):
-            entered, stay = opening + timedelta(minutes=rnd.uniform(0, 16 * 60)), rnd.randint(10, 300)
-            if entered + timedelta(minutes=stay) < now:
-                visits.append((entered, stay))
+            entered = opening + timedelta(minutes=rnd.uniform(0, 16 * 60))
+            left_by = int((now - entered).total_seconds() // 60) - 1  # yesterday's late cars have left by now
+            visits.append((entered, max(1, min(rnd.randint(10, 300), left_by))))
     visits += [(now - timedelta(minutes=rnd.uniform(5, 300)), None) for _ in range(PARKED_NOW)]
     rows, plates = [], set()
     for n, (entered, stay) in enumerate(visits):
