@@ -14,7 +14,6 @@ from app.demo import seed_demo
 from app.exports import services
 from app.exports.models import ExportJob
 from app.exports.registry import CODE, DATE, DATETIME, EXPORTS, INT, MINUTES, MONEY, PERCENT, TEXT
-from app.orders.models import ParkingOrder
 from app.staff.models import Staff
 from app.tenancy.models import Park
 
@@ -78,16 +77,12 @@ def test_durations_are_minutes_as_numbers(demo, app):
     _job, wb = _run(app, demo, _staff(demo, "admin"), "orders", {"state": "settled"})
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert rows[0][5] == "Duration (min)"
-    settled = {(o.plate, o.entered_at.replace(tzinfo=None)): o for o in demo.session.scalars(
-        select(ParkingOrder).where(ParkingOrder.state == "settled", ParkingOrder.berth_id.is_not(None)))}
-    checked = 0
+    assert len(rows) > 20
     for row in rows[1:60]:
         minutes = row[5]
         assert isinstance(minutes, int) and minutes >= 0
         # Entered and Left are local times of the same zone, so their difference is the stay
         assert minutes == int((row[4] - row[3]).total_seconds() // 60)
-        checked += 1
-    assert checked >= 20 and settled
 
 
 def test_zh_cn_header_says_minutes(demo, app):
