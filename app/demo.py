@@ -1,13 +1,20 @@
 """`flask seed-demo`: demo tenants and accounts, safe to run again (get-or-create by name)."""
 from __future__ import annotations
 
+import random
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.audit.models import AuditEntry
+from app.core.types import utcnow
 from app.extensions import db
 from app.lanes.demo import seed_demo_lanes
 from app.members.demo import seed_members
+from app.members.models import PassRenewal
 from app.orders.demo import seed_street
 from app.staff.models import RoleKind, Staff
 from app.staff.services import builtin_role, ensure_builtin_roles
@@ -15,15 +22,19 @@ from app.tariffs.demo import seed_tariffs
 from app.tenancy.models import Area, City, Level, OperatingGroup, Park, ParkKind
 
 DEMO_PASSWORD = "parkingos-demo"
+# (south, west, north, east): every coordinate of Demo City (parks, segments, base stations, reports,
+# the GPS of its staff) lies in this box, a few kilometres of one city centre
+DEMO_CITY_BOX = (31.215, 121.450, 31.255, 121.495)
 
-# city -> groups -> (areas, parks); park = (name, kind, area or None, capacity, address, lat, lng)
+# city -> groups -> (areas, parks); park = (name, kind, area or None, capacity, address, lat, lng); an on-street
+# park's capacity is its number of berths (app.orders.demo.STREETS)
 TREE = {
     ("Demo City", "DEMO"): {
         "Demo Parking Group": {
             "areas": ["Central District"],
-            "parks": [("Central Street", ParkKind.ON_STREET, "Central District", 120, "1 Central Street", 31.2304,
+            "parks": [("Central Street", ParkKind.ON_STREET, "Central District", 60, "1 Central Street", 31.2304,
                        121.4737),
-                      ("Market Road", ParkKind.ON_STREET, "Central District", 80, "Market Road 8-60", 31.2330,
+                      ("Market Road", ParkKind.ON_STREET, "Central District", 40, "Market Road 8-60", 31.2330,
                        121.4790),
                       ("Station Garage", ParkKind.OFF_STREET, None, 400, "2 Station Square", 31.2490, 121.4560)],
         },
@@ -35,7 +46,7 @@ TREE = {
     ("Harbor City", "HARBOR"): {
         "Harbor Parking Company": {
             "areas": ["Harbor Old Town"],
-            "parks": [("Harbor Pier Street", ParkKind.ON_STREET, "Harbor Old Town", 60, "Pier Road", 30.2741, 120.1551),
+            "parks": [("Harbor Pier Street", ParkKind.ON_STREET, "Harbor Old Town", 20, "Pier Road", 30.2741, 120.1551),
                       ("Harbor Ferry Garage", ParkKind.OFF_STREET, None, 220, "Ferry Terminal", 30.2800, 120.1600)],
         },
     },
@@ -98,6 +109,7 @@ def seed_accounts(nodes: dict) -> None:
 
 
 def seed_demo(history_days: int = 30) -> None:
+    first_entry = (db.session.scalar(select(func.max(AuditEntry.id))) or 0) + 1
     ensure_builtin_roles()
     nodes = seed_tree()
     seed_accounts(nodes)
@@ -114,7 +126,31 @@ def seed_demo(history_days: int = 30) -> None:
     from app.sync.demo import seed_lane_history
 
     seed_lane_history(history_days)
+    _date_setup_entries(first_entry, history_days)
     db.session.commit()
+
+
+def _date_setup_entries(first_id: int, history_days: int) -> None:
+    """The audit rows of the setup (products, tariffs, lists, the link) written by this run at the seed's
+    own moment: spread over office hours of the day before the history starts, as a person would have
+    typed them. Rows the demo dated itself (pass sales and renewals) keep their time."""
+    db.session.flush()
+    now = utcnow()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.id >= first_id, AuditEntry.at >= now
+                                                          - timedelta(hours=1)).order_by(AuditEntry.id)).all()
+    zone = ZoneInfo(current_zone())
+    first_sale = db.session.scalar(select(func.min(PassRenewal.at)))
+    start = min(now - timedelta(days=history_days), first_sale or now)
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    moment = datetime.combine(day, time(9, 12), tzinfo=zone)
+    rng = random.Random(17)
+    for entry in entries:
+        entry.at = moment
+        moment += timedelta(minutes=rng.randint(2, 9), seconds=rng.randint(0, 59))
+
+
+def current_zone() -> str:
+    return db.session.scalar(select(City.timezone).where(City.name == "Demo City")) or "Asia/Shanghai"
 
 
 @click.command("seed-demo")

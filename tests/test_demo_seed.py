@@ -1,15 +1,31 @@
-"""The demo seed: idempotent, every account signs in, and the two cities stay apart."""
+"""The demo seed: idempotent, every account signs in, the two cities stay apart, and what it shows is
+believable (issue 17.5): one city in one place, capacities that are the berths, sensors that agree with the
+orders, tasks that agree with both, photos, a history spread over believable hours."""
+import io
+from collections import Counter
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
-from app.demo import DEMO_PASSWORD, seed_demo
+from app.berths.models import Berth, BerthSegment
+from app.core.types import utcnow
+from app.demo import DEMO_CITY_BOX, DEMO_PASSWORD, seed_demo
+from app.inspections.models import InspectionTask, TaskKind, TaskState, ViolationReport
+from app.orders.models import OrderPhoto, ParkingOrder
+from app.orders.photos import photo_root
+from app.sensors.models import BaseStation, OccupancySession, Sensor
 from app.staff.models import Staff
 from app.tenancy.models import Area, City, OperatingGroup, Park
+from app.tracks.models import LastPosition, TrackPoint
 
 
 @pytest.fixture
-def demo(db, app):
+def demo(db, app, tmp_path, monkeypatch):
     app.config["PASSWORD_HASH_METHOD"] = "pbkdf2:sha256:1000"
+    monkeypatch.setitem(app.config, "PHOTO_DIR", str(tmp_path / "photos"))
     seed_demo(history_days=1)
     return db
 
@@ -94,3 +110,137 @@ def test_demo_collector_works_a_car_through_the_api(demo, app):
     response = client.post("/pos/v1/orders", json={"client_ref": "demo-order-1", "berth_id": free["id"],
                                                    "plate": "沪Z99999"}, headers=auth)
     assert response.status_code == 201
+
+
+# --- a believable demo (issue 17.5) ---------------------------------------------------------------------
+
+def _open_session(db, sensor_id):
+    return db.session.scalar(select(OccupancySession).where(OccupancySession.sensor_id == sensor_id,
+                                                            OccupancySession.departed_at.is_(None)))
+
+
+def test_every_open_order_stands_on_an_occupied_berth(demo):
+    sensors = {s.berth_id: s for s in demo.session.scalars(select(Sensor).where(Sensor.berth_id.is_not(None)))}
+    open_orders = demo.session.scalars(select(ParkingOrder).where(ParkingOrder.state == "open",
+                                                                  ParkingOrder.berth_id.in_(sensors))).all()
+    assert len(open_orders) >= 5
+    for order in open_orders:
+        sensor = sensors[order.berth_id]
+        session = _open_session(demo, sensor.id)
+        assert sensor.magnet is True and session is not None, order.plate
+        assert session.order_id == order.id and session.arrived_at <= order.entered_at + timedelta(minutes=5)
+    # and the other way round: a car the sensor sees has an order, or an open task says it has none
+    open_by_berth = {o.berth_id for o in open_orders}
+    for sensor in sensors.values():
+        if sensor.magnet and sensor.berth_id not in open_by_berth:
+            session = _open_session(demo, sensor.id)
+            task = demo.session.scalar(select(InspectionTask).where(InspectionTask.session_id == session.id))
+            assert task is not None and task.kind == TaskKind.CAR_NO_ORDER and task.state == TaskState.OPEN
+
+
+def _order_open_at(demo, berth_id, moment):
+    return demo.session.scalar(select(ParkingOrder).where(
+        ParkingOrder.berth_id == berth_id, ParkingOrder.entered_at <= moment,
+        (ParkingOrder.exit_received_at.is_(None)) | (ParkingOrder.exit_received_at > moment)).limit(1))
+
+
+def test_no_inspection_task_contradicts_the_data(demo):
+    tasks = demo.session.scalars(select(InspectionTask)).all()
+    kinds = Counter((t.kind, t.state) for t in tasks)
+    assert kinds[(TaskKind.CAR_NO_ORDER, TaskState.OPEN)] == 1 and kinds[(TaskKind.CAR_LEFT_OPEN, TaskState.RESOLVED)]
+    for task in tasks:
+        session = demo.session.get(OccupancySession, task.session_id)
+        assert session is not None and session.berth_id == task.berth_id, task.id
+        assert task.resolved_at is None or task.resolved_at >= task.created_at
+        if task.kind == TaskKind.CAR_NO_ORDER:
+            # the car was there when the task was raised, and no order covered the berth then
+            assert session.order_id is None and session.arrived_at < task.created_at
+            assert session.departed_at is None or session.departed_at > task.created_at
+            assert _order_open_at(demo, task.berth_id, task.created_at) is None, task.id
+            if task.state == TaskState.OPEN:
+                sensor = demo.session.get(Sensor, session.sensor_id)
+                assert sensor.magnet is True and session.departed_at is None
+                assert _order_open_at(demo, task.berth_id, utcnow()) is None
+        elif task.kind == TaskKind.CAR_LEFT_OPEN:
+            # the car had left, its order was still open when the task was raised
+            order = demo.session.get(ParkingOrder, task.order_id)
+            assert session.order_id == order.id and session.departed_at <= task.created_at
+            assert order.exit_received_at is None or order.exit_received_at > task.created_at
+            if task.state == TaskState.RESOLVED:
+                assert order.state != "open" and order.exit_received_at <= task.resolved_at
+
+
+def test_every_coordinate_of_demo_city_is_inside_its_box(demo):
+    south, west, north, east = DEMO_CITY_BOX
+    city = demo.session.scalar(select(City).where(City.name == "Demo City"))
+    parks = [p.id for p in demo.session.scalars(select(Park).where(Park.city_id == city.id))]
+    staff = [s.id for s in demo.session.scalars(select(Staff).where(Staff.city_id == city.id))]
+    points = [(p.latitude, p.longitude, p.name) for p in demo.session.scalars(select(Park).where(Park.id.in_(parks)))]
+    points += [(s.latitude, s.longitude, s.name) for s in demo.session.scalars(
+        select(BerthSegment).where(BerthSegment.park_id.in_(parks)))]
+    points += [(b.latitude, b.longitude, b.serial) for b in demo.session.scalars(
+        select(BaseStation).where(BaseStation.park_id.in_(parks)))]
+    points += [(r.latitude, r.longitude, f"report {r.id}") for r in demo.session.scalars(
+        select(ViolationReport).where(ViolationReport.park_id.in_(parks)))]
+    points += [(lat, lng, f"track of {who}") for lat, lng, who in demo.session.execute(
+        select(TrackPoint.lat, TrackPoint.lng, TrackPoint.staff_id).where(
+            (TrackPoint.staff_id.in_(staff)) | (TrackPoint.park_id.in_(parks))))]
+    points += [(p.lat, p.lng, f"last position of {p.staff_id}") for p in demo.session.scalars(
+        select(LastPosition).where((LastPosition.staff_id.in_(staff)) | (LastPosition.park_id.in_(parks))))]
+    assert len(points) > 1000 and all(lat is not None and lng is not None for lat, lng, _ in points)
+    outside = [(lat, lng, what) for lat, lng, what in points if not (south <= lat <= north and west <= lng <= east)]
+    assert outside == []
+
+
+def test_on_street_capacity_is_the_number_of_berths(demo):
+    on_street = demo.session.scalars(select(Park).where(Park.kind == "on_street")).all()
+    assert len(on_street) >= 3
+    for park in on_street:
+        berths = demo.session.scalar(select(func.count()).select_from(Berth).where(Berth.park_id == park.id,
+                                                                                   Berth.active.is_(True)))
+        assert park.capacity == berths > 0, park.name
+
+
+def test_photos_exist_and_open_as_jpeg(demo, app, login):
+    photos = demo.session.scalars(select(OrderPhoto)).all()
+    recent = demo.session.scalar(select(func.count()).select_from(ParkingOrder).where(
+        ParkingOrder.berth_id.is_not(None), ParkingOrder.entered_at >= utcnow() - timedelta(days=2)))
+    assert 0.05 * recent <= len({p.order_id for p in photos}) < recent  # a share of the orders, not all
+    reports = demo.session.scalars(select(ViolationReport)).all()
+    assert reports and all(r.photo_path for r in reports)
+    for path in [p.path for p in photos] + [r.photo_path for r in reports]:
+        with Image.open(photo_root() / path) as image:
+            assert image.format == "JPEG" and image.size[0] >= 320
+    client = login(app.test_client(), "park1", DEMO_PASSWORD)
+    central = {p.id for p in demo.session.scalars(select(Park).where(Park.name == "Central Street"))}
+    shown = next(p for p in photos if p.park_id in central)
+    response = client.get(f"/orders/photos/{shown.id}")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert Image.open(io.BytesIO(response.data)).format == "JPEG"
+    response = client.get(f"/inspections/reports/{reports[0].id}/photo")
+    assert response.status_code == 200 and Image.open(io.BytesIO(response.data)).format == "JPEG"
+
+
+def test_history_is_spread_over_believable_hours(demo):
+    from app.audit.models import AuditEntry
+    from app.members.models import PassRenewal
+
+    audit = [a.at for a in demo.session.scalars(select(AuditEntry))]
+    renewals = [r.at for r in demo.session.scalars(select(PassRenewal))]
+    assert len(audit) > 50 and len(renewals) > 30
+    for moments in (audit, renewals):  # no two rows in the same second, and over many days
+        assert len({m.replace(microsecond=0) for m in moments}) == len(moments)
+        assert (max(moments) - min(moments)).days >= 20
+    zone = ZoneInfo("Asia/Shanghai")
+    hours = Counter(m.astimezone(zone).hour for m in audit + renewals)
+    assert set(hours) <= set(range(8, 21)), hours
+    entries = [o.entered_at.astimezone(zone).hour for o in demo.session.scalars(
+        select(ParkingOrder).where(ParkingOrder.state != "open"))]
+    assert entries and set(entries) <= set(range(6, 23))
+
+
+def test_the_pending_handheld_waits_in_the_handheld_alert(demo, app, login):
+    client = login(app.test_client(), "park1", DEMO_PASSWORD)
+    body = client.get("/street/handhelds").get_data(as_text=True)
+    assert 'id="pending-note"' in body and "DEMO-POS-0099" in body
+    assert "(collector2)" in body  # who tried to sign in on it, as the device API records it

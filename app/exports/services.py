@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from app.audit.services import record
 from app.core.types import utcnow
 from app.exports.models import ExportJob
-from app.exports.registry import CODE, DATE, DATETIME, EXPORTS, INT, MONEY, PERCENT, TEXT, ExportSpec
+from app.exports.registry import CODE, DATE, DATETIME, EXPORTS, INT, MINUTES, MONEY, PERCENT, TEXT, ExportSpec
 from app.exports.tasks import enqueue_export
 from app.extensions import db
 from app.i18n import locale_code
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_DATA_ROWS = 1_048_575          # Excel's 1,048,576 rows minus the header
 PROGRESS_EVERY = 5_000
+PROGRESS_STEPS = 100                # with a known total, progress is written about once per percent
 COUNTERS: dict = {}                 # kind -> counter(scope, params) -> int, optional, for a real percentage
 
 
@@ -59,7 +60,7 @@ def _cell_writers(columns, formats, zone: ZoneInfo):
         if kind == MONEY:
             fmt = formats["money"]
             writers.append(lambda ws, r, c, v, fmt=fmt: ws.write_number(r, c, v / 100, fmt))
-        elif kind == INT:
+        elif kind in (INT, MINUTES):
             fmt = formats["int"]
             writers.append(lambda ws, r, c, v, fmt=fmt: ws.write_number(r, c, v, fmt))
         elif kind == PERCENT:
@@ -98,6 +99,10 @@ def _cell_writers(columns, formats, zone: ZoneInfo):
     return writers
 
 
+def _header(header, kind: str) -> str:
+    return _("%(header)s (min)", header=header) if kind == MINUTES else str(header)
+
+
 def _width(kind: str, header: str) -> int:
     return max(len(header) + 2, {DATETIME: 19, DATE: 12, MONEY: 12, TEXT: 16}.get(kind, 10))
 
@@ -113,7 +118,7 @@ def write_workbook(path, title: str, columns, rows, zone: ZoneInfo, progress=Non
                    "percent": wb.add_format({"num_format": "0.00%"}),
                    "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
                    "date": wb.add_format({"num_format": "yyyy-mm-dd"}), "float": wb.add_format({"num_format": "0.00"})}
-        headers = [str(h) for h, _k in columns]
+        headers = [_header(h, k) for h, k in columns]
         writers = _cell_writers(columns, formats, zone)
         sheets = 0
 
@@ -246,16 +251,35 @@ def run_job(job_id: int) -> None:
     params = dict(job.params or {})
     job.state = "running"
     db.session.commit()
-    counter = COUNTERS.get(job.kind)
-    total = None
-    if counter is not None:
-        try:
-            total = int(counter(scope, params))
-        except Exception:  # a count is a nicety; the export goes on without it
-            log.exception("export counter of %s failed", job.kind)
-            db.session.rollback()
+    total = _count(job.kind, spec, scope, params)
     _write_progress(job.id, 0, total)
     _produce(job, spec, scope, spec.rows(scope, params), total)
+
+
+def _count(kind: str, spec: ExportSpec, scope: Scope, params: dict) -> int | None:
+    """The rows to come, counted first so the bar moves: the spec's count query, else one dry pass over
+    the rows (specs without a count query are the reports, computed in memory and small)."""
+    counter = spec.count or COUNTERS.get(kind)
+    try:
+        if counter is not None:
+            return int(counter(scope, params))
+        rows = iter(spec.rows(scope, params))
+        try:
+            return sum(1 for _row in rows)
+        finally:
+            close = getattr(rows, "close", None)
+            if close is not None:
+                close()
+    except Exception:  # a count is a nicety; the export goes on without it
+        log.exception("export counter of %s failed", kind)
+        db.session.rollback()
+        return None
+
+
+def progress_every(total: int | None) -> int:
+    if not total:
+        return PROGRESS_EVERY
+    return max(1, min(PROGRESS_EVERY, total // PROGRESS_STEPS))
 
 
 def _produce(job: ExportJob, spec: ExportSpec, scope: Scope, rows, total: int | None = None) -> None:
@@ -265,7 +289,7 @@ def _produce(job: ExportJob, spec: ExportSpec, scope: Scope, rows, total: int | 
         zone = export_timezone(spec, scope, dict(job.params or {}))
         # headers, sheet names and labels in the language of the person who asked, also in the worker
         with force_locale(job.locale or current_app.config["DEFAULT_LOCALE"]):
-            count = write_workbook(path, spec.title, spec.columns, rows, zone,
+            count = write_workbook(path, spec.title, spec.columns, rows, zone, every=progress_every(total),
                                    progress=lambda n: _write_progress(job_id, n, total))
     except Exception as exc:
         log.exception("export %s (%s) failed", job_id, spec.kind)
@@ -296,6 +320,16 @@ def status(job: ExportJob) -> dict:
     elif job.state == "queued":
         percent = 0
     return {"id": job.id, "state": job.state, "rows": rows, "percent": percent, "error": job.error}
+
+
+def job_zone(job: ExportJob) -> ZoneInfo:
+    """The zone of the requester's node: the job's times and its file name are read there."""
+    return ZoneInfo(node_timezone(Scope.of(job)))
+
+
+def download_name(job: ExportJob) -> str:
+    created = job.created_at.astimezone(job_zone(job))
+    return f"{EXPORTS[job.kind].title}-{created:%Y%m%d-%H%M}.xlsx".replace("/", "-")
 
 
 def jobs_in_scope(scope: Scope, staff: Staff):

@@ -6,7 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.audit.models import AuditEntry
 from app.core.labels import label
-from app.exports.registry import CODE, DATETIME, TEXT, ExportSpec, register_export
+from app.exports.registry import CODE, DATETIME, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
 
 BATCH = 2000
@@ -26,9 +26,15 @@ def audit_rows(scope, params):
                action, otype or "", level)
 
 
+def audit_count(scope, params):
+    from app.audit.views import AuditFilterForm, filtered_entries
+
+    return count_of(filtered_entries(AuditFilterForm(formdata=MultiDict(params)), scope))
+
+
 register_export(ExportSpec(
     kind="audit", title=_l("Audit log"), permission="audit.export",
     columns=[(_l("When"), DATETIME), (_l("Who"), TEXT), (_l("Action"), TEXT), (_l("Object"), TEXT),
              (_l("Node"), TEXT), (_l("IP"), TEXT),
              (_l("Action code"), CODE), (_l("Object type code"), CODE), (_l("Level code"), CODE)],
-    rows=audit_rows))
+    rows=audit_rows, count=audit_count))

@@ -42,7 +42,12 @@ def list_jobs():
     ids = {job.requested_by_id for job in page.items}
     names = dict(db.session.execute(select(Staff.id, Staff.username).where(
         Staff.id.in_(ids), scope.clause(Staff))).all())
-    return render_template("exports/list.html", page=page, specs=EXPORTS, names=names)
+    zones: dict = {}
+    for job in page.items:  # one look-up per requester's node, not per job
+        key = (job.level, job.city_id, job.park_id)
+        if key not in zones:
+            zones[key] = services.job_zone(job).key
+    return render_template("exports/list.html", page=page, specs=EXPORTS, names=names, zones=zones)
 
 
 @bp.route("/exports/new/<kind>", methods=["GET", "POST"])
@@ -61,7 +66,8 @@ def new_job(kind):
 @login_required
 def show_job(job_id):
     job = _job_or_404(job_id)
-    return render_template("exports/job.html", job=job, spec=EXPORTS[job.kind], status=services.status(job))
+    return render_template("exports/job.html", job=job, spec=EXPORTS[job.kind], status=services.status(job),
+                           zone=services.job_zone(job).key)
 
 
 @bp.route("/exports/<int:job_id>/status")
@@ -84,6 +90,5 @@ def download(job_id):
     path = services.export_dir() / job.file_path
     if not path.is_file():
         abort(404)
-    name = f"{EXPORTS[job.kind].title}-{job.created_at:%Y%m%d-%H%M}.xlsx".replace("/", "-")
-    return send_file(path, as_attachment=True, download_name=name,
+    return send_file(path, as_attachment=True, download_name=services.download_name(job),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import random
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select, update
 
 from app.berths.models import Berth, BerthSegment
 from app.core.types import utcnow
@@ -22,6 +23,7 @@ from app.tracks.models import LastPosition, TrackPoint
 DEMO_STATION = "DEMO-BS-0001"
 DEMO_STATION_KEY = "bs_demo_central_street_station_key"  # demo only: a real key is random and shown once
 PARK = "Central Street"
+NO_ORDER_WAIT = timedelta(minutes=10)  # the sensors' default alert delay (SensorSettings.no_order_minutes)
 
 
 def seed_sensors() -> None:
@@ -42,105 +44,213 @@ def seed_sensors() -> None:
          "battery_mv": (mv := rnd.choice([3250, 3280]) if i % 17 == 5 else rnd.randint(3350, 3650)),
          "low_battery": mv < 3300, "last_heartbeat_at": now - timedelta(minutes=rnd.randint(0, 9)),
          "online": True, "active": True, "created_at": now, "updated_at": now} for i, b in enumerate(berths)])
-    sensors = {s.berth_id: s for s in db.session.scalars(select(Sensor).where(Sensor.park_id == park.id))}
-    _sessions(park, sensors, rnd, now)
-    _outages(park, list(sensors.values()), now)
-    _inspections(park, now)
+    sensors = {s.berth_id: s for s in db.session.scalars(select(Sensor).where(Sensor.park_id == park.id)
+                                                         .order_by(Sensor.id))}
+    by_sensor = _sessions(park, sensors, rnd, now)
+    _outages(park, sensors, by_sensor, now)
+    waiting = _car_waiting(park, sensors, by_sensor, now)
+    _write_sessions(sensors, by_sensor)
+    _inspections(park, sensors, by_sensor, waiting, rnd, now)
     _tracks(park, rnd, now)
 
 
-def _sessions(park, sensors, rnd, now) -> None:
-    """A day of sessions: one per order of the last 24 hours (the sensor saw the car a little earlier and
-    later than the collector), plus cars nobody registered."""
+def _order_sessions(park, sensors, rnd, now) -> dict[int, list[dict]]:
+    """Per sensor, in time order: a session for each order of the last day and each order still open (the
+    sensor saw the car a little earlier and later than the collector), never two at once."""
     since = now - timedelta(hours=24)
     orders = db.session.execute(select(ParkingOrder.id, ParkingOrder.berth_id, ParkingOrder.entered_at,
                                        ParkingOrder.left_at).where(
-        ParkingOrder.park_id == park.id, ParkingOrder.entered_at >= since, ParkingOrder.berth_id.is_not(None))
-        .order_by(ParkingOrder.entered_at)).all()
-    sessions, events, last_change = [], [], {}
+        ParkingOrder.park_id == park.id, ParkingOrder.berth_id.is_not(None),
+        or_(ParkingOrder.entered_at >= since, ParkingOrder.state == "open")).order_by(ParkingOrder.entered_at)).all()
+    by_sensor: dict[int, list[dict]] = {}
     for order_id, berth_id, entered, left in orders:
         sensor = sensors.get(berth_id)
         if sensor is None:
             continue
         arrived = entered - timedelta(seconds=rnd.randint(20, 240))
         departed = left + timedelta(seconds=rnd.randint(5, 60)) if left else None
-        if departed and departed > now:
-            departed = None
-        sessions.append({"park_id": park.id, "berth_id": berth_id, "sensor_id": sensor.id, "arrived_at": arrived,
-                         "departed_at": departed, "order_id": order_id})
-    for sensor in list(sensors.values())[::7]:  # cars nobody registered
+        runs = by_sensor.setdefault(sensor.id, [])
+        if runs and runs[-1]["departed_at"] is not None and runs[-1]["departed_at"] >= arrived:
+            runs[-1]["departed_at"] = runs[-1]["left"]  # the next car came at once: no slack either side
+            arrived = max(arrived, runs[-1]["left"] + timedelta(seconds=1))
+        runs.append({"park_id": park.id, "berth_id": berth_id, "sensor_id": sensor.id, "arrived_at": arrived,
+                     "departed_at": departed if departed is None or departed <= now else None,
+                     "order_id": order_id, "left": left, "no_order_alerted_at": None,
+                     "left_open_alerted_at": departed if departed is not None and departed <= now else None})
+    return by_sensor
+
+
+def _free_at(runs: list[dict], start, end, now) -> bool:
+    return all((r["departed_at"] or now) < start or r["arrived_at"] > end for r in runs)
+
+
+def _unregistered(sensors, by_sensor, rnd, now) -> None:
+    """Cars nobody registered: short stays on berths free at the time; the sensor alerts after 10 minutes."""
+    for sensor in list(sensors.values())[::7]:
         arrived = now - timedelta(hours=rnd.randint(2, 20), minutes=rnd.randint(0, 59))
-        sessions.append({"park_id": park.id, "berth_id": sensor.berth_id, "sensor_id": sensor.id,
-                         "arrived_at": arrived, "departed_at": arrived + timedelta(minutes=rnd.randint(5, 25)),
-                         "order_id": None, "no_order_alerted_at": arrived + timedelta(minutes=10)})
-    sessions.sort(key=lambda s: s["arrived_at"])
-    open_by_sensor: dict[int, dict] = {}
-    kept = []
-    for s in sessions:  # no overlaps per sensor
-        previous = open_by_sensor.get(s["sensor_id"])
-        if previous is not None and (previous["departed_at"] is None or previous["departed_at"] > s["arrived_at"]):
+        departed = arrived + timedelta(minutes=rnd.randint(5, 25))
+        if not 7 <= arrived.astimezone(ZoneInfo(sensor.park.timezone)).hour < 21:
+            continue  # street hours: nobody parks unregistered at 3 a.m. in the demo
+        runs = by_sensor.setdefault(sensor.id, [])
+        if not _free_at(runs, arrived - timedelta(minutes=2), departed + timedelta(minutes=2), now):
             continue
-        open_by_sensor[s["sensor_id"]] = s
-        kept.append(s)
-    for s in kept:
-        s.setdefault("no_order_alerted_at", None)
-        if s["departed_at"] is not None and s["order_id"] is not None:
-            s["left_open_alerted_at"] = s["departed_at"]  # history: already checked
-        events.append({"park_id": park.id, "sensor_id": s["sensor_id"], "station_id": None, "kind": "arrive",
+        alerted = arrived + NO_ORDER_WAIT
+        runs.append({"park_id": sensor.park_id, "berth_id": sensor.berth_id, "sensor_id": sensor.id,
+                     "arrived_at": arrived, "departed_at": departed, "order_id": None, "left": None,
+                     "no_order_alerted_at": alerted if alerted <= departed else None, "left_open_alerted_at": None})
+        runs.sort(key=lambda r: r["arrived_at"])
+
+
+def _sessions(park, sensors, rnd, now) -> dict[int, list[dict]]:
+    by_sensor = _order_sessions(park, sensors, rnd, now)
+    _unregistered(sensors, by_sensor, rnd, now)
+    return by_sensor
+
+
+def _write_sessions(sensors, by_sensor) -> None:
+    sessions = [s for runs in by_sensor.values() for s in runs]
+    events, last_change = [], {}
+    for s in sorted(sessions, key=lambda s: s["arrived_at"]):
+        events.append({"park_id": s["park_id"], "sensor_id": s["sensor_id"], "station_id": None, "kind": "arrive",
                        "occurred_at": s["arrived_at"], "received_at": s["arrived_at"], "battery_mv": None,
                        "magnet": True})
         last_change[s["sensor_id"]] = (s["arrived_at"], True)
         if s["departed_at"]:
-            events.append({"park_id": park.id, "sensor_id": s["sensor_id"], "station_id": None, "kind": "depart",
-                           "occurred_at": s["departed_at"], "received_at": s["departed_at"], "battery_mv": None,
-                           "magnet": False})
+            events.append({"park_id": s["park_id"], "sensor_id": s["sensor_id"], "station_id": None,
+                           "kind": "depart", "occurred_at": s["departed_at"], "received_at": s["departed_at"],
+                           "battery_mv": None, "magnet": False})
             last_change[s["sensor_id"]] = (s["departed_at"], False)
-    if kept:
-        db.session.execute(insert(OccupancySession), [{**{"left_open_alerted_at": None}, **s} for s in kept])
+    if sessions:
+        ids = db.session.execute(insert(OccupancySession).returning(OccupancySession.id, sort_by_parameter_order=True),
+                                 [{k: v for k, v in s.items() if k != "left"} for s in sessions]).scalars().all()
+        for s, session_id in zip(sessions, ids):
+            s["id"] = session_id
         db.session.execute(insert(SensorEvent), events)
     for sensor in sensors.values():
         sensor.state_changed_at, sensor.magnet = last_change.get(sensor.id, (None, False))
 
 
-def _outages(park, sensors, now) -> None:
-    if len(sensors) < 4:
+def _idle_sensors(sensors, by_sensor, now, quiet: timedelta) -> list:
+    """Sensors of empty berths whose last car left at least `quiet` ago: where a demo event may start."""
+    idle = []
+    for sensor in sensors.values():
+        runs = by_sensor.get(sensor.id, [])
+        if all(r["departed_at"] is not None and r["departed_at"] <= now - quiet for r in runs):
+            idle.append(sensor)
+    return idle
+
+
+def _outages(park, sensors, by_sensor, now) -> None:
+    """Two outages of the past, and one sensor offline for two hours now, on a berth nobody used since."""
+    listed = list(sensors.values())
+    if len(listed) < 4:
         return
     day = timedelta(days=1)
-    rows = [(sensors[3], now - 3 * day, now - 3 * day + timedelta(hours=5)),
-            (sensors[11 % len(sensors)], now - day - timedelta(hours=3), now - day),
-            (sensors[-2], now - timedelta(hours=2), None)]
+    rows = [(listed[3], now - 3 * day, now - 3 * day + timedelta(hours=5)),
+            (listed[11 % len(listed)], now - day - timedelta(hours=3), now - day)]
+    idle = [s for s in _idle_sensors(sensors, by_sensor, now, timedelta(hours=2, minutes=5)) if s not in
+            (listed[3], listed[11 % len(listed)])]
+    if idle:
+        rows.append((idle[-1], now - timedelta(hours=2), None))
     for sensor, start, end in rows:
         db.session.add(Outage(park_id=park.id, sensor_id=sensor.id, started_at=start, ended_at=end))
         if end is None:
             sensor.online, sensor.last_heartbeat_at = False, start
 
 
-def _inspections(park, now) -> None:
+def _car_waiting(park, sensors, by_sensor, now) -> dict | None:
+    """A car standing for 23 minutes on a berth without an order: the open task of the demo."""
+    idle = [s for s in _idle_sensors(sensors, by_sensor, now, timedelta(minutes=40)) if s.online]
+    if not idle:
+        return None
+    sensor = idle[len(idle) // 3]
+    arrived = now - timedelta(minutes=23)
+    session = {"park_id": park.id, "berth_id": sensor.berth_id, "sensor_id": sensor.id, "arrived_at": arrived,
+               "departed_at": None, "order_id": None, "left": None, "no_order_alerted_at": arrived + NO_ORDER_WAIT,
+               "left_open_alerted_at": None}
+    by_sensor.setdefault(sensor.id, []).append(session)
+    return session
+
+
+def _inspections(park, sensors, by_sensor, waiting, rnd, now) -> None:
+    """The tasks the sensors' alerts raised (app.kerb.alerts), told as they happened: the car waiting now
+    (open), the cars nobody registered that left before an inspector came, and a car that left while its
+    order stayed open until the inspector had the collector settle it; and two violation reports."""
     inspector = db.session.scalar(select(Staff).where(Staff.username == "inspector1"))
     segments = db.session.scalars(select(BerthSegment).where(BerthSegment.park_id == park.id)).all()
-    group = InspectorGroup(park_id=park.id, name="Central patrol", segments=list(segments),
-                           inspectors=[inspector] if inspector else [])
-    db.session.add(group)
-    berth = db.session.scalar(select(Berth).where(Berth.park_id == park.id).order_by(Berth.number).offset(6).limit(1))
-    if berth is None:
-        return
-    open_task = InspectionTask(park_id=park.id, segment_id=berth.segment_id, berth_id=berth.id,
-                               kind=TaskKind.CAR_NO_ORDER, state=TaskState.OPEN, created_at=now - timedelta(minutes=25))
-    open_task.add_note("system", "Sensor: car present for 12 min, no order.", open_task.created_at)
-    done = InspectionTask(park_id=park.id, segment_id=berth.segment_id, berth_id=berth.id,
-                          kind=TaskKind.CAR_LEFT_OPEN, state=TaskState.RESOLVED, outcome="done",
-                          assignee_id=inspector.id if inspector else None, created_at=now - timedelta(hours=5),
-                          resolved_at=now - timedelta(hours=4, minutes=40),
-                          resolved_by_id=inspector.id if inspector else None)
-    done.add_note("system", "Sensor: the car left; the order is still open.", now - timedelta(hours=5))
-    done.add_note(inspector.display_name if inspector else "inspector", "done — collector settled it.",
-                  now - timedelta(hours=4, minutes=40))
-    db.session.add_all([open_task, done])
+    db.session.add(InspectorGroup(park_id=park.id, name="Central patrol", segments=list(segments),
+                                  inspectors=[inspector] if inspector else []))
+    berths = {b.id: b for b in db.session.scalars(select(Berth).where(Berth.park_id == park.id))}
+    if waiting is not None:
+        _task(berths[waiting["berth_id"]], waiting, TaskKind.CAR_NO_ORDER, waiting["no_order_alerted_at"],
+              f"Sensor: car present since {waiting['arrived_at']:%H:%M} UTC, no order after 10 min.")
+    sessions = sorted((s for runs in by_sensor.values() for s in runs), key=lambda s: s["arrived_at"])
+    for s in sessions:
+        if s["order_id"] is None and s["departed_at"] is not None and s["no_order_alerted_at"] is not None:
+            task = _task(berths[s["berth_id"]], s, TaskKind.CAR_NO_ORDER, s["no_order_alerted_at"],
+                         f"Sensor: car present since {s['arrived_at']:%H:%M} UTC, no order after 10 min.")
+            gone = s["departed_at"] + timedelta(minutes=rnd.randint(3, 15))
+            _resolve(task, inspector, "failed", "the car had gone when I arrived.", gone)
+    left = next((s for s in reversed(sessions) if s["order_id"] is not None and s["departed_at"] is not None
+                 and s["departed_at"] <= now - timedelta(minutes=40)), None)
+    if left is not None:
+        order = db.session.get_one(ParkingOrder, left["order_id"])
+        alerted = left["departed_at"] + NO_ORDER_WAIT
+        task = _task(berths[left["berth_id"]], left, TaskKind.CAR_LEFT_OPEN, alerted,
+                     f"Sensor: {order.plate} left at {left['departed_at']:%H:%M} UTC; the order is still open.")
+        task.order_id = order.id
+        db.session.execute(update(OccupancySession).where(OccupancySession.id == left["id"])
+                           .values(left_open_alerted_at=alerted))
+        settled = alerted + timedelta(minutes=18)
+        order.exit_received_at = settled  # the collector settled it once the inspector called
+        _resolve(task, inspector, "done", "collector settled it.", settled)
     if inspector:
+        _violations(park, inspector, berths, now)
+
+
+def _task(berth, session, kind, at, note) -> InspectionTask:
+    task = InspectionTask(park_id=berth.park_id, segment_id=berth.segment_id, berth_id=berth.id, kind=kind,
+                          state=TaskState.OPEN, session_id=session.get("id"), sensor_id=session["sensor_id"],
+                          created_at=at)
+    task.add_note("system", note, at)
+    db.session.add(task)
+    return task
+
+
+def _resolve(task, inspector, outcome, note, at) -> None:
+    task.state, task.outcome, task.resolved_at = TaskState.RESOLVED, outcome, at
+    if inspector is not None:
+        task.assignee_id = task.resolved_by_id = inspector.id
+    task.add_note(inspector.display_name if inspector else "inspector", f"{outcome} — {note}", at)
+
+
+def _violations(park, inspector, berths, now) -> None:
+    """A car across two berths two hours ago (a car the collector had registered) and a damaged sensor
+    cover, each with the inspector's photo, where the berth's segment is."""
+    from app.inspections.services import store_photo
+    from app.orders.demo import demo_photo
+
+    seen = now - timedelta(hours=2)
+    order = db.session.scalar(select(ParkingOrder).where(
+        ParkingOrder.park_id == park.id, ParkingOrder.berth_id.is_not(None), ParkingOrder.entered_at < seen,
+        or_(ParkingOrder.left_at.is_(None), ParkingOrder.left_at > seen + timedelta(minutes=5)))
+        .order_by(ParkingOrder.entered_at.desc()).limit(1))
+    tz = ZoneInfo(park.timezone)
+    reports = []
+    if order is not None:
+        reports.append((berths[order.berth_id], "violation", order.plate, "Parked across two berths", seen))
+    sorted_berths = sorted(berths.values(), key=lambda b: b.number)
+    if sorted_berths:
+        reports.append((sorted_berths[len(sorted_berths) // 2], "anomaly", None, "Sensor cover cracked",
+                        now - timedelta(hours=5, minutes=12)))
+    for berth, kind, plate, note, at in reports:
+        segment = db.session.get_one(BerthSegment, berth.segment_id)
+        photo = store_photo(park.id, demo_photo(plate or "", berth.number, at.astimezone(tz), note))
         db.session.add(ViolationReport(park_id=park.id, inspector_id=inspector.id, segment_id=berth.segment_id,
-                                       berth_id=berth.id, kind="violation", plate="沪A9K321",
-                                       note="Parked across two berths", latitude=park.latitude,
-                                       longitude=park.longitude, observed_at=now - timedelta(hours=2)))
+                                       berth_id=berth.id, kind=kind, plate=plate, note=note,
+                                       latitude=(segment.latitude or park.latitude) + 0.00003,
+                                       longitude=(segment.longitude or park.longitude) - 0.00002,
+                                       observed_at=at, created_at=at + timedelta(seconds=40), photo_path=photo))
 
 
 def _tracks(park, rnd, now) -> None:

@@ -4,11 +4,13 @@ Idempotent: products and list entries are found by name/plate; a product that ha
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.audit.models import AuditEntry
 from app.extensions import db
 from app.members import services
 from app.members.models import MonthlyPass, MonthlyProduct, PlateListEntry
@@ -60,8 +62,20 @@ def _product(name, where, kind, yuan, window, extra) -> MonthlyProduct | None:
     return product
 
 
-def _at(zone: str, day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+def _at(zone: str, day: date, hour: int, rng: random.Random) -> datetime:
+    """A believable moment of the selling office's day: the hour given, any minute and second."""
+    moment = time(hour, rng.randint(0, 59), rng.randint(0, 59))
+    return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+@contextmanager
+def _dated(when: datetime):
+    """Around a service call of the demo history: the audit rows it wrote carry its time, not the seed's."""
+    first = (db.session.scalar(select(func.max(AuditEntry.id))) or 0) + 1
+    yield
+    db.session.flush()
+    db.session.execute(update(AuditEntry).where(AuditEntry.id >= first).values(at=when)
+                       .execution_options(synchronize_session=False))
 
 
 def _sell_history(rng: random.Random, product: MonthlyProduct, count: int, plate_prefix: str, seq: list) -> None:
@@ -81,19 +95,22 @@ def _sell_history(rng: random.Random, product: MonthlyProduct, count: int, plate
         start = today - timedelta(days=rng.randint(20, 150))
         if n % 7 == 6:  # a few are due within the week
             start = services.add_months(today + timedelta(days=rng.randint(4, 7)), -1)
-        sold_at = _at(park.timezone, start, 10)
+        sold_at = _at(park.timezone, start, rng.randint(9, 17), rng)
         months = 1 if n % 7 == 6 else rng.choice([1, 1, 1, 3])
-        pass_ = services.sell_pass(
-            seller, product=product, selling_park=park, holder_name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
-            phone=f"139{rng.randint(10000000, 99999999)}", plates=plates, starts_on=start, months=months,
-            paid_fen=product.price_fen * months - (product.price_fen // 10 if n % 4 == 3 else 0),
-            method=rng.choice(services.PAY_METHODS), now=sold_at)
+        with _dated(sold_at):
+            pass_ = services.sell_pass(
+                seller, product=product, selling_park=park, holder_name=f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}",
+                phone=f"139{rng.randint(10000000, 99999999)}", plates=plates, starts_on=start, months=months,
+                paid_fen=product.price_fen * months - (product.price_fen // 10 if n % 4 == 3 else 0),
+                method=rng.choice(services.PAY_METHODS), now=sold_at)
         lapses = n % 6 == 5  # some holders stop renewing
         while pass_.ends_on < today + timedelta(days=3) and not lapses:
             renew_day = pass_.ends_on - timedelta(days=rng.randint(0, 3))
             months = rng.choice([1, 1, 2])
-            services.renew_pass(seller, pass_, months=months, selling_park=park, paid_fen=None,
-                                method=rng.choice(services.PAY_METHODS), now=_at(park.timezone, renew_day, 15))
+            renewed_at = _at(park.timezone, renew_day, rng.randint(8, 19), rng)
+            with _dated(renewed_at):
+                services.renew_pass(seller, pass_, months=months, selling_park=park, paid_fen=None,
+                                    method=rng.choice(services.PAY_METHODS), now=renewed_at)
 
 
 def _listed() -> None:

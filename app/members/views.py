@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.core.bodies import MULTIPART_ENVELOPE, body_limit
 from app.core.templating import add_nav
 from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
-from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
+from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
 from app.members import import_jobs, imports, services
 from app.members.forms import (
@@ -579,13 +579,28 @@ def _list_rows(kind):
                                     .execution_options(yield_per=500)):
             park = parks.get(e.park_id) or parks.setdefault(e.park_id, db.session.get(Park, e.park_id))
             start, end = services.entry_dates(e, park.timezone)
-            yield (park.name, e.plate, e.reason or "", start or "", end or "",
+            yield (park.name, e.plate, e.reason or "", start, end,
                    str(_("Active") if e.active else _("Lifted")), e.created_at)
     return rows
 
 
-register_export(ExportSpec("member_passes", _l("Monthly passes"), "members.export", PASS_COLUMNS, _pass_rows))
+def _count_passes(scope, params):
+    return count_of(services.pass_query(scope, params or {}, services.local_today(services.scope_timezone(scope))))
+
+
+def _count_renewals(scope, params):
+    return count_of(services.renewal_query(scope, params or {}))
+
+
+def _count_list(kind):
+    return lambda scope, params: count_of(services.list_entry_query(scope, kind, params or {}))
+
+
+register_export(ExportSpec("member_passes", _l("Monthly passes"), "members.export", PASS_COLUMNS, _pass_rows,
+                           count=_count_passes))
 register_export(ExportSpec("pass_renewals", _l("Renewal records"), "members.export", RENEWAL_COLUMNS,
-                           _renewal_rows))
-register_export(ExportSpec("white_list", _l("White list"), "plate_lists.export", LIST_COLUMNS, _list_rows("white")))
-register_export(ExportSpec("black_list", _l("Black list"), "plate_lists.export", LIST_COLUMNS, _list_rows("black")))
+                           _renewal_rows, count=_count_renewals))
+register_export(ExportSpec("white_list", _l("White list"), "plate_lists.export", LIST_COLUMNS, _list_rows("white"),
+                           count=_count_list("white")))
+register_export(ExportSpec("black_list", _l("Black list"), "plate_lists.export", LIST_COLUMNS, _list_rows("black"),
+                           count=_count_list("black")))

@@ -3,19 +3,24 @@
 looks alive on first start. Idempotent: a park that already has orders keeps them."""
 from __future__ import annotations
 
+import functools
+import io
 import random
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from app.berths.models import Berth, BerthSegment
 from app.core.types import utcnow
 from app.devices.models import Handheld, HandheldStatus
 from app.extensions import db
 from app.ledger.models import LedgerEntry
-from app.orders.models import Arrear, ParkingOrder
+from app.orders.models import Arrear, OrderPhoto, ParkingOrder
+from app.orders.photos import photo_root
 from app.parks.models import FreeReason
+from app.parks.settings import collector_settings
 from app.shifts.models import Shift
 from app.staff.models import RoleKind, Staff
 from app.staff.services import builtin_role
@@ -39,6 +44,13 @@ EXTRA_COLLECTORS = [("collector2", "Zhao Collector", "Central Street"), ("collec
 HISTORY_DAYS = 30
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 PROVINCES = "沪京苏浙粤"
+PROVINCE_LATIN = {"沪": "HU", "京": "JING", "苏": "SU", "浙": "ZHE", "粤": "YUE"}  # without a CJK font
+PHOTO_DAYS = 2          # photos on orders of the last days only: enough to look at, fast to write
+PHOTO_SHARE = 0.15      # of those orders, the share a collector photographed (all unpaid ones: evidence)
+# a font with Chinese glyphs where the system has one, so the plate's province shows as written
+FONTS = ("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+SEGMENT_SPACING = 0.0007  # degrees of latitude between the segments of one street (about 80 m)
 
 
 def _park(name: str) -> Park | None:
@@ -48,25 +60,26 @@ def _park(name: str) -> Park | None:
 def seed_street(password: str, history_days: int = HISTORY_DAYS) -> None:
     for park_name, segments in STREETS.items():
         park = _park(park_name)
-        for seg_name, prefix, count in segments:
+        for index, (seg_name, prefix, count) in enumerate(segments):
             seg = db.session.scalar(select(BerthSegment).where(BerthSegment.park_id == park.id,
                                                                BerthSegment.name == seg_name))
             if seg is None:
+                offset = SEGMENT_SPACING * (index - (len(segments) - 1) / 2)  # the segments of a street side by side
                 seg = BerthSegment(park_id=park.id, name=seg_name, address=f"{seg_name}, {park.address}",
-                                   latitude=park.latitude, longitude=park.longitude)
+                                   latitude=park.latitude + offset if park.latitude else None,
+                                   longitude=park.longitude)
                 db.session.add(seg)
                 db.session.flush()
                 db.session.add_all(Berth(park_id=park.id, segment_id=seg.id, number=f"{prefix}{n:03d}")
                                    for n in range(1, count + 1))
+        db.session.flush()
+        # on-street, the capacity is the number of berths (also repairs a demo seeded before this rule)
+        park.capacity = db.session.scalar(select(func.count()).select_from(Berth).where(
+            Berth.park_id == park.id, Berth.active.is_(True)))
         for reason in FREE_REASONS if "Harbor" not in park_name else []:
             if not db.session.scalar(select(FreeReason).where(FreeReason.park_id == park.id,
                                                               FreeReason.name == reason)):
                 db.session.add(FreeReason(park_id=park.id, name=reason))
-    for serial, park_name, status in HANDHELDS:
-        if not db.session.scalar(select(Handheld).where(Handheld.serial == serial)):
-            handheld = Handheld(serial=serial, status=status.value, label=f"{park_name} handheld")
-            handheld.anchor_at(_park(park_name))
-            db.session.add(handheld)
     for username, name, park_name in EXTRA_COLLECTORS:
         if not db.session.scalar(select(Staff).where(Staff.username == username)):
             staff = Staff(username=username, display_name=name, role=builtin_role(_park(park_name).level,
@@ -75,8 +88,27 @@ def seed_street(password: str, history_days: int = HISTORY_DAYS) -> None:
             staff.set_password(password)
             db.session.add(staff)
     db.session.flush()
+    for serial, park_name, status in HANDHELDS:
+        if not db.session.scalar(select(Handheld).where(Handheld.serial == serial)):
+            db.session.add(_handheld(serial, _park(park_name), status))
+    db.session.flush()
     for park_name in STREETS:
         seed_history(_park(park_name), history_days)
+
+
+def _handheld(serial: str, park: Park, status: HandheldStatus) -> Handheld:
+    """An approved handheld of the park, or (pending) the unknown one a collector just tried to sign in on,
+    as the device API registers it: first seen by that collector, waiting for a manager."""
+    handheld = Handheld(serial=serial, status=status.value)
+    handheld.anchor_at(park)
+    if status == HandheldStatus.PENDING:
+        collector = db.session.scalar(select(Staff).where(Staff.park_id == park.id, Staff.role.has(kind="collector"))
+                                      .order_by(Staff.id.desc()))
+        handheld.first_seen_by_id = collector.id if collector else None
+        handheld.last_seen_at = handheld.created_at = utcnow() - timedelta(minutes=35)
+    else:
+        handheld.label = f"{park.name} handheld"
+    return handheld
 
 
 def seed_history(park: Park, days: int = HISTORY_DAYS, seed: int = 7) -> None:
@@ -119,6 +151,7 @@ def seed_history(park: Park, days: int = HISTORY_DAYS, seed: int = 7) -> None:
         db.session.flush()
     _recover_some(park, debts, rng, now)
     _parked_now(park, [b for bs in berths.values() for b in bs], collectors[0], rng, now)
+    seed_order_photos(park, rng, now)
 
 
 def _parked_now(park, berths, collector, rng, now) -> None:
@@ -202,3 +235,71 @@ def _ledger(order, shift, collector, method, kind, amount, at) -> None:
     db.session.add(LedgerEntry(park_id=order.park_id, order_id=order.id, collector_id=collector.id,
                                shift_id=shift.id, segment_id=order.segment_id, berth_id=order.berth_id,
                                method=method, kind=kind, amount_fen=amount, occurred_at=at))
+
+
+# ------------------------------------------------------------------------------------------------- photos
+
+@functools.cache
+def _font(size: int):
+    from PIL import ImageFont
+
+    for path in FONTS:
+        if Path(path).is_file():
+            return ImageFont.truetype(path, size), "CJK" in path or "wqy" in path
+    return ImageFont.load_default(size), False
+
+
+def demo_photo(plate: str, berth: str, when: datetime, caption: str = "") -> bytes:
+    """A small JPEG as a handheld would take it: a car in its berth, the plate readable, the berth number
+    and local time stamped in the corner."""
+    from PIL import Image, ImageDraw
+
+    big, cjk = _font(26)
+    small, _cjk = _font(16)
+    seed = sum(map(ord, plate))
+    img = Image.new("RGB", (480, 320), (118, 124, 130))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((0, 200, 480, 320), fill=(58, 61, 66))                          # the road
+    draw.line((40, 200, 40, 320), fill=(235, 235, 235), width=4)                 # berth markings
+    draw.line((440, 200, 440, 320), fill=(235, 235, 235), width=4)
+    body = ((seed * 37) % 200 + 30, (seed * 53) % 200 + 30, (seed * 71) % 200 + 30)
+    draw.rounded_rectangle((70, 80, 410, 260), radius=36, fill=body)
+    draw.rectangle((110, 100, 370, 150), fill=(40, 48, 60))                      # windscreen
+    if plate:
+        draw.rectangle((140, 188, 340, 236), fill=(20, 64, 168), outline=(255, 255, 255), width=3)
+        text = plate if cjk or plate[:1].isascii() else f"{PROVINCE_LATIN.get(plate[0], '?')}·{plate[1:]}"
+        draw.text((240, 212), text, fill=(255, 255, 255), font=big if len(text) <= 10 else small, anchor="mm")
+    draw.rectangle((0, 0, 480, 26), fill=(0, 0, 0))
+    draw.text((8, 4), f"{berth}  {when:%Y-%m-%d %H:%M:%S}  {caption}".strip(), fill=(255, 214, 0), font=small)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+def seed_order_photos(park: Park, rng: random.Random, now: datetime) -> None:
+    """Photos on a share of the park's recent orders (entry photos; unpaid ones also get the evidence a
+    collector takes when a car leaves without paying), written as files under the photo root."""
+    tz = ZoneInfo(park.timezone)
+    rows = db.session.execute(select(ParkingOrder.id, ParkingOrder.plate, ParkingOrder.state, ParkingOrder.entered_at,
+                                     ParkingOrder.left_at, ParkingOrder.entry_collector_id, Berth.number)
+                              .join(Berth, Berth.id == ParkingOrder.berth_id)
+                              .where(ParkingOrder.park_id == park.id,
+                                     ParkingOrder.entered_at >= now - timedelta(days=PHOTO_DAYS))
+                              .order_by(ParkingOrder.id)).all()
+    retention = timedelta(days=collector_settings(park).photo_retention_days)
+    folder = Path("demo") / str(park.id)
+    (photo_root() / folder).mkdir(parents=True, exist_ok=True)
+    photos = []
+    for order_id, plate, state, entered, left, collector_id, number in rows:
+        shots = [("entry", entered)] if rng.random() < PHOTO_SHARE else []
+        if state == "unpaid" and left is not None:
+            shots.append(("evidence", left))
+        for kind, taken in shots:
+            relative = folder / f"order-{order_id}-{kind}.jpg"
+            data = demo_photo(plate, number, taken.astimezone(tz))
+            (photo_root() / relative).write_bytes(data)
+            photos.append({"park_id": park.id, "order_id": order_id, "kind": kind, "path": str(relative),
+                           "content_type": "image/jpeg", "size_bytes": len(data), "taken_by_id": collector_id,
+                           "created_at": taken, "delete_after": taken + retention})
+    if photos:
+        db.session.execute(insert(OrderPhoto), photos)

@@ -19,7 +19,7 @@ from app.core.errors import DomainError
 from app.core.templating import add_nav, yuan
 from app.core.types import utcnow
 from app.core.web import client_ip, permission_required
-from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
+from app.exports.registry import DATETIME, INT, MINUTES, MONEY, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.orders import photos as photo_files
@@ -70,11 +70,11 @@ PAGING_ARGS = ("after", "before", "last")
 
 # on-screen headers, shared with the Excel exports so both say the same thing
 ORDER_COLUMNS = [(_l("Plate"), TEXT), (_l("Park"), TEXT), (_l("Berth"), TEXT), (_l("Entered"), DATETIME),
-                 (_l("Left"), DATETIME), (_l("Duration"), TEXT), (_l("Receivable"), MONEY), (_l("Paid"), MONEY),
+                 (_l("Left"), DATETIME), (_l("Duration"), MINUTES), (_l("Receivable"), MONEY), (_l("Paid"), MONEY),
                  (_l("Paid by"), TEXT), (_l("Prepaid"), MONEY), (_l("Reduction"), MONEY),
                  (_l("Collector in"), TEXT), (_l("Collector out"), TEXT), (_l("State"), TEXT)]
 PARKED_COLUMNS = [(_l("Plate"), TEXT), (_l("Park"), TEXT), (_l("Segment"), TEXT), (_l("Berth"), TEXT),
-                  (_l("Entered"), DATETIME), (_l("Duration"), TEXT), (_l("Prepaid"), MONEY),
+                  (_l("Entered"), DATETIME), (_l("Duration"), MINUTES), (_l("Prepaid"), MONEY),
                   (_l("Fee so far"), MONEY), (_l("Due now"), MONEY), (_l("Collector in"), TEXT)]
 ARREAR_COLUMNS = [(_l("Plate"), TEXT), (_l("Park"), TEXT), (_l("Segment"), TEXT), (_l("Berth"), TEXT),
                   (_l("Entered"), DATETIME), (_l("Left unpaid"), DATETIME), (_l("Fee"), MONEY),
@@ -87,10 +87,17 @@ def _actor():
 
 # --- small helpers for the templates ----------------------------------------------------------
 
-def stay_duration(start: datetime | None, end: datetime | None = None) -> str:
+def stay_minutes(start: datetime | None, end: datetime | None = None) -> int | None:
+    """A stay in whole minutes (what exports write as a number), None before the car entered."""
     if start is None:
+        return None
+    return max(int(((end or utcnow()) - start).total_seconds() // 60), 0)
+
+
+def stay_duration(start: datetime | None, end: datetime | None = None) -> str:
+    minutes = stay_minutes(start, end)
+    if minutes is None:
         return "—"
-    minutes = max(int(((end or utcnow()) - start).total_seconds() // 60), 0)
     days, rest = divmod(minutes, 1440)
     hours, mins = divmod(rest, 60)
     if days:
@@ -420,7 +427,7 @@ def order_rows(scope, params: dict):
         names.add(chunk)
         for o in chunk:
             yield [o.plate, names.park(o.park_id), names.berths.get(o.berth_id, ""), o.entered_at, o.left_at,
-                   stay_duration(o.entered_at, o.left_at), o.fee_fen, o.paid_fen, method_label(o.payment_method),
+                   stay_minutes(o.entered_at, o.left_at), o.fee_fen, o.paid_fen, method_label(o.payment_method),
                    o.prepaid_fen, o.reduction_fen, names.person(o.entry_collector_id),
                    names.person(o.exit_collector_id), state_label(o.state)]
 
@@ -431,7 +438,7 @@ def parked_rows(scope, params: dict):
     for o in _stream(order_list(scope, parked_filters(form.filters()), now)):
         quote = safe_quote(o, now)
         yield [o.plate, o.park.name, o.segment.name if o.segment else "", o.berth.number if o.berth else "",
-               o.entered_at, stay_duration(o.entered_at, now), o.prepaid_fen,
+               o.entered_at, stay_minutes(o.entered_at, now), o.prepaid_fen,
                quote.fee.total_fen if quote else None, quote.due_fen if quote else None,
                _staff_name(o.entry_collector)]
 
@@ -460,9 +467,26 @@ class LazyColumns(Sequence):
         return len(self._columns)
 
 
-register_export(ExportSpec("orders", _l("Order records"), "orders.export", LazyColumns(ORDER_COLUMNS), order_rows))
-register_export(ExportSpec("parked", _l("Cars parked now"), "orders.export", LazyColumns(PARKED_COLUMNS),
-                           parked_rows))
-register_export(ExportSpec("arrears", _l("Unpaid orders"), "orders.export", LazyColumns(ARREAR_COLUMNS), arrear_rows))
+def _count_orders(scope, params: dict) -> int:
+    form = OrderFilterForm.build(scope, params)
+    return count_of(order_records(scope, OrderFilters.from_dict(form.filters())))
 
-__all__ = ["bp", "order_rows", "parked_rows", "arrear_rows", "LazyColumns", "stay_duration"]
+
+def _count_parked(scope, params: dict) -> int:
+    form = ParkedFilterForm.build(scope, params)
+    return count_of(order_list(scope, parked_filters(form.filters()), utcnow(), display=False))
+
+
+def _count_arrears(scope, params: dict) -> int:
+    form = ArrearFilterForm.build(scope, params)
+    return count_of(arrear_list(scope, ArrearFilters.from_dict({**form.filters(), "state": "open"})))
+
+
+register_export(ExportSpec("orders", _l("Order records"), "orders.export", LazyColumns(ORDER_COLUMNS), order_rows,
+                           count=_count_orders))
+register_export(ExportSpec("parked", _l("Cars parked now"), "orders.export", LazyColumns(PARKED_COLUMNS),
+                           parked_rows, count=_count_parked))
+register_export(ExportSpec("arrears", _l("Unpaid orders"), "orders.export", LazyColumns(ARREAR_COLUMNS), arrear_rows,
+                           count=_count_arrears))
+
+__all__ = ["bp", "order_rows", "parked_rows", "arrear_rows", "LazyColumns", "stay_duration", "stay_minutes"]

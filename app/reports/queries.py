@@ -364,8 +364,9 @@ def hourly_traffic(scope: Scope, f: Filters) -> dict:
     return {"slots": slots, "berths": sum(fg.spaces(ids).values())}
 
 
-OCCUPANCY_COLUMNS = [Column("cars_in", _l("Cars in"), INT, chart=True),
-                     Column("cars_out", _l("Cars out"), INT, chart=True),
+# averages over the days of the range, so numbers with decimals, not counts
+OCCUPANCY_COLUMNS = [Column("cars_in", _l("Cars in"), "float", chart=True),
+                     Column("cars_out", _l("Cars out"), "float", chart=True),
                      Column("parked", _l("Cars parked at the hour"), "float"),
                      Column("occupancy", _l("Occupancy"), PERCENT, chart=True)]
 

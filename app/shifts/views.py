@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, lazyload
 from app.berths.models import BerthSegment
 from app.core.templating import add_nav
 from app.core.web import permission_required
-from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
+from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.orders.models import ParkingOrder
@@ -117,4 +117,9 @@ def shift_rows(scope, params: dict):
                m["cash"], m["electronic"], m["card"], m["recovered"], m["unpaid"], m["hand_over"]]
 
 
-register_export(ExportSpec("shifts", _l("Shifts"), "shifts.export", LazyColumns(SHIFT_COLUMNS), shift_rows))
+def _count_shifts(scope, params: dict) -> int:
+    return count_of(shift_list(scope, ShiftFilterForm.build(scope, params).filters()))
+
+
+register_export(ExportSpec("shifts", _l("Shifts"), "shifts.export", LazyColumns(SHIFT_COLUMNS), shift_rows,
+                           count=_count_shifts))

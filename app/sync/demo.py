@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -32,11 +33,14 @@ def seed_lane_history(days: int = 30) -> None:
     lanes = dict(db.session.execute(select(Lane.direction, Lane.id).where(Lane.park_id == park.id)).all())
     entry_lane, exit_lane = lanes.get("entry"), lanes.get("exit", lanes.get("entry"))
     rnd, now = random.Random(park.id), utcnow()
+    zone = ZoneInfo(park.timezone)
     visits = []
-    for day in range(days, 0, -1):
+    for day in range(days, 0, -1):  # the garage's days: cars come between 06:30 and 22:30 local time
+        opening = datetime.combine(now.astimezone(zone).date() - timedelta(days=day), time(6, 30), tzinfo=zone)
         for _ in range(CARS_PER_DAY):
-            entered = now - timedelta(days=day, minutes=rnd.uniform(0, 15 * 60))
-            visits.append((entered, rnd.randint(10, 300)))
+            entered = opening + timedelta(minutes=rnd.uniform(0, 16 * 60))
+            left_by = int((now - entered).total_seconds() // 60) - 1  # yesterday's late cars have left by now
+            visits.append((entered, max(1, min(rnd.randint(10, 300), left_by))))
     visits += [(now - timedelta(minutes=rnd.uniform(5, 300)), None) for _ in range(PARKED_NOW)]
     rows, plates = [], set()
     for n, (entered, stay) in enumerate(visits):
