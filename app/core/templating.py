@@ -1,18 +1,17 @@
 """Jinja filters and the navigation every page shows."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from collections.abc import Callable
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.i18n import locale_code
 from app.extensions import db
+from app.i18n import locale_code
 from app.tenancy.scope import Level, Park, Scope, current_scope, node_label
 
 # the language switch shows each language in its own words, never translated
