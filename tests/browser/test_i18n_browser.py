@@ -109,9 +109,11 @@ def _visit(page, live_server, href, size, problems, english, data, shot):
         problems.append(f"{href} ({size}): menu marks {facts['marked']}, breadcrumbs {facts['breadcrumbs']}")
     if facts["small"]:
         problems.append(f"{href} ({size}): touch targets under 44 px: {facts['small'][:5]}")
+    page.screenshot(path=str(shot), type="jpeg", quality=60)
     if size == "phone":
         _check_drawer(page, href, facts, problems)
-    page.screenshot(path=str(shot), type="jpeg", quality=60)
+        if href == "/":
+            page.screenshot(path=str(shot.with_name(shot.stem + "-menu.jpg")), type="jpeg", quality=60)
 
 
 def _check_drawer(page, href, facts, problems):
