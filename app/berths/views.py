@@ -18,8 +18,8 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("berths", __name__, url_prefix="/street")
 
 register_area(PermissionArea("berths", _l("Berth segments and berths"), (VIEW, ADD, EDIT, DELETE)))
-add_nav(_l("Street operations"), _l("Berth segments"), "berths.list_segments", "berths.view")
-add_nav(_l("Street operations"), _l("Berths"), "berths.list_berths", "berths.view")
+add_nav("street", _l("Berth segments"), "berths.list_segments", "berths.view", requires="on_street")
+add_nav("street", _l("Berths"), "berths.list_berths", "berths.view", requires="on_street")
 
 
 def _actor():

@@ -19,7 +19,7 @@ from app.tenancy.scope import current_scope, node_label
 bp = Blueprint("devices", __name__, url_prefix="/street/handhelds")
 
 register_area(PermissionArea("devices", _l("Handhelds and devices"), (VIEW, ADD, EDIT, DELETE)))
-add_nav(_l("Street operations"), _l("Handhelds"), "devices.list_handhelds", "devices.view")
+add_nav("devices", _l("Handhelds"), "devices.list_handhelds", "devices.view", requires="on_street")
 
 STATUS_ORDER = case({HandheldStatus.PENDING.value: 0, HandheldStatus.APPROVED.value: 1},
                     value=Handheld.status, else_=2)

@@ -27,9 +27,9 @@ TASK_KIND_LABELS = dict(KIND_CHOICES)
 bp = Blueprint("inspections", __name__, url_prefix="/inspections")
 
 register_area(PermissionArea("inspections", _l("Inspections"), (VIEW, ADD, EDIT, DELETE)))
-add_nav(_l("Inspections"), _l("Inspection tasks"), "inspections.list_tasks", "inspections.view")
-add_nav(_l("Inspections"), _l("Inspector groups"), "inspections.list_groups", "inspections.view")
-add_nav(_l("Inspections"), _l("Violation reports"), "inspections.list_reports", "inspections.view")
+add_nav("inspections", _l("Inspection tasks"), "inspections.list_tasks", "inspections.view", requires="on_street")
+add_nav("inspections", _l("Inspector groups"), "inspections.list_groups", "inspections.view", requires="on_street")
+add_nav("inspections", _l("Violation reports"), "inspections.list_reports", "inspections.view", requires="on_street")
 
 
 def _actor():

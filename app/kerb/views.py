@@ -25,7 +25,7 @@ from app.tenancy.scope import current_scope
 
 bp = Blueprint("kerb", __name__, url_prefix="/orders")
 
-add_nav(_l("Orders"), _l("Sensors and orders"), "kerb.berth_check", "orders.view")
+add_nav("orders", _l("Sensors and orders"), "kerb.berth_check", "orders.view", requires="sensors")
 
 FLAG_LABELS = {berth_check.CAR_NO_ORDER: _l("car present, no order"),
                berth_check.ORDER_NO_CAR: _l("order open, berth empty"),

@@ -105,8 +105,8 @@ KINDS = [
           (_l("Plan expires on"), _expiry_label)),
          area="sim_cards", heartbeat=False),
 ]
-add_nav(_l("Off-street"), _l("Lanes and devices"), "lanes.list_lanes", "lot_devices.view")
-add_nav(_l("Street operations"), _l("SIM cards"), "lanes.list_sims", "sim_cards.view")
+add_nav("off_street", _l("Lanes and devices"), "lanes.list_lanes", "lot_devices.view", requires="off_street")
+add_nav("devices", _l("SIM cards"), "lanes.list_sims", "sim_cards.view")
 
 
 def _actor():

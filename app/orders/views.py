@@ -59,11 +59,11 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 register_area(PermissionArea("orders", _l("Orders"), (VIEW, EXPORT, SETTLE, RECOVER, WAIVE)))
-add_nav(_l("Orders"), _l("Order records"), "orders.list_orders", "orders.view")
-add_nav(_l("Orders"), _l("Cars parked now"), "orders.parked", "orders.view")
-add_nav(_l("Orders"), _l("Long stays"), "orders.long_stays", "orders.view")
-add_nav(_l("Orders"), _l("Unpaid orders"), "orders.unpaid", "orders.view")
-add_nav(_l("Orders"), _l("Recovery history"), "orders.recovered", "orders.view")
+add_nav("orders", _l("Order records"), "orders.list_orders", "orders.view")
+add_nav("orders", _l("Cars parked now"), "orders.parked", "orders.view")
+add_nav("orders", _l("Long stays"), "orders.long_stays", "orders.view")
+add_nav("orders", _l("Unpaid orders"), "orders.unpaid", "orders.view")
+add_nav("orders", _l("Recovery history"), "orders.recovered", "orders.view")
 
 LONG_STAY_DAYS = (2, 10)
 PAGING_ARGS = ("after", "before", "last")

@@ -27,10 +27,10 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("park_config", __name__, url_prefix="/park-settings")
 
 register_area(PermissionArea("city_rules", _l("City parking rules"), (VIEW, EDIT), Level.CITY))
-add_nav(_l("Parks"), _l("Park parameters"), "park_config.list_parameters", "park_settings.view")
-add_nav(_l("Parks"), _l("Car types"), "park_config.list_car_types", "park_settings.view")
-add_nav(_l("Parks"), _l("Plates and car types"), "park_config.list_bindings", "park_settings.view")
-add_nav(_l("Parks"), _l("City parking rules"), "park_config.list_city_rules", "city_rules.view")
+add_nav("park_settings", _l("Park parameters"), "park_config.list_parameters", "park_settings.view")
+add_nav("park_settings", _l("Car types"), "park_config.list_car_types", "park_settings.view")
+add_nav("park_settings", _l("Plates and car types"), "park_config.list_bindings", "park_settings.view")
+add_nav("park_settings", _l("City parking rules"), "park_config.list_city_rules", "city_rules.view")
 
 
 def _actor():

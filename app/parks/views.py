@@ -30,9 +30,9 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("parks", __name__, url_prefix="/park-settings")
 
 register_area(PermissionArea("park_settings", _l("Park settings"), (VIEW, EDIT)))
-add_nav(_l("Parks"), _l("Collector settings"), "parks.list_collector_settings", "park_settings.view")
-add_nav(_l("Parks"), _l("Free-release reasons"), "parks.list_free_reasons", "park_settings.view")
-add_nav(_l("Parks"), _l("Work hours"), "parks.list_work_hours", "park_settings.view")
+add_nav("park_settings", _l("Collector settings"), "parks.list_collector_settings", "park_settings.view")
+add_nav("park_settings", _l("Free-release reasons"), "parks.list_free_reasons", "park_settings.view")
+add_nav("park_settings", _l("Work hours"), "parks.list_work_hours", "park_settings.view")
 
 
 def _actor():

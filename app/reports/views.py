@@ -16,10 +16,10 @@ from app.tenancy.scope import current_scope
 
 bp = Blueprint("reports", __name__)
 
-add_nav(_l("Reports"), _l("All reports"), "reports.index", "reports.view")
+add_nav("reports", _l("All reports"), "reports.index", "reports.view")
 for _r in REPORTS:
-    add_nav(_l("Reports"), _r.title, f"reports.{_r.name}", "reports.view")
-add_nav(_l("Reports"), _l("Exports"), "exports.list_jobs", "reports.export")
+    add_nav("reports", _r.title, f"reports.{_r.name}", "reports.view")
+add_nav("reports", _l("Exports"), "exports.list_jobs", "reports.export")
 
 PLOTLY_JS = None
 

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from app.audit.services import record, snapshot
 from app.berths.models import Berth
-from app.core.templating import add_nav
+from app.core.templating import add_nav, add_nav_condition
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required
 from app.extensions import db
@@ -27,9 +27,12 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("sensors", __name__, url_prefix="/sensors")
 
 register_area(PermissionArea("sensors", _l("Sensors and base stations"), (VIEW, ADD, EDIT, DELETE)))
-add_nav(_l("Sensors"), _l("Sensors"), "sensors.list_sensors", "sensors.view")
-add_nav(_l("Sensors"), _l("Base stations"), "sensors.list_stations", "sensors.view")
-add_nav(_l("Sensors"), _l("Sensor health"), "sensors.health", "sensors.view")
+# sensor pages only for a scope with sensors or base stations in it
+add_nav_condition("sensors", lambda scope: or_(scope.select(Sensor, Sensor.id).exists(),
+                                                     scope.select(BaseStation, BaseStation.id).exists()))
+add_nav("sensors", _l("Sensor list"), "sensors.list_sensors", "sensors.view", requires="sensors")
+add_nav("sensors", _l("Base stations"), "sensors.list_stations", "sensors.view", requires="sensors")
+add_nav("sensors", _l("Sensor health"), "sensors.health", "sensors.view", requires="sensors")
 
 SETTING_FIELDS = ("blip_seconds", "no_order_minutes", "offline_minutes", "low_battery_mv", "auto_escape_unattended")
 

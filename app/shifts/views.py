@@ -26,7 +26,7 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
 
 register_area(PermissionArea("shifts", _l("Shifts"), (VIEW, EXPORT)))
-add_nav(_l("Street operations"), _l("Shifts"), "shifts.list_shifts", "shifts.view")
+add_nav("street", _l("Shifts"), "shifts.list_shifts", "shifts.view", requires="on_street")
 
 ORDERS_SHOWN = 500
 SHIFT_COLUMNS = [(_l("Collector"), TEXT), (_l("Park"), TEXT), (_l("Segment"), TEXT), (_l("Signed in"), DATETIME),

@@ -23,7 +23,7 @@ from app.tenancy.scope import current_scope
 bp = Blueprint("sync", __name__, url_prefix="/site-link")
 
 register_area(PermissionArea("site_link", _l("On-site link"), (VIEW, EDIT, COMMAND)))
-add_nav(_l("Parks"), _l("On-site link"), "sync.list_links", "site_link.view")
+add_nav("off_street", _l("On-site link"), "sync.list_links", "site_link.view", requires="off_street")
 
 
 def _links_down(scope, now) -> Found:

@@ -28,7 +28,7 @@ from app.tenancy.models import Level, Park
 from app.tenancy.scope import current_scope, node_label
 
 register_area(PermissionArea("tariffs", _l("Tariffs"), (VIEW, ADD, EDIT, DELETE)))
-add_nav(_l("Parks"), _l("Tariffs"), "tariffs.list_rules", "tariffs.view")
+add_nav("park_settings", _l("Tariffs"), "tariffs.list_rules", "tariffs.view")
 
 bp = Blueprint("tariffs", __name__, url_prefix="/tariffs")
 bp.add_app_template_filter(fee_line_label, "fee_line_label")  # orders' pages show fee lines too

@@ -24,7 +24,7 @@ from app.tracks.models import LastPosition
 bp = Blueprint("tracks", __name__, url_prefix="/tracks")
 
 register_area(PermissionArea("tracks", _l("GPS tracks"), (VIEW,)))
-add_nav(_l("Field staff"), _l("Live positions"), "tracks.live", "tracks.view")
+add_nav("street", _l("Live positions"), "tracks.live", "tracks.view", requires="on_street")
 
 FIELD_KINDS = (RoleKind.COLLECTOR.value, RoleKind.INSPECTOR.value)
 

@@ -11,9 +11,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
-    """The app behind the live server, on a migrated SQLite file with the demo seed."""
+    """The app behind the live server, on a migrated SQLite file with the demo seed: seeded once for
+    every browser test (the seed is the slow part)."""
     from flask_migrate import upgrade
 
     from app import create_app
@@ -21,14 +22,16 @@ def live_app(tmp_path_factory):
 
     db_file = Path(tmp_path_factory.mktemp("live")) / "live.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "SECRET_KEY": "live-test",
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLALCHEMY_ENGINE_OPTIONS": {}})
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLALCHEMY_ENGINE_OPTIONS": {},
+                      # the browser keeps Bootstrap and the app's css/js instead of asking again on every page
+                      "SEND_FILE_MAX_AGE_DEFAULT": 3600})
     with app.app_context():
         upgrade()
         seed_demo()
     return app
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(live_app):
     app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -38,7 +41,7 @@ def live_server(live_app):
     server.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (Debian package 'chromium'; .ci/run installs it)")
