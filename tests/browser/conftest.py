@@ -1,6 +1,7 @@
 """A live server on a seeded SQLite file, and Playwright driving the system Chromium."""
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,14 +32,22 @@ def live_app(tmp_path_factory):
     return app
 
 
-@pytest.fixture(scope="session")
-def live_server(live_app):
-    app = live_app
+@contextmanager
+def serving(app):
+    """The app on a free local port, in a thread, for as long as the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.browser.conftest import browser, live_server  # noqa: F401  (the suite's live server and Chromium)
+from tests.browser.conftest import browser, serving  # noqa: F401  (the suite's Chromium)
 
 SERIAL, PASSWORD = "DEMO-POS-0001", "parkingos-demo"
 CSP_PROBE = """document.addEventListener('securitypolicyviolation',
@@ -59,6 +59,13 @@ def live_app(seeded_file, tmp_path_factory):
     db_file = Path(tmp_path_factory.mktemp("handheld")) / "live.db"
     shutil.copyfile(seeded_file, db_file)
     return _app(db_file)
+
+
+@pytest.fixture(scope="module")
+def live_server(live_app):
+    """A server of this module's own copy of the trimmed demo (the browser tests' server has the full one)."""
+    with serving(live_app) as url:
+        yield url
 
 
 @pytest.fixture
