@@ -143,3 +143,18 @@ def sign_in_limit(app, monkeypatch):
 
     yield _limit
     limiter.reset()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The system Chromium through Playwright, started once for every browser and handheld test."""
+    from tests.live_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package 'chromium'; .ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.browser.conftest import browser, serving  # noqa: F401  (the suite's Chromium)
+from tests.live_support import serving
 
 SERIAL, PASSWORD = "DEMO-POS-0001", "parkingos-demo"
 CSP_PROBE = """document.addEventListener('securitypolicyviolation',
@@ -69,7 +69,7 @@ def live_server(live_app):
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     """A page in a phone's context, with every console error (CSP violations included) collected."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                   device_scale_factor=2, locale="zh-CN", timezone_id="Asia/Shanghai")
