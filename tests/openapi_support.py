@@ -60,8 +60,8 @@ def untyped_objects(doc: dict) -> list[str]:
             for i, item in enumerate(schema):
                 walk(item, f"{where}[{i}]")
             return
-        if not isinstance(schema, dict):
-            return
+        if not isinstance(schema, dict) or schema.get("x-free-form"):
+            return  # x-free-form: a value declared as any JSON, e.g. the columns of a changed row
         if "$ref" in schema:
             name = schema["$ref"].rsplit("/", 1)[1]
             if name not in seen:

@@ -2,7 +2,8 @@
 and the ```json block after it is the answer (status, then body) the server must give, so the guide cannot
 drift from the server. In the answers, "<int>", "<text>", "<time>" (ISO 8601 in the park's offset) stand for
 any such value, "<int:name>" also keeps the value as {name} for later requests, and a key "..." allows keys
-not shown (in a list's only item: every item is like it). In the requests, {name} is a kept value, {ref} a new client_ref and {ago:M} a time M minutes ago."""
+not shown (in a list's only item: every item is like it). In the requests, {name} is a kept value, {ref} a
+new client_ref and {ago:M} a time M minutes ago."""
 from __future__ import annotations
 
 import json
