@@ -67,8 +67,10 @@ Text1000 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 
 ClientRef = Annotated[str, Field(pattern=CLIENT_REF_PATTERN, description=(
     "A client-generated id (UUID) of this write, made before the first attempt. A retry of the same request "
-    "with the same client_ref returns the first answer (header Idempotent-Replay: true); another request with "
-    "it is 409 client_ref_reused."))]
+    "with the same client_ref returns the first answer (header Idempotent-Replay: true) and changes nothing. The "
+    "same request is the same method, path and body in canonical form (keys sorted, no blanks; for a photo the "
+    "form's fields and the file's SHA-256); another request with the client_ref is 409 client_ref_reused and "
+    "writes nothing."))]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Fen = Annotated[int, Field(ge=0, description="Money in integer fen (1/100 yuan).")]
 LocalTime = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description=(
