@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import math
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import datetime, timezone
 
 from flask import g, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app.berths.models import BerthSegment
+from app.core.api.models import MAX_ID, body, query
 from app.core.errors import Invalid, NotFound
 from app.core.types import utcnow
 from app.extensions import db
@@ -15,48 +18,40 @@ from app.inspections.models import InspectionTask, ViolationReport
 from app.kerb.board import segment_board
 from app.sensors.services import on_duty
 from app.staff.models import Staff
-from pos_api import bp
-from pos_api.openapi import CLIENT_REF, ID, OBJ, TIME, _body, _err, _json, register_paths
-from pos_api.support import Body, device_login_required, existing_id, idempotent, iso, now_or, photo_body
+from pos_api import contract as c
+from pos_api.contract import api
+from pos_api.support import device_login_required, existing_id, idempotent, iso, iso_text, now_or, photo_body
 
 INSPECTOR = "inspector"
-BEARER = [{"bearer": []}]
+TAGS = ["Inspectors"]
+TASK_EXAMPLE = {"id": 31, "kind": "car_no_order", "label": "Car present, no order", "state": "open",
+                "outcome": None, "segment_id": 7, "segment": "Renmin Rd North", "berth_id": 51, "berth": "A001",
+                "order_id": None, "assigned_to_me": True, "note": "Sensor: car present since 08:00, no order.",
+                "has_photo": False, "created_at": "2026-05-01T08:10:00+08:00", "resolved_at": None}
 
 
-def _coordinate(name: str, limit: float) -> float:
-    raw = request.args.get(name, "")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or abs(value) > limit:
-        raise Invalid("validation_failed", "lat and lng are decimal degrees (WGS-84).",
-                      {name: f"degrees between -{limit:g} and {limit:g}"})
-    return value
-
-
-def _float(body: Body, name: str, limit: float):
-    value = body.data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or abs(value) > limit:
-        body.errors[name] = f"degrees between -{limit:g} and {limit:g}"
-        return None
-    return float(value)
-
-
-@bp.get("/inspector/segments")
+@api.route("/inspector/segments", "GET", summary="Segments of my park within 500 m of a point, nearest first",
+           tags=TAGS, query=c.NearbyQuery, answers={200: c.NearbySegments}, errors=("wrong_role",),
+           example={"radius_m": 500, "segments": [{"id": 7, "name": "Renmin Rd North", "address": "Renmin Rd 1-99",
+                                                   "latitude": 22.54, "longitude": 114.05, "distance_m": 120.4}]})
 @device_login_required(INSPECTOR)
 def nearby_segments():
-    lat, lng = _coordinate("lat", 90), _coordinate("lng", 180)
-    found = services.nearby_segments(g.park.id, lat, lng)
+    point = query(c.NearbyQuery)
+    if not (math.isfinite(point.lat) and math.isfinite(point.lng)):
+        raise Invalid("validation_failed", "lat and lng are decimal degrees (WGS-84).", {"lat": "degrees"})
+    found = services.nearby_segments(g.park.id, point.lat, point.lng)
     return jsonify({"radius_m": services.NEARBY_METRES, "segments": [
         {"id": s.id, "name": s.name, "address": s.address, "latitude": s.latitude, "longitude": s.longitude,
          "distance_m": round(metres, 1)} for s, metres in found]})
 
 
-@bp.get("/inspector/segments/<int:segment_id>/berths")
+@api.route("/inspector/segments/<int:segment_id>/berths", "GET", summary="Berths of a segment: sensor next to order",
+           tags=TAGS, answers={200: c.SegmentBoard}, errors=("wrong_role", "segment_not_found"),
+           example={"segment": {"id": 7, "name": "Renmin Rd North"}, "collectors_on_duty": ["Wang Fang"], "berths": [
+               {"id": 51, "number": "A001", "sensor": {"serial": "S-0001", "state": "occupied", "online": True,
+                                                      "low_battery": False, "battery_mv": 3600,
+                                                      "since": "2026-05-01T08:00:00+08:00"},
+                "order": None, "mismatch": True}]})
 @device_login_required(INSPECTOR)
 def segment_berths(segment_id):
     segment = db.session.scalar(select(BerthSegment).where(BerthSegment.id == existing_id(segment_id),
@@ -66,7 +61,13 @@ def segment_berths(segment_id):
     collectors = on_duty([segment.id]).get(segment.id, [])
     names = db.session.scalars(select(Staff.display_name).where(Staff.id.in_(collectors))).all() if collectors else []
     return jsonify({"segment": {"id": segment.id, "name": segment.name}, "collectors_on_duty": list(names),
-                    "berths": segment_board(segment)})
+                    "berths": [_local_board(b) for b in segment_board(segment)]})
+
+
+def _local_board(berth: dict) -> dict:
+    sensor, order = berth["sensor"], berth["order"]
+    return {**berth, "sensor": sensor and {**sensor, "since": iso_text(sensor["since"])},
+            "order": order and {**order, "entered_at": iso_text(order["entered_at"])}}
 
 
 def task_dict(task: InspectionTask) -> dict:
@@ -78,28 +79,52 @@ def task_dict(task: InspectionTask) -> dict:
             "created_at": iso(task.created_at), "resolved_at": iso(task.resolved_at)}
 
 
-@bp.get("/inspector/tasks")
+@api.route("/inspector/tasks", "GET", summary="My tasks: assigned to me, or unassigned on segments my groups patrol",
+           tags=TAGS, query=c.TasksQuery, answers={200: c.TaskPage}, errors=("wrong_role",),
+           description="Newest first, a page at a time: ask again with after=<next> until next is null.",
+           example={"tasks": [TASK_EXAMPLE], "next": None})
 @device_login_required(INSPECTOR)
 def my_tasks():
-    state = request.args.get("state", "open")
-    if state not in ("open", "resolved", "all"):
-        raise Invalid("validation_failed", "state is open, resolved or all.", {"state": "open, resolved or all"})
-    stmt = services.visible_tasks(g.staff, g.park.id, None if state == "all" else state)
-    rows = db.session.scalars(stmt.order_by(InspectionTask.created_at.desc()).limit(200)).all()
-    return jsonify({"tasks": [task_dict(t) for t in rows]})
+    asked = query(c.TasksQuery)
+    stmt = services.visible_tasks(g.staff, g.park.id, None if asked.state == "all" else asked.state)
+    if asked.after:
+        at, last_id = _read_cursor(asked.after)
+        created = InspectionTask.created_at
+        stmt = stmt.where(or_(created < at, and_(created == at, InspectionTask.id < last_id)))
+    rows = db.session.scalars(stmt.order_by(InspectionTask.created_at.desc(), InspectionTask.id.desc())
+                              .limit(asked.limit + 1)).all()
+    page = rows[:asked.limit]
+    last = page[-1] if len(rows) > asked.limit else None
+    return jsonify({"tasks": [task_dict(t) for t in page], "next": _cursor(last) if last else None})
 
 
-@bp.post("/inspector/tasks/<int:task_id>/resolve")
+def _cursor(task: InspectionTask) -> str:
+    return urlsafe_b64encode(f"{task.created_at.astimezone(timezone.utc).isoformat()}|{task.id}".encode()).decode()
+
+
+def _read_cursor(raw: str) -> tuple[datetime, int]:
+    try:
+        at, last_id = urlsafe_b64decode(raw.encode()).decode().split("|")
+        parsed = datetime.fromisoformat(at)
+        if parsed.tzinfo is None or not 0 < int(last_id) <= MAX_ID:
+            raise ValueError(raw)
+        return parsed, int(last_id)
+    except (ValueError, UnicodeError):
+        raise Invalid("validation_failed", "after is the next cursor of a page.",
+                      {"after": "the `next` of the previous page"}) from None
+
+
+@api.route("/inspector/tasks/<int:task_id>/resolve", "POST", summary="Resolve a task (done or failed) with a note",
+           tags=TAGS, body=c.ResolveTask, answers={200: c.TaskAnswer}, idempotent=True,
+           errors=("wrong_role", "task_not_found", "task_resolved"),
+           example={"task": {**TASK_EXAMPLE, "state": "resolved", "outcome": "done",
+                             "resolved_at": "2026-05-01T08:20:00+08:00"}})
 @device_login_required(INSPECTOR)
 @idempotent
 def resolve_task(task_id):
-    body = Body()
-    body.client_ref()
-    note = body.str("note", required=False, max_len=1000)
-    outcome = body.str("outcome", required=False, choices=("done", "failed")) or "done"
-    body.check()
+    sent = body(c.ResolveTask)
     task = services.my_task(g.staff, g.park.id, existing_id(task_id))
-    services.resolve(g.staff, task, note, outcome, utcnow())
+    services.resolve(g.staff, task, sent.note, sent.outcome, utcnow())
     return {"task": task_dict(task)}, 200
 
 
@@ -110,7 +135,10 @@ def _photo():
     return upload.read(services.MAX_BYTES + 1)
 
 
-@bp.post("/inspector/tasks/<int:task_id>/photos")
+@api.route("/inspector/tasks/<int:task_id>/photos", "POST", summary="Attach a JPEG or PNG photo to a task (5 MB)",
+           tags=TAGS, form=c.Photo, answers={201: c.TaskPhoto}, idempotent=True,
+           errors=("wrong_role", "task_not_found", "bad_photo", "photo_too_large"),
+           example={"task_id": 31, "photo": True})
 @photo_body
 @device_login_required(INSPECTOR)
 @idempotent(form=True)
@@ -120,31 +148,27 @@ def task_photo(task_id):
     return {"task_id": task.id, "photo": True}, 201
 
 
-@bp.post("/inspector/reports")
+@api.route("/inspector/reports", "POST", summary="Report a violation or anomaly with its position", tags=TAGS,
+           body=c.Report, answers={201: c.ReportAnswer}, idempotent=True,
+           errors=("wrong_role", "segment_not_found", "berth_not_found", "bad_plate"),
+           example={"report": {"id": 4, "kind": "violation", "plate": "粤B12345", "segment_id": 7, "berth_id": None,
+                               "latitude": 22.54, "longitude": 114.05, "observed_at": "2026-05-01T08:12:00+08:00"}})
 @device_login_required(INSPECTOR)
 @idempotent
 def create_report():
-    body = Body()
-    body.client_ref()
-    kind = body.str("kind", choices=("violation", "anomaly"))
-    note = body.str("note", required=False, max_len=1000)
-    plate = body.str("plate", required=False, max_len=16)
-    segment_id = body.int("segment_id", required=False, minimum=1)
-    berth_id = body.int("berth_id", required=False, minimum=1)
-    observed_at = body.time("observed_at")
-    lat, lng = _float(body, "lat", 90), _float(body, "lng", 180)
-    if (lat is None) != (lng is None) and not body.errors:
-        body.errors["lat" if lat is None else "lng"] = "send lat and lng together"
-    body.check()
-    report = services.create_report(g.staff, g.park.id, kind=kind, note=note, lat=lat, lng=lng,
-                                    segment_id=segment_id, berth_id=berth_id, plate=plate,
-                                    observed_at=now_or(observed_at))
+    sent = body(c.Report)
+    report = services.create_report(g.staff, g.park.id, kind=sent.kind, note=sent.note, lat=sent.lat, lng=sent.lng,
+                                    segment_id=sent.segment_id, berth_id=sent.berth_id, plate=sent.plate,
+                                    observed_at=now_or(sent.observed_at))
     return {"report": {"id": report.id, "kind": report.kind, "plate": report.plate, "segment_id": report.segment_id,
                        "berth_id": report.berth_id, "latitude": report.latitude, "longitude": report.longitude,
                        "observed_at": iso(report.observed_at)}}, 201
 
 
-@bp.post("/inspector/reports/<int:report_id>/photos")
+@api.route("/inspector/reports/<int:report_id>/photos", "POST", summary="Attach a JPEG or PNG photo to my report",
+           tags=TAGS, form=c.Photo, answers={201: c.ReportPhoto}, idempotent=True,
+           errors=("wrong_role", "report_not_found", "bad_photo", "photo_too_large"),
+           example={"report_id": 4, "photo": True})
 @photo_body
 @device_login_required(INSPECTOR)
 @idempotent(form=True)
@@ -156,52 +180,3 @@ def report_photo(report_id):
         raise NotFound("report_not_found", "No such report of yours.")
     report.photo_path = services.store_photo(report.park_id, _photo())
     return {"report_id": report.id, "photo": True}, 201
-
-
-def _path_id(name):
-    return {"name": name, "in": "path", "required": True, "schema": ID}
-
-
-PHOTO_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["client_ref", "photo"],
-    "properties": {"client_ref": CLIENT_REF, "photo": {"type": "string", "format": "binary"}}}}}}
-DEG = {"type": "number", "minimum": -180, "maximum": 180}
-
-register_paths({
-    "/inspector/segments": {"get": {
-        "summary": "Segments of my park within 500 m of a WGS-84 point, nearest first", "security": BEARER,
-        "parameters": [{"name": "lat", "in": "query", "required": True,
-                        "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                       {"name": "lng", "in": "query", "required": True, "schema": DEG}],
-        "responses": {"200": _json(OBJ), **_err(400, 401, 403, 422)}}},
-    "/inspector/segments/{segment_id}/berths": {"get": {
-        "summary": "Berths of a segment: sensor state next to order state", "security": BEARER,
-        "parameters": [_path_id("segment_id")],
-        "responses": {"200": _json(OBJ), **_err(401, 403, 404)}}},
-    "/inspector/tasks": {"get": {
-        "summary": "My tasks: assigned to me, or unassigned on segments my groups patrol", "security": BEARER,
-        "parameters": [{"name": "state", "in": "query", "schema": {"enum": ["open", "resolved", "all"]}}],
-        "responses": {"200": _json(OBJ), **_err(400, 401, 403, 422)}}},
-    "/inspector/tasks/{task_id}/resolve": {"post": {
-        "summary": "Resolve a task (done or failed) with a note", "security": BEARER,
-        "parameters": [_path_id("task_id")],
-        "requestBody": _body({"client_ref": CLIENT_REF, "note": {"type": "string", "maxLength": 1000},
-                              "outcome": {"enum": ["done", "failed"]}}, ["client_ref"]),
-        "responses": {"200": _json(OBJ), **_err(400, 401, 403, 404, 409, 422)}}},
-    "/inspector/tasks/{task_id}/photos": {"post": {
-        "summary": "Attach a JPEG or PNG photo to a task (at most 5 MB)", "security": BEARER,
-        "parameters": [_path_id("task_id")], "requestBody": PHOTO_BODY,
-        "responses": {"201": _json(OBJ), **_err(400, 401, 403, 404, 422)}}},
-    "/inspector/reports": {"post": {
-        "summary": "Report a violation or anomaly with its position", "security": BEARER,
-        "requestBody": _body({"client_ref": CLIENT_REF, "kind": {"enum": ["violation", "anomaly"]},
-                              "note": {"type": "string", "maxLength": 1000},
-                              "plate": {"type": "string", "maxLength": 16}, "segment_id": ID, "berth_id": ID,
-                              "observed_at": TIME, "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                              "lng": DEG}, ["client_ref", "kind"]),
-        "responses": {"201": _json(OBJ), **_err(400, 401, 403, 404, 422)}}},
-    "/inspector/reports/{report_id}/photos": {"post": {
-        "summary": "Attach a JPEG or PNG photo to my report (at most 5 MB)", "security": BEARER,
-        "parameters": [_path_id("report_id")], "requestBody": PHOTO_BODY,
-        "responses": {"201": _json(OBJ), **_err(400, 401, 403, 404, 422)}}},
-})

@@ -5,13 +5,16 @@ from functools import wraps
 
 from flask import g, jsonify, request
 
+from app.core.api.models import body
 from app.core.bodies import json_object
-from app.core.errors import Invalid, Unauthorized
+from app.core.errors import Unauthorized
 from app.core.types import utcnow
 from app.sensors import services
-from pos_api import bp
-from pos_api.openapi import _body, _err, _json, register_paths
-from pos_api.support import Body, iso
+from pos_api import contract as c
+from pos_api.contract import api
+from pos_api.support import iso
+
+TAGS = ["Base stations"]
 
 
 def station_key_required(view):
@@ -33,14 +36,15 @@ def station_key_required(view):
     return wrapped
 
 
-@bp.post("/sensor-events")
+@api.route("/sensor-events", "POST", tags=TAGS, body=c.SensorEvents, answers={200: c.EventsTaken}, security="station",
+           summary="A base station reports up to 1,000 sensor events; one result per event",
+           description="The batch never fails for one bad item. A repeated (sensor, kind, occurred_at) is a "
+                       "duplicate and changes nothing.",
+           example={"station": "BS-0001", "counts": {"accepted": 1, "duplicate": 0, "unknown_sensor": 0, "invalid": 0},
+                    "results": [{"index": 0, "client_ref": None, "status": "accepted", "fields": None}]})
 @station_key_required
 def sensor_events():
-    body = Body()
-    events = body.data.get("events")
-    if not isinstance(events, list) or not 1 <= len(events) <= services.MAX_BATCH:
-        raise Invalid("validation_failed", "Some fields are missing or wrong.",
-                      {"events": f"a list of 1 to {services.MAX_BATCH} events"})
+    events = body(c.SensorEvents).events
     results = services.ingest(g.station, events, utcnow())
     counts = {status: 0 for status in ("accepted", "duplicate", "unknown_sensor", "invalid")}
     for result in results:
@@ -48,46 +52,15 @@ def sensor_events():
     return jsonify({"station": g.station.serial, "counts": counts, "results": results})
 
 
-@bp.post("/stations/heartbeat")
+@api.route("/stations/heartbeat", "POST", summary="A base station says it is alive (and its supply voltage)", tags=TAGS,
+           body=c.StationHeartbeat, answers={200: c.StationAlive}, security="station",
+           example={"station": "BS-0001", "online": True, "last_heartbeat_at": "2026-05-01T08:00:00+08:00",
+                    "now": "2026-05-01T08:00:00+08:00"})
 @station_key_required
 def station_heartbeat():
-    body = Body()
-    voltage = body.int("voltage_mv", required=False, minimum=0, maximum=100_000)
-    body.check()
+    voltage = body(c.StationHeartbeat).voltage_mv
     now = utcnow()
     services.station_heartbeat(g.station, now, voltage)
+    zone = g.station.park.timezone
     return jsonify({"station": g.station.serial, "online": g.station.online,
-                    "last_heartbeat_at": iso(g.station.last_heartbeat_at), "now": iso(now)})
-
-
-# the station key travels as a bearer token or in X-Station-Key (a header the document lists as a parameter)
-STATION = [{"bearer": []}]
-KEY_HEADER = [{"name": "X-Station-Key", "in": "header", "required": False, "schema": {"type": "string"},
-               "description": "The base station's key (alternative to Authorization: Bearer <key>)"}]
-EVENT = {"type": "object", "required": ["sensor_serial", "kind", "occurred_at"], "properties": {
-    "client_ref": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"},
-    "sensor_serial": {"type": "string", "minLength": 1, "maxLength": 64},
-    "kind": {"enum": ["arrive", "depart", "heartbeat"]},
-    "occurred_at": {"type": "string", "format": "date-time"},
-    "battery_mv": {"type": "integer", "minimum": 0, "maximum": 10000},
-    "magnet": {"type": "boolean", "description": "true: a car is over the sensor"}}}
-RESULT = {"type": "object", "required": ["index", "status"], "properties": {
-    "index": {"type": "integer"}, "client_ref": {"type": "string", "nullable": True},
-    "status": {"enum": ["accepted", "duplicate", "unknown_sensor", "invalid"]}, "fields": {"type": "object"}}}
-
-register_paths({
-    "/sensor-events": {"post": {
-        "summary": "A base station reports up to 1,000 sensor events; one result per event, the batch never fails "
-                   "for one bad item. A repeated (sensor, kind, occurred_at) is a duplicate and changes nothing.",
-        "security": STATION, "parameters": KEY_HEADER,
-        "requestBody": _body({"events": {"type": "array", "minItems": 1, "maxItems": 1000, "items": EVENT}},
-                             ["events"]),
-        "responses": {"200": _json({"type": "object", "required": ["counts", "results"], "properties": {
-            "station": {"type": "string"}, "counts": {"type": "object"},
-            "results": {"type": "array", "items": RESULT}}}), **_err(400, 401, 422)}}},
-    "/stations/heartbeat": {"post": {
-        "summary": "A base station says it is alive (and its supply voltage)", "security": STATION,
-        "parameters": KEY_HEADER,
-        "requestBody": _body({"voltage_mv": {"type": "integer", "minimum": 0, "maximum": 100000}}, []),
-        "responses": {"200": _json({"type": "object"}), **_err(400, 401, 422)}}},
-})
+                    "last_heartbeat_at": iso(g.station.last_heartbeat_at, zone), "now": iso(now, zone)})

@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from app.auth import limits
 from app.berths.models import BerthSegment
+from app.core.api.models import body
 from app.core.errors import DomainError
 from app.devices import services
 from app.extensions import db
@@ -11,20 +12,36 @@ from app.parks.models import FreeReason
 from app.parks.services import VEHICLE_CLASSES, active_car_types
 from app.parks.settings import collector_settings
 from app.shifts.services import open_shift
-from pos_api import bp
-from pos_api.support import Body, device_login_required, iso
+from pos_api import contract as c
+from pos_api.contract import api
+from pos_api.support import device_login_required, iso
+
+SESSION = ["Session"]
+SESSION_EXAMPLE = {
+    "token": "q8Xn…", "expires_at": "2026-05-01T21:58:00+08:00", "device_key": "k3Lr…",
+    "user": {"id": 12, "username": "wangfang", "name": "Wang Fang", "role": "collector"},
+    "park": {"id": 3, "name": "Renmin Rd", "timezone": "Asia/Shanghai", "kind": "street"},
+    "segments": [{"id": 7, "name": "Renmin Rd North", "address": "Renmin Rd 1-99", "latitude": 22.54,
+                  "longitude": 114.05}],
+    "settings": {"photo_required_entry": False, "photo_required_exit": False, "prepay_allowed": True,
+                 "prepay_presets_fen": [500, 1000], "receipt_header": "Renmin Rd parking", "receipt_footer": None,
+                 "hide_amounts": False, "signout_password_required": False},
+    "vehicle_classes": ["small", "large"], "car_types": [{"code": "1", "name": "Small car", "vehicle_class": "small"}],
+    "open_shift": None}
 
 
-@bp.post("/session")
+@api.route("/session", "POST", summary="Sign in on a handheld", tags=SESSION, body=c.SignIn,
+           answers={201: c.Session}, security=None, example=SESSION_EXAMPLE,
+           description="Only collectors and inspectors, only on an approved handheld of their park. A new sign-in "
+                       "revokes the person's previous token.",
+           errors=("bad_credentials", "device_pending", "device_revoked", "device_other_park", "account_disabled",
+                   "not_field_staff", "too_many_pending_devices", "too_many_requests", "too_many_new_devices"))
 @limits.per_address
 def sign_in():
-    body = Body()
-    username, password = body.str("username"), body.str("password", max_len=128)
-    serial = body.str("device_serial")
-    device_key = body.str("device_key", required=False, max_len=200)
-    body.check()
+    sent = body(c.SignIn)
     try:
-        new = services.sign_in(username, password, serial, ip=request.remote_addr, device_key=device_key)
+        new = services.sign_in(sent.username, sent.password, sent.device_serial, ip=request.remote_addr,
+                               device_key=sent.device_key)
     except DomainError as refusal:
         db.session.commit()  # keep the failure counter and the pending device for the manager
         if refusal.code in ("bad_credentials", "too_many_requests"):
@@ -32,16 +49,18 @@ def sign_in():
         raise
     db.session.commit()
     staff = new.session.staff
-    return jsonify({"token": new.token, "expires_at": iso(new.session.expires_at), "device_key": new.device_key,
+    zone = new.park.timezone
+    return jsonify({"token": new.token, "expires_at": iso(new.session.expires_at, zone), "device_key": new.device_key,
                     "user": {"id": staff.id, "username": staff.username, "name": staff.display_name,
                              "role": staff.role.kind},
                     "park": park_dict(new.park), "segments": segments_of(new.park),
                     "settings": settings_dict(new.park, staff),
                     "vehicle_classes": list(VEHICLE_CLASSES), "car_types": car_types_of(new.park),
-                    "open_shift": shift_ref(open_shift(staff))}), 201
+                    "open_shift": shift_ref(open_shift(staff), zone)}), 201
 
 
-@bp.delete("/session")
+@api.route("/session", "DELETE", summary="Sign out: revokes the token", tags=SESSION, answers={200: c.SignedOut},
+           example={"signed_out": True})
 @device_login_required()
 def sign_out():
     services.sign_out(g.device_session_id)
@@ -80,7 +99,8 @@ def free_reasons_of(park) -> list[str]:
                                                                  FreeReason.active.is_(True)).order_by(FreeReason.name)))
 
 
-def shift_ref(shift) -> dict | None:
+def shift_ref(shift, zone: str) -> dict | None:
     if shift is None:
         return None
-    return {"id": shift.id, "segment_id": shift.segment_id, "started_at": iso(shift.started_at), "late": shift.late}
+    return {"id": shift.id, "segment_id": shift.segment_id, "started_at": iso(shift.started_at, zone),
+            "late": shift.late}

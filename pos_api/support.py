@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from functools import partial, wraps
+from functools import lru_cache, partial, wraps
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g, jsonify, request
 from sqlalchemy import String, bindparam, cast, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from app.core.api.models import CLIENT_REF_PATTERN, MAX_ID
+from app.core.api.plumbing import install
 from app.core.autocommit import read_without_transaction
 from app.core.bodies import MULTIPART_ENVELOPE, body_limit, json_object, request_fingerprint
-from app.core.devicetime import AHEAD, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
 from app.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from app.core.idempotency import IdempotentRequest
 from app.core.reconnect import runs_again_on_disconnect
@@ -24,127 +26,14 @@ from app.parks.settings import join_settings, settings_in_row
 from app.staff.models import Staff
 from pos_api import bp
 
-MAX_ID = 2**31 - 1  # ids are 32-bit in the database; anything larger cannot exist
-UUIDISH = re.compile(r"^[A-Za-z0-9\-_]{8,64}$")
+UUIDISH = re.compile(CLIENT_REF_PATTERN)
 
 csrf.exempt(bp)  # devices authenticate with bearer tokens, not cookies
 # the body limit of a photo upload: a multipart form with client_ref, perhaps a kind, and the file
 photo_body = body_limit(PHOTO_MAX_BYTES + MULTIPART_ENVELOPE)
 
 
-@bp.errorhandler(DomainError)
-def domain_error(exc: DomainError):
-    db.session.rollback()
-    return jsonify(exc.to_dict()), exc.status, exc.headers
-
-
-@bp.after_request
-def finish_transaction(response):
-    """One transaction per request: kept when the answer is a success, dropped otherwise."""
-    if response.status_code < 400:
-        session = db.session()
-        # nothing to do when the write's idempotency record committed it already, or for a read
-        # in autocommit
-        if not g.get("autocommit") and (session.in_transaction() or session.new or session.dirty
-                                        or session.deleted):
-            session.commit()
-    else:
-        db.session.rollback()
-    return response
-
-
-class Body:
-    """Reads a JSON object field by field, collecting every problem before answering 422."""
-
-    def __init__(self, data=None):
-        self.data, self.errors = json_object() if data is None else data, {}
-
-    def _get(self, name, required):
-        value = self.data.get(name)
-        if value is None and required:
-            self.errors[name] = "required"
-        return value
-
-    def str(self, name, *, required=True, max_len=64, choices=None):
-        value = self._get(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-            self.errors[name] = f"a text of 1 to {max_len} characters"
-            return None
-        if not printable(value):
-            self.errors[name] = "contains control characters or invalid Unicode"
-            return None
-        if choices and value not in choices:
-            self.errors[name] = "one of " + ", ".join(choices)
-            return None
-        return value.strip()
-
-    def int(self, name, *, required=True, minimum=None, maximum=None):
-        value = self._get(name, required)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.errors[name] = "a whole number"
-            return None
-        maximum = MAX_ID if maximum is None else maximum
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            self.errors[name] = f"between {minimum} and {maximum}"
-            return None
-        return value
-
-    def int_list(self, name, *, max_items=100):
-        value = self._get(name, True)
-        if value is None:
-            return None
-        if (not isinstance(value, list) or not value or len(value) > max_items
-                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_ID for v in value)):
-            self.errors[name] = f"a list of 1 to {max_items} ids"
-            return None
-        return value
-
-    def client_ref(self):
-        value = self._get("client_ref", True)
-        if value is not None and (not isinstance(value, str) or not UUIDISH.match(value)):
-            self.errors["client_ref"] = "a client-generated id (UUID) of 8 to 64 characters"
-            return None
-        return value
-
-    def time(self, name, *, required=False):
-        value = self._get(name, required)
-        if value is None:
-            return None
-        parsed = parse_device_time(value)
-        if isinstance(parsed, str):
-            self.errors[name] = parsed
-            return None
-        return parsed
-
-    def object(self, name):
-        value = self.data.get(name)
-        if value is not None and not isinstance(value, dict):
-            self.errors[name] = "an object"
-            return None
-        return Body(value) if value is not None else None
-
-    def check(self, *children):
-        errors = dict(self.errors)
-        for prefix, child in children:
-            if child is not None:
-                errors.update({f"{prefix}.{k}": v for k, v in child.errors.items()})
-        if errors:
-            raise Invalid("validation_failed", "Some fields are missing or wrong.", errors)
-
-
-def printable(value: str) -> bool:
-    """No NUL or other control characters, and valid UTF-8 (no lone surrogates)."""
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+install(bp)  # one error answer and one transaction finish with /sync/v1 (app/core/api/plumbing.py)
 
 
 def existing_id(value: int) -> int:
@@ -152,18 +41,6 @@ def existing_id(value: int) -> int:
     if not 0 < value <= MAX_ID:
         raise NotFound("not_found", "No such object.")
     return value
-
-
-def parse_device_time(value) -> datetime | str:
-    """An ISO 8601 time with offset inside the device-time window (app.core.devicetime), or what is wrong."""
-    parsed = read_device_time(value, utcnow())
-    return _TIME_PROBLEMS[parsed] if isinstance(parsed, str) else parsed
-
-
-_TIME_PROBLEMS = {
-    NOT_A_TIME: "an ISO 8601 time with offset", NO_OFFSET: "a time with its UTC offset, e.g. 2026-05-01T08:00:00+08:00",
-    AHEAD: "more than 2 minutes in the future: check the handheld's clock (GET /pos/v1/time)",
-    TOO_OLD: "older than 48 hours"}
 
 
 def device_login_required(*kinds: str, plain: bool = False):
@@ -304,8 +181,22 @@ def now_or(value: datetime | None) -> datetime:
     return value or utcnow()
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def iso(value: datetime | None, zone: str | None = None) -> str | None:
+    """The time in ISO 8601 in the park's local offset (the one time convention of the device API):
+    `zone` or the signed-in person's park's."""
+    if value is None:
+        return None
+    return value.astimezone(_zone(zone or g.park.timezone)).isoformat()
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def iso_text(value: str | None) -> str | None:
+    """A time already written as ISO 8601 (by a service) in the park's local offset."""
+    return iso(datetime.fromisoformat(value)) if value else None
 
 
 def config(name: str):

@@ -4,40 +4,46 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from flask import g, jsonify, request
+from flask import g, jsonify
 
+from app.core.api.models import body, query
 from app.core.errors import Invalid
 from app.core.types import utcnow
 from app.tracks import services
-from pos_api import bp
-from pos_api.openapi import CLIENT_REF, OBJ, _body, _err, _json, register_paths
-from pos_api.support import Body, device_login_required, idempotent, iso
+from pos_api import contract as c
+from pos_api.contract import api
+from pos_api.support import device_login_required, idempotent, iso
 
-BEARER = [{"bearer": []}]
+TAGS = ["Tracks"]
 
 
-@bp.post("/tracks")
+@api.route("/tracks", "POST", tags=TAGS, body=c.TrackUpload, answers={200: c.TrackStored}, idempotent=True,
+           summary="Upload GPS points in a batch of up to 5,000",
+           description="WGS-84, or datum gcj02 to convert. Points already stored for the same recorded_at are "
+                       "skipped, so a re-sent batch adds nothing; a wrong point is rejected, not the batch.",
+           example={"received": 2, "added": 1, "already_stored": 0, "rejected_count": 1,
+                    "rejected": [{"index": 1, "fields": {"lat": "degrees between -90 and 90"}}]})
 @device_login_required()
 @idempotent
 def upload_track():
-    body = Body()
-    body.client_ref()
-    datum = body.str("datum", required=False, choices=services.DATUMS) or "wgs84"
-    points = body.data.get("points")
-    if not isinstance(points, list) or not 1 <= len(points) <= services.MAX_POINTS:
-        body.errors["points"] = f"a list of 1 to {services.MAX_POINTS} points"
-    body.check()
+    sent = body(c.TrackUpload)
+    points = sent.points
     now = utcnow()
-    rows, problems = services.parse_points(points, now, datum)
+    rows, problems = services.parse_points(points, now, sent.datum)
     added = services.store_points(g.staff.id, g.park.id, g.handheld_id, rows, now)
     return {"received": len(points), "added": added, "already_stored": len(rows) - added,
             "rejected": problems[:100], "rejected_count": len(problems)}, 200
 
 
-@bp.get("/tracks/mine")
+@api.route("/tracks/mine", "GET", summary="My points of a day (park time) with distance, duration and stops",
+           tags=TAGS, query=c.DayQuery, answers={200: c.DayTrack},
+           example={"date": "2026-05-01", "points": [{"lat": 22.54, "lng": 114.05,
+                                                      "recorded_at": "2026-05-01T08:00:00+08:00", "accuracy_m": 5.0,
+                                                      "speed_mps": 0.8}],
+                    "distance_m": 0.0, "duration_s": 0, "stops": 0, "near_segment_share": 1.0})
 @device_login_required()
 def my_track():
-    raw = request.args.get("date")
+    raw = query(c.DayQuery).date
     tz = ZoneInfo(g.park.timezone)
     try:
         day = date.fromisoformat(raw) if raw else utcnow().astimezone(tz).date()
@@ -50,24 +56,3 @@ def my_track():
          "speed_mps": p.speed_mps} for p in report["points"]],
         "distance_m": round(stats.distance_m, 1), "duration_s": stats.duration_s, "stops": len(stats.stops),
         "near_segment_share": stats.near_share})
-
-
-POINT = {"type": "object", "required": ["lat", "lng", "recorded_at"], "properties": {
-    "lat": {"type": "number", "minimum": -90, "maximum": 90},
-    "lng": {"type": "number", "minimum": -180, "maximum": 180},
-    "recorded_at": {"type": "string", "format": "date-time"}, "accuracy_m": {"type": "number", "minimum": 0},
-    "speed_mps": {"type": "number", "minimum": 0}}}
-
-register_paths({
-    "/tracks": {"post": {
-        "summary": "Upload GPS points (WGS-84, or datum gcj02 to convert) in a batch of up to 5,000; points already "
-                   "stored for the same recorded_at are skipped, so a re-sent batch adds nothing", "security": BEARER,
-        "requestBody": _body({"client_ref": CLIENT_REF, "datum": {"enum": ["wgs84", "gcj02"]},
-                              "points": {"type": "array", "minItems": 1, "maxItems": 5000, "items": POINT}},
-                             ["client_ref", "points"]),
-        "responses": {"200": _json(OBJ), **_err(400, 401, 422)}}},
-    "/tracks/mine": {"get": {
-        "summary": "My points of a day (park time) with distance, duration and stops", "security": BEARER,
-        "parameters": [{"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}}],
-        "responses": {"200": _json(OBJ), **_err(400, 401, 422)}}},
-})

@@ -1,27 +1,37 @@
 """/sync/v1: the on-site system's API. Every request is signed (see app/sync/signing.py); one
-transaction per request, kept on success and dropped on any refusal."""
+transaction per request, kept on success and dropped on any refusal (app/core/api/plumbing.py, shared
+with /pos/v1). The models and the document: app/sync/openapi.py."""
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, request
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, g, request
 from sqlalchemy.exc import IntegrityError
 
+from app.core.api.contract import Contract
+from app.core.api.models import body, query
+from app.core.api.plumbing import install
 from app.core.bodies import body_limit, json_object
-from app.core.errors import DomainError, Invalid, NotFound
-from app.core.types import storable_text, utcnow
+from app.core.errors import NotFound
+from app.core.types import utcnow
 from app.extensions import csrf, db
 from app.sync import feed, services, signing, uploads
+from app.sync import openapi as c
 from app.tenancy.models import Park
 
 bp = Blueprint("sync_api", __name__, url_prefix="/sync/v1")
 csrf.exempt(bp)  # sites sign each request instead of holding a cookie
+install(bp)
 MAX_UPLOAD_BODY = 16 * 1024 * 1024  # a batch of uploads; the other requests take MAX_CONTENT_LENGTH
-MAX_PULL = 1000
+api = Contract(bp=bp, **c.CONTRACT)  # type: ignore[arg-type]
+api.serve()
 
-
-@bp.errorhandler(DomainError)
-def domain_error(exc: DomainError):
-    db.session.rollback()
-    return jsonify(exc.to_dict()), exc.status
+TAGS = ["On-site link"]
+NOW = "2026-05-01T08:00:00+08:00"
+COMMAND_EXAMPLE = {"id": 5, "lane_id": 2, "action": "lift", "reason": "stuck", "state": "delivered",
+                   "requested_at": NOW, "result_message": None}
 
 
 @bp.before_request
@@ -36,29 +46,34 @@ def authenticate():
     g.park = db.session.get(Park, g.site.park_id)
 
 
-@bp.after_request
-def finish_transaction(response):
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
+def local(value) -> str:
+    """A time in the park's local offset, the one time convention of the device APIs."""
+    return value.astimezone(_zone(g.park.timezone)).isoformat()
 
 
-def _storable(text) -> bool:
-    return isinstance(text, str) and storable_text(text)
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
-@bp.get("/time")
+def _command(command: dict) -> dict:
+    return {**command, "requested_at": local(datetime.fromisoformat(command["requested_at"]))}
+
+
+@api.route("/time", "GET", summary="The cloud's time and the park's timezone", tags=TAGS, security="signed",
+             answers={200: c.SiteTime}, example={"now": NOW, "park_id": 3, "timezone": "Asia/Shanghai"})
 def server_time():
-    return {"now": g.now.isoformat(), "park_id": g.park.id, "timezone": g.park.timezone}
+    return {"now": local(g.now), "park_id": g.park.id, "timezone": g.park.timezone}
 
 
-@bp.post("/uploads")
+@api.route("/uploads", "POST", summary="A batch of lane events; one result per item, in order", tags=TAGS,
+             security="signed", body=c.Upload, answers={200: c.Uploaded},
+             example={"results": [{"kind": "entry", "site_id": "e-1", "status": "ok", "order_id": 812}],
+                      "accepted": 1, "refused": 0})
 @body_limit(MAX_UPLOAD_BODY)
 def upload():
     """A batch of lane events; one answer per item, in order."""
-    items = json_object().get("items")
+    items = body(c.Upload).items
     try:
         results = uploads.upload(g.site, g.park, items, g.now)
         db.session.flush()
@@ -71,61 +86,49 @@ def upload():
             "refused": sum(r["status"] == "refused" for r in results)}
 
 
-@bp.post("/heartbeat")
+@api.route("/heartbeat", "POST", summary="The site is alive; the devices listed answered it", tags=TAGS,
+             security="signed", body=c.Heartbeat, answers={200: c.Alive},
+             example={"ok": True, "server_time": NOW, "unknown_devices": {"lane": [99]}, "feed_seq": 120})
 def heartbeat():
-    data = json_object()
-    version, devices = data.get("version"), data.get("devices") or {}
-    errors = {}
-    if version is not None and (not _storable(version) or len(version) > 40):
-        errors["version"] = "a text of up to 40 characters"
-    if not isinstance(devices, dict) or any(
-            k not in services.DEVICE_KINDS or not isinstance(v, list) or len(v) > 1000
-            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in v)
-            for k, v in devices.items()):
-        errors["devices"] = "{kind: [ids]} with kind in " + ", ".join(services.DEVICE_KINDS)
-    if errors:
-        raise Invalid("validation_failed", "Some fields are missing or wrong.", errors)
-    unknown = services.heartbeat(g.site, version, devices, request.remote_addr, g.now)
-    return {"ok": True, "server_time": g.now.isoformat(), "unknown_devices": unknown,
-            "feed_seq": g.site.last_seq}
+    sent = body(c.Heartbeat)
+    unknown = services.heartbeat(g.site, sent.version, sent.devices or {}, request.remote_addr, g.now)
+    return {"ok": True, "server_time": local(g.now), "unknown_devices": unknown, "feed_seq": g.site.last_seq}
 
 
-@bp.get("/changes")
+@api.route("/changes", "GET", tags=TAGS, security="signed", query=c.ChangesQuery, answers={200: c.Changes},
+             summary="Changes after the cursor, in order, plus the barrier commands waiting",
+             description="A snapshot for after=0, a pruned or a future cursor; ask again with after=seq while more.",
+             example={"snapshot": False, "seq": 121, "more": False, "commands": [COMMAND_EXAMPLE], "changes": [
+                 {"seq": 121, "entity": "lane", "entity_id": 2, "op": "upsert", "payload": {"id": 2, "name": "Exit"}}]})
 def changes():
     """Changes after the cursor (`after`), in order, plus the barrier commands waiting."""
-    after, limit = request.args.get("after", "0"), request.args.get("limit", "200")
-    # ASCII digits only and bounded lengths: int() refuses "²" and numbers of over 4300 digits
-    if not (after.isascii() and after.isdigit() and len(after) <= 12 and limit.isascii() and limit.isdigit()
-            and len(limit) <= 12) or not 1 <= int(limit) <= MAX_PULL:
-        raise Invalid("validation_failed", "Bad cursor.", {"after": "a whole number >= 0",
-                                                           "limit": f"1 to {MAX_PULL}"})
-    answer = feed.changes_after(db.session, g.site, int(after), int(limit))
-    answer["commands"] = services.pending_commands(g.site, g.now)
+    asked = query(c.ChangesQuery)
+    answer = feed.changes_after(db.session, g.site, asked.after, asked.limit)
+    answer["commands"] = [_command(command) for command in services.pending_commands(g.site, g.now)]
     return answer
 
 
-@bp.post("/changes/ack")
+@api.route("/changes/ack", "POST", tags=TAGS, security="signed", body=c.Ack, answers={200: c.Acked},
+             summary="The site applied everything up to seq (never backwards)", errors=("ack_ahead",),
+             example={"acked_seq": 121})
 def ack_changes():
-    seq = services.check_ack(json_object().get("seq"))
+    seq = body(c.Ack).seq
     return {"acked_seq": feed.ack(db.session, g.site, seq, g.now)}
 
 
-@bp.get("/commands")
+@api.route("/commands", "GET", summary="Barrier commands not answered yet (handed out until answered)", tags=TAGS,
+             security="signed", answers={200: c.Commands}, example={"commands": [COMMAND_EXAMPLE]})
 def commands():
-    return {"commands": services.pending_commands(g.site, g.now)}
+    return {"commands": [_command(command) for command in services.pending_commands(g.site, g.now)]}
 
 
-@bp.post("/commands/<int:command_id>/result")
+@api.route("/commands/<int:command_id>/result", "POST", tags=TAGS, security="signed", body=c.CommandResult,
+             answers={200: c.CommandAnswer}, errors=("command_not_found", "command_finished"),
+             summary="The site's answer to a command; the same answer again is accepted, a contrary one is 409",
+             example={"command": {**COMMAND_EXAMPLE, "state": "done", "result_message": "opened"}})
 def command_result(command_id):
-    data = json_object()
-    ok, message = data.get("ok"), data.get("message")
-    if not isinstance(ok, bool) or (message is not None and not _storable(message)):
-        raise Invalid("validation_failed", "Some fields are missing or wrong.",
-                      {"ok": "true or false", "message": "a text"})
+    sent = body(c.CommandResult)
     if command_id > 2**31 - 1:  # ids are 32-bit; a larger one overflows the database driver
         raise NotFound("command_not_found", "No such command for this park.")
-    command = services.command_result(g.site, command_id, ok, message, g.now)
-    return {"command": services.command_dict(command)}
-
-
-from app.sync import openapi  # noqa: E402,F401  (registers GET /sync/v1/openapi.json on this blueprint)
+    command = services.command_result(g.site, command_id, sent.ok, sent.message, g.now)
+    return {"command": _command(services.command_dict(command))}

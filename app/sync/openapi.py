@@ -1,233 +1,308 @@
-"""GET /sync/v1/openapi.json: the OpenAPI 3 document of the on-site link (served unsigned).
+"""The /sync/v1 contract: request and answer models, the error codes and the OpenAPI document generated from
+them (app/core/api), served unsigned at GET /sync/v1/openapi.json.
 
-Field limits mirror the checks of app/sync/api.py, uploads.py and services.py; tests/sync/test_openapi.py
-fuzzes every operation against this document."""
+Upload items are checked one by one by app/sync/uploads.py (a wrong item is refused, not the batch): their
+models here describe them for the document. tests/sync/test_openapi.py fuzzes every operation against it."""
 from __future__ import annotations
 
-from flask import jsonify
+from typing import Annotated, Any, Literal
 
-from app.sync import services, uploads
-from app.sync.api import MAX_PULL, bp
-from app.sync.feed import SNAPSHOT_ENTITIES
+from pydantic import AfterValidator, BaseModel, Field
 
-SIGNED = [{"parkId": [], "timestamp": [], "requestId": [], "signature": []}]
-ERROR = {"$ref": "#/components/schemas/Error"}
-STATUS = {400: "Refused at the door: malformed_json (the body is not a JSON object sent as application/json, "
-               "or nests deeper than 32 levels; answered before the signature is checked), a NUL character in "
-               "the query",
-          401: "Not signed, or the signature is refused: see error.code",
-          404: "Not found", 409: "Conflict with the current state",
-          413: "payload_too_large: the body is larger than the operation takes (16 MB for /uploads, 1 MB "
-               "otherwise); refused before the signature is checked, and a streamed body is not read further",
-          422: "Invalid fields (validation_failed, ack_ahead...)"}
+from app.core.api.contract import ErrorCode, Operation
+from app.core.api.models import Answer, Id, LocalTime, QueryModel, RequestModel
+from app.core.types import storable_text
+from app.sync.uploads import MAX_ITEMS, MAX_PHOTO_BYTES, SITE_REF
 
-ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-FEN = {"type": "integer", "minimum": 0, "maximum": 10_000_000_00, "description": "Money in fen (1/100 yuan)."}
-TIME = {"type": "string", "format": "date-time"}
-AT = {**TIME, "description": "Device time, ISO 8601 with its UTC offset; at most 2 minutes ahead of the cloud "
-                             "and at most 7 days old."}
-SEQ = {"type": "integer", "minimum": 0, "description": "A position in the park's change feed."}
-OBJ = {"type": "object"}
-NO_NUL = r"^[^\x00]*$"
-
-
-def _text(max_len: int, description: str | None = None) -> dict:
-    schema = {"type": "string", "minLength": 1, "maxLength": max_len, "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"}
-    return {**schema, "description": description} if description else schema
+MAX_FEN = 10_000_000_00
+MAX_PULL = 1000  # changes per GET /changes
+DeviceKind = Literal["booth", "lane", "camera", "barrier", "led", "monitor"]  # app.sync.services.DEVICE_KINDS
+Action = Literal["lift", "lower"]  # app.sync.services.ACTIONS
+CommandState = Literal["queued", "delivered", "done", "failed"]  # app.sync.services.COMMAND_STATES
+Entity = Literal["park_parameters", "lane", "car_type", "plate_car_type", "tariff", "product", "pass",
+                 "plate_list"]  # app.sync.feed.SNAPSHOT_ENTITIES
+PayMethod = Literal["cash", "electronic", "card"]
+Seq = Annotated[int, Field(ge=0, le=10**12 - 1, description="A position in the park's change feed.")]
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="Money in integer fen (1/100 yuan).")]
+SiteId = Annotated[str, Field(pattern=SITE_REF.pattern, description=(
+    "The site's own id of the item: (park, kind, site_id) is the idempotency key."))]
+At = Annotated[str, Field(json_schema_extra={"format": "date-time"}, description=(
+    "Device time, ISO 8601 with its UTC offset; at most 2 minutes ahead of the cloud and at most 7 days old."))]
+Text = Annotated[str, Field(min_length=1, pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")]
 
 
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
+def _storable(value: str) -> str:
+    if not storable_text(value):
+        raise ValueError("a text without NUL or invalid Unicode")
+    return value
 
 
-def _json(schema, description="OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+# --- requests ------------------------------------------------------------------------------------
+
+class Heartbeat(RequestModel):
+    version: Annotated[str, Field(max_length=40), AfterValidator(_storable)] | None = Field(
+        None, description="The site software's version.")
+    devices: dict[DeviceKind, Annotated[list[Id], Field(max_length=1000)]] | None = Field(
+        None, description="{kind: [device ids]} that answered the site.")
 
 
-def _err(*codes) -> dict:
-    return {str(code): _json(ERROR, STATUS[code]) for code in codes}
+class Ack(RequestModel):
+    seq: Seq
 
 
-def _body(properties: dict, required: list[str]) -> dict:
-    return {"required": True, "content": {"application/json": {"schema": _object(properties, required)}}}
+class CommandResult(RequestModel):
+    ok: bool
+    message: Annotated[str, AfterValidator(_storable)] | None = None
 
 
-def _object(properties: dict, required: list[str], **extra) -> dict:
-    schema = {"type": "object", "properties": properties, **extra}
-    return {**schema, "required": required} if required else schema  # OpenAPI 3.0 refuses an empty list
+class Upload(RequestModel):
+    # items are checked one by one (a wrong one is refused, the others kept): typed for the document only
+    items: Annotated[list[Any], Field(min_length=1, max_length=MAX_ITEMS, json_schema_extra={"items": {"oneOf": [
+        {"$ref": f"#/components/schemas/{name}"} for name in
+        ("EntryItem", "ExitItem", "SettlementItem", "LiftItem", "PassSaleItem")]}})]
 
 
-def _operation(summary: str, responses: dict, errors=(), **extra) -> dict:
-    """Every operation is signed, and any may be refused at the door (400), by the signature check (401),
-    or as invalid (422); one with a body as too large (413)."""
-    codes = sorted({400, 401, 422, *errors, *((413,) if "requestBody" in extra else ())})
-    return {"summary": summary, "security": SIGNED, "responses": {**responses, **_err(*codes)}, **extra}
+class ChangesQuery(QueryModel):
+    after: Seq = Field(0, description="The last position applied (0: a snapshot).")
+    limit: Annotated[int, Field(ge=1, le=MAX_PULL)] = 200
 
 
-# --- upload items, one schema per kind -----------------------------------------------------------
-
-SITE_ID = {"type": "string", "pattern": uploads.SITE_REF.pattern,
-           "description": "The site's own id of the item: (park, kind, site_id) is the idempotency key."}
-PLATE = _text(16, "Plate; normalized to 4 to 10 letters, digits or Chinese characters.")
-PHOTO = {"type": "string", "format": "byte",
-         "description": f"Base64 JPEG or PNG of at most {uploads.MAX_PHOTO_BYTES // 1024} KB."}
-LANE = {**ID, "description": "A lane of this park."}
-ORDER_SITE_ID = _text(64, "The site_id of the entry this item belongs to.")
-PAYMENT = _object({"method": {"enum": list(uploads.PAY_METHODS)}, "amount_fen": FEN}, ["method", "amount_fen"])
+class _Item(BaseModel):
+    site_id: SiteId
 
 
-def _item(kind: str, description: str, properties: dict, required: list[str]) -> dict:
-    return _object({"kind": {"enum": [kind]}, "site_id": SITE_ID, **properties}, ["kind", "site_id", *required],
-                   description=description)
+class EntryItem(_Item):
+    """A car in: opens an order (an open order of the same plate closes at no charge)."""
+    kind: Literal["entry"]
+    plate: Annotated[str, Field(max_length=16, description="Normalized to 4 to 10 letters, digits or Chinese.")]
+    lane_id: Id
+    at: At
+    vehicle_class: Annotated[str, Field(max_length=32, description="Default small.")] | None = None
+    photo: Annotated[str, Field(json_schema_extra={"format": "byte"}, description=(
+        f"Base64 JPEG or PNG of at most {MAX_PHOTO_BYTES // 1024} KB."))] | None = None
 
 
-ITEMS = {
-    "EntryItem": _item("entry", "A car in: opens an order (an open order of the same plate closes at no charge).",
-                       {"plate": PLATE, "lane_id": LANE, "at": AT, "vehicle_class": _text(32, "Default small."),
-                        "photo": PHOTO}, ["plate", "lane_id", "at"]),
-    "ExitItem": _item("exit", "A car out: sets left_at; an order nobody settled closes free.",
-                      {"order_site_id": ORDER_SITE_ID, "lane_id": LANE, "at": AT, "photo": PHOTO},
-                      ["order_site_id", "lane_id", "at"]),
-    "SettlementItem": _item(
-        "settlement", "A payment at the booth: payments plus reduction must equal the fee; several add up.",
-        {"order_site_id": ORDER_SITE_ID, "at": AT, "fee_fen": FEN,
-         "payments": {"type": "array", "maxItems": 5, "items": PAYMENT},
-         "reduction_fen": FEN, "free_reason": _text(80, "Required with a reduction."),
-         "collector_name": _text(80)}, ["order_site_id", "at", "fee_fen"]),
-    "LiftItem": _item("lift", "手动抬杆: a barrier opened by hand (kept and audited).",
-                      {"lane_id": LANE, "at": AT, "reason": _text(200), "operator_name": _text(80),
-                       "plate": _text(16)}, ["lane_id", "at", "reason"]),
-    "PassSaleItem": _item(
-        "pass_sale", "A monthly pass sold at the booth, as if sold in the admin.",
-        {"product_id": ID, "holder_name": _text(80), "phone": _text(32),
-         "plates": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-         "starts_on": {"type": "string", "format": "date", "maxLength": 10},
-         "months": {"type": "integer", "minimum": 1, "maximum": 36}, "paid_fen": FEN,
-         "method": {"enum": list(uploads.PAY_METHODS), "description": "Default cash."}, "at": AT},
-        ["product_id", "holder_name", "plates", "starts_on", "months", "at"]),
-}
+class ExitItem(_Item):
+    """A car out: sets left_at; an order nobody settled closes free."""
+    kind: Literal["exit"]
+    order_site_id: Annotated[str, Field(max_length=64, description="The site_id of the entry.")]
+    lane_id: Id
+    at: At
+    photo: Annotated[str, Field(json_schema_extra={"format": "byte"})] | None = None
 
 
-def _accepted(kinds: list[str], order_id: dict, extra: dict | None = None, required=()) -> dict:
-    return _object({"kind": {"enum": kinds}, "site_id": {"type": "string"}, "status": {"enum": ["ok"]},
-                    "order_id": order_id, **(extra or {})}, ["kind", "site_id", "status", "order_id", *required])
+class Payment(BaseModel):
+    method: PayMethod
+    amount_fen: Fen
 
 
-RESULTS = {
-    "OrderAccepted": _accepted(["entry", "exit", "settlement"], ID),
-    "LiftAccepted": _accepted(["lift"], {"type": "integer", "nullable": True, "enum": [None]}),
-    "PassSaleAccepted": _accepted(["pass_sale"], {"type": "integer", "nullable": True, "enum": [None]},
-                                  {"pass_id": ID, "ends_on": {"type": "string", "format": "date"}},
-                                  ["pass_id", "ends_on"]),
-    "ItemRefused": _object({"kind": {"type": "string", "nullable": True}, "site_id": {"type": "string",
-                                                                                     "nullable": True},
-                            "status": {"enum": ["refused"]}, "error": _ref("ErrorBody")},
-                           ["kind", "site_id", "status", "error"],
-                           description="The item changed nothing; correct it and send it again with the same "
-                                       "site_id. kind and site_id are echoed when they were texts."),
-}
-UPLOAD_RESULT = {"oneOf": [_ref(name) for name in RESULTS],
-                 "description": "An accepted item sent again gets its first answer."}
-
-COMMAND = _object({"id": ID, "lane_id": ID, "action": {"enum": list(services.ACTIONS)},
-                   "reason": {"type": "string", "nullable": True},
-                   "state": {"enum": list(services.COMMAND_STATES)}, "requested_at": TIME,
-                   "result_message": {"type": "string", "nullable": True}},
-                  ["id", "lane_id", "action", "reason", "state", "requested_at", "result_message"])
-CHANGE = _object({"seq": {**SEQ, "description": "Absent in a snapshot."}, "entity": {"enum": list(SNAPSHOT_ENTITIES)},
-                  "entity_id": {"type": "integer", "nullable": True,
-                                "description": "Null for the default parameters of a park that never saved them."},
-                  "op": {"enum": ["upsert", "delete"]},
-                  "payload": {"type": "object", "nullable": True,
-                              "description": "The row's columns (null for a delete)."}},
-                 ["entity", "entity_id", "op", "payload"])
-DEVICES = {"type": "object", "additionalProperties": False,
-           "properties": {kind: {"type": "array", "maxItems": 1000, "items": ID} for kind in services.DEVICE_KINDS}}
+class SettlementItem(_Item):
+    """A payment at the booth: payments plus reduction must equal the fee; several add up."""
+    kind: Literal["settlement"]
+    order_site_id: Annotated[str, Field(max_length=64)]
+    at: At
+    fee_fen: Fen
+    payments: Annotated[list[Payment], Field(max_length=5)] | None = None
+    reduction_fen: Fen | None = None
+    free_reason: Annotated[str, Field(max_length=80, description="Required with a reduction.")] | None = None
+    collector_name: Annotated[str, Field(max_length=80)] | None = None
 
 
-def _paths() -> dict:
-    commands = {"type": "array", "items": _ref("Command")}
-    return {
-        "/time": {"get": _operation("The cloud's time and the park's timezone", {"200": _json(_object(
-            {"now": TIME, "park_id": ID, "timezone": {"type": "string"}}, ["now", "park_id", "timezone"]))})},
-        "/uploads": {"post": _operation(
-            "A batch of lane events; one result per item, in order",
-            {"200": _json(_object({"results": {"type": "array", "items": UPLOAD_RESULT},
-                                   "accepted": {"type": "integer", "minimum": 0},
-                                   "refused": {"type": "integer", "minimum": 0}},
-                                  ["results", "accepted", "refused"]))},
-            requestBody=_body({"items": {"type": "array", "minItems": 1, "maxItems": uploads.MAX_ITEMS,
-                                         "items": {"oneOf": [_ref(name) for name in ITEMS]}}}, ["items"]))},
-        "/heartbeat": {"post": _operation(
-            "The site is alive; the devices listed answered it",
-            {"200": _json(_object({"ok": {"enum": [True]}, "server_time": TIME,
-                                   "unknown_devices": {**DEVICES, "description": "Ids the cloud does not know."},
-                                   "feed_seq": SEQ}, ["ok", "server_time", "unknown_devices", "feed_seq"]))},
-            requestBody=_body({"version": {"type": "string", "maxLength": 40, "pattern": NO_NUL},
-                               "devices": {**DEVICES, "description": "{kind: [device ids]}"}}, []))},
-        "/changes": {"get": _operation(
-            "Changes after the cursor, in order (a snapshot for 0, a pruned or a future cursor), "
-            "plus the barrier commands waiting",
-            {"200": _json(_object({"snapshot": {"type": "boolean"}, "seq": {**SEQ, "description": "The new cursor."},
-                                   "more": {"type": "boolean"}, "changes": {"type": "array", "items": _ref("Change")},
-                                   "commands": commands}, ["snapshot", "seq", "more", "changes", "commands"]))},
-            parameters=[{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0,
-                                                                    "maximum": 10**12 - 1, "default": 0}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                    "maximum": MAX_PULL, "default": 200}}])},
-        "/changes/ack": {"post": _operation(
-            "The site applied everything up to seq (never backwards; 422 ack_ahead beyond the feed)",
-            {"200": _json(_object({"acked_seq": SEQ}, ["acked_seq"]))},
-            requestBody=_body({"seq": SEQ}, ["seq"]))},
-        "/commands": {"get": _operation("Barrier commands not answered yet (handed out until answered)",
-                                        {"200": _json(_object({"commands": commands}, ["commands"]))})},
-        "/commands/{command_id}/result": {"post": _operation(
-            "The site's answer to a command; the same answer again is accepted, a contrary one is 409",
-            {"200": _json(_object({"command": _ref("Command")}, ["command"]))}, (404, 409),
-            parameters=[{"name": "command_id", "in": "path", "required": True, "schema": ID}],
-            requestBody=_body({"ok": {"type": "boolean"}, "message": {"type": "string", "pattern": NO_NUL}}, ["ok"]))},
-    }
+class LiftItem(_Item):
+    """手动抬杆: a barrier opened by hand (kept and audited)."""
+    kind: Literal["lift"]
+    lane_id: Id
+    at: At
+    reason: Annotated[str, Field(max_length=200)]
+    operator_name: Annotated[str, Field(max_length=80)] | None = None
+    plate: Annotated[str, Field(max_length=16)] | None = None
 
 
-SECURITY_DESCRIPTION = (
-    "Every request carries X-Park-Id, X-Timestamp (Unix seconds, within 300 s of the cloud's clock), "
-    "X-Request-Id (8 to 64 ASCII characters, unique per request) and X-Signature: the hex HMAC-SHA256, "
-    "keyed with the site's secret, of METHOD \\n /sync/v1/path?query \\n timestamp \\n request-id \\n "
-    "sha256-hex(body). Refusals are 401 with error.code signature_missing, signature_malformed, "
-    "unknown_park, stale_timestamp (with error.server_time), bad_signature or replayed_request.")
+class PassSaleItem(_Item):
+    """A monthly pass sold at the booth, as if sold in the admin."""
+    kind: Literal["pass_sale"]
+    product_id: Id
+    holder_name: Annotated[str, Field(max_length=80)]
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    plates: Annotated[list[str], Field(min_length=1)]
+    starts_on: Annotated[str, Field(max_length=10, json_schema_extra={"format": "date"})]
+    months: Annotated[int, Field(ge=1, le=36)]
+    paid_fen: Fen | None = None
+    method: PayMethod = Field("cash")
+    at: At
 
 
-def _security_schemes() -> dict:
-    headers = {"parkId": ("X-Park-Id", "The park's id."), "timestamp": ("X-Timestamp", "Unix seconds."),
-               "requestId": ("X-Request-Id", "Unique per request: a replay is refused."),
-               "signature": ("X-Signature", SECURITY_DESCRIPTION)}
-    return {key: {"type": "apiKey", "in": "header", "name": name, "description": description}
-            for key, (name, description) in headers.items()}
+# --- answers -------------------------------------------------------------------------------------
+
+class SiteTime(Answer):
+    """The cloud's time and the park's timezone"""
+    now: LocalTime
+    park_id: int
+    timezone: str
 
 
-def _schemas() -> dict:
-    body = _object({"code": {"type": "string"}, "message": {"type": "string"}, "fields": OBJ,
-                    "server_time": {"type": "integer", "description": "With stale_timestamp: the cloud's "
-                                                                      "Unix time."}},
-                   ["code", "message", "fields"])
-    return {"Error": _object({"error": _ref("ErrorBody")}, ["error"]), "ErrorBody": body,
-            "Command": COMMAND, "Change": CHANGE, **ITEMS, **RESULTS}
+class ErrorBody(Answer):
+    code: str
+    message: str
+    fields: dict[str, str]
+
+
+class OrderAccepted(Answer):
+    kind: Literal["entry", "exit", "settlement"]
+    site_id: str
+    status: Literal["ok"]
+    order_id: int
+
+
+class LiftAccepted(Answer):
+    kind: Literal["lift"]
+    site_id: str
+    status: Literal["ok"]
+    order_id: None
+
+
+class PassSaleAccepted(Answer):
+    kind: Literal["pass_sale"]
+    site_id: str
+    status: Literal["ok"]
+    order_id: None
+    pass_id: int
+    ends_on: str = Field(json_schema_extra={"format": "date"})
+
+
+class ItemRefused(Answer):
+    """The item changed nothing; correct it and send it again with the same site_id."""
+    kind: str | None = Field(description="Echoed when it was a text.")
+    site_id: str | None = Field(description="Echoed when it was a text.")
+    status: Literal["refused"]
+    error: ErrorBody
+
+
+class Uploaded(Answer):
+    """One result per item, in order (an accepted item sent again gets its first answer)"""
+    results: list[OrderAccepted | LiftAccepted | PassSaleAccepted | ItemRefused]
+    accepted: int
+    refused: int
+
+
+class Alive(Answer):
+    """The site is alive; the devices listed answered it"""
+    ok: Literal[True]
+    server_time: LocalTime
+    unknown_devices: dict[DeviceKind, list[int]] = Field(description="Ids the cloud does not know.")
+    feed_seq: int
+
+
+class Command(Answer):
+    id: int
+    lane_id: int
+    action: Action
+    reason: str | None
+    state: CommandState
+    requested_at: LocalTime
+    result_message: str | None
+
+
+class Change(Answer):
+    seq: int | None = Field(None, description="Absent in a snapshot.")
+    entity: Entity
+    entity_id: int | None = Field(description="Null for the default parameters of a park that never saved them.")
+    op: Literal["upsert", "delete"]
+    payload: dict[str, Any] | None = Field(description="The row's columns (null for a delete).",
+                                           json_schema_extra={"x-free-form": True})
+
+
+class Changes(Answer):
+    """Changes after the cursor, in order, and the barrier commands waiting"""
+    snapshot: bool
+    seq: int = Field(description="The new cursor.")
+    more: bool
+    changes: list[Change]
+    commands: list[Command]
+
+
+class Acked(Answer):
+    """The position acknowledged"""
+    acked_seq: int
+
+
+class Commands(Answer):
+    """Barrier commands not answered yet"""
+    commands: list[Command]
+
+
+class CommandAnswer(Answer):
+    """The command with its result"""
+    command: Command
+
+
+class ServerTimeNow(BaseModel):
+    server_time: int = Field(description="The cloud's Unix time.")
+
+
+# --- errors and the document ---------------------------------------------------------------------
+
+_CODES = [
+    ErrorCode("malformed_json", 400, "the body is not a JSON object sent as application/json, or nests deeper "
+                                     "than 32 levels; answered before the signature is checked"),
+    ErrorCode("bad_input", 400, "the query contains a NUL character"),
+    ErrorCode("signature_missing", 401, "a signing header is missing"),
+    ErrorCode("signature_malformed", 401, "a signing header is not in its format"),
+    ErrorCode("unknown_park", 401, "this park has no on-site server in the cloud"),
+    ErrorCode("stale_timestamp", 401, "X-Timestamp is more than 300 s from the cloud's clock", ServerTimeNow),
+    ErrorCode("bad_signature", 401, "the signature does not match (see docs/sync.md for the canonical string)"),
+    ErrorCode("replayed_request", 401, "this X-Request-Id was used already"),
+    ErrorCode("not_found", 404, "no such address"),
+    ErrorCode("command_not_found", 404, "no such command for this park"),
+    ErrorCode("command_finished", 409, "the command has another result already"),
+    ErrorCode("payload_too_large", 413, "the body is larger than the operation takes (16 MB for /uploads, 1 MB "
+                                        "otherwise); refused before the signature is checked"),
+    ErrorCode("validation_failed", 422, "some fields are missing or wrong: see fields"),
+    ErrorCode("ack_ahead", 422, "the position is beyond the feed"),
+]
+
+SIGNING = (
+    "Every request carries X-Park-Id, X-Timestamp (Unix seconds, within 300 s of the cloud's clock), X-Request-Id "
+    "(8 to 64 ASCII characters, unique per request) and X-Signature: the lower-case hex HMAC-SHA256 keyed with "
+    "the UTF-8 bytes of the site's secret (the text shown once in the admin, used as it is) over the UTF-8 bytes "
+    "of five lines joined by a single \\n, without a trailing newline: the method in upper case; the path from "
+    "/sync/v1 on, followed by ? and the query string exactly as sent only when there is a query (no ? without "
+    "one); X-Timestamp; X-Request-Id; the lower-case hex SHA-256 of the body bytes as sent (of no bytes for a "
+    "GET). docs/sync.md gives a worked example.")
+
+
+def _door(op: Operation) -> list[str]:
+    codes = ["bad_input", "signature_missing", "signature_malformed", "unknown_park", "stale_timestamp",
+             "bad_signature", "replayed_request"]
+    if op.body is not None:
+        codes += ["malformed_json", "payload_too_large", "validation_failed"]
+    if op.query is not None:
+        codes.append("validation_failed")
+    if op.path_params:
+        codes.append("not_found")
+    return codes
+
+
+# the document around the operations (app/sync/api.py declares them on its blueprint)
+CONTRACT = dict(
+    info={"title": "ParkingOS on-site link", "version": "1.1.0", "description": (
+        "The API of an off-street park's on-site server (see docs/sync.md). Money in integer fen; every time the "
+        "cloud sends is ISO 8601 in the park's local offset; every request signed; errors are "
+        "{\"error\": {\"code\", \"message\", \"fields\", ...}}. One transaction per request.")},
+    security_schemes={key: {"type": "apiKey", "in": "header", "name": name, "description": text}
+                      for key, (name, text) in {
+                          "parkId": ("X-Park-Id", "The park's id."),
+                          "timestamp": ("X-Timestamp", "Unix seconds."),
+                          "requestId": ("X-Request-Id", "Unique per request: a replay is refused."),
+                          "signature": ("X-Signature", SIGNING)}.items()},
+    security={"signed": [{"parkId": [], "timestamp": [], "requestId": [], "signature": []}]},
+    codes={c.code: c for c in _CODES},
+    door=_door,
+    models=[EntryItem, ExitItem, SettlementItem, LiftItem, PassSaleItem],
+)
 
 
 def document() -> dict:
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "ParkingOS on-site link", "version": "1.0.0",
-                 "description": "The API of an off-street park's on-site server (see docs/sync.md). Money in "
-                                "integer fen; times ISO 8601 with offset; every request signed; errors are "
-                                '{"error": {"code", "message", "fields"}}. One transaction per request.'},
-        "servers": [{"url": "/sync/v1"}],
-        "security": SIGNED,
-        "paths": _paths(),
-        "components": {"securitySchemes": _security_schemes(), "schemas": _schemas()},
-    }
+    from app.sync.api import api
 
-
-@bp.get("/openapi.json")
-def openapi_json():
-    return jsonify(document())
+    return api.document()

@@ -12,7 +12,9 @@ from app.berths.models import Berth, BerthSegment
 from app.devices.models import Handheld
 from app.staff.models import RoleKind
 from app.tariffs.models import TariffRule, TariffVersion
+from pos_api.contract import document
 from tests.factories import PASSWORD
+from tests.openapi_support import check_answer
 
 HOURLY_2_YUAN = {"kind": "parkingos", "day": {"b_time": 0, "b_minute": 0, "e_time": 24, "e_minute": 0, "unit": 60,
                                               "price": "2.00", "first_times": 0, "fprice": "0", "free_time": 0,
@@ -36,14 +38,20 @@ class Street:
     handhelds: dict = field(default_factory=dict)
 
     def login(self, username, serial="POS-P1-A", password=PASSWORD):
-        response = self.client.post("/pos/v1/session", json={"username": username, "password": password,
+        response = self.call("POST", "/session", None, json={"username": username, "password": password,
                                                              "device_serial": serial})
         assert response.status_code == 201, response.get_json()
         return response.get_json()["token"]
 
     def call(self, method, url, token, **kw):
+        """The request, its answer checked against the generated document (status, shape, error code)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return self.client.open(f"/pos/v1{url}", method=method, headers=headers, **kw)
+        response = self.client.open(f"/pos/v1{url}", method=method, headers=headers, **kw)
+        if response.is_json:
+            check_answer(pos_document(), "/pos/v1", method, f"/pos/v1{url}", response.status_code,
+                         response.get_json())
+        return response
+
 
     def signed_in(self, username="collectorp1", segment=0, serial="POS-P1-A"):
         token = self.login(username, serial)
@@ -94,3 +102,12 @@ def street(app, tree, make, db):
     make.staff(tree.p2, "collectorp2", kind=RoleKind.COLLECTOR)
     make.staff(tree.p1, "inspectorp1", kind=RoleKind.INSPECTOR)
     return street
+
+
+_DOCUMENT: dict = {}
+
+
+def pos_document() -> dict:
+    if not _DOCUMENT:
+        _DOCUMENT.update(document())
+    return _DOCUMENT

@@ -18,7 +18,7 @@ from app.core.types import utcnow
 from app.inspections.models import InspectorGroup
 from app.inspections.services import raise_task
 from app.staff.models import Staff
-from pos_api.openapi import document
+from pos_api.contract import document
 from tests.body_support import snapshot
 from tests.openapi_support import takes_client_ref
 from tests.pos_api.conftest import ago, ref
@@ -26,7 +26,7 @@ from tests.pos_api.conftest import ago, ref
 JPEG, OTHER_JPEG = b"\xff\xd8\xff\xe0" + b"0" * 100, b"\xff\xd8\xff\xe0" + b"1" * 100
 PNG, OTHER_PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 IDEMPOTENT = sorted(f"{method.upper()} {path}" for path, operations in document()["paths"].items()
-                    for method, operation in operations.items() if takes_client_ref(operation))
+                    for method, operation in operations.items() if takes_client_ref(operation, document()))
 
 
 @dataclass

@@ -5,7 +5,7 @@ deep, bytes that are not JSON, or a body of another type is 400 malformed_json, 
 import pytest
 
 from app.orders.photos import MAX_BYTES as PHOTO_BYTES
-from pos_api.openapi import document
+from pos_api.contract import document
 from tests.body_support import MIB, MULTIPART, Counted, json_padded, multipart, send
 from tests.factories import PASSWORD
 from tests.openapi_support import body_type, operations

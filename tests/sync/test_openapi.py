@@ -11,7 +11,7 @@ from werkzeug.test import EnvironBuilder
 from app.core.types import utcnow
 from app.sync.openapi import document
 from app.sync.signing import signed_headers
-from tests.openapi_support import undocumented_routes
+from tests.openapi_support import resolve, undocumented_routes, untyped_objects
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 schema = schemathesis.openapi.from_dict(document())
@@ -78,9 +78,10 @@ def test_the_document_is_public_and_names_every_route(app, client):
 def test_the_document_lists_every_upload_kind():
     from app.sync.uploads import KINDS
 
-    items = document()["paths"]["/uploads"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    schemas = document()["components"]["schemas"]
-    kinds = {schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["kind"]["enum"][0]
+    doc = document()
+    items = resolve(doc, doc["paths"]["/uploads"]["post"]["requestBody"]["content"]["application/json"]["schema"])
+    schemas = doc["components"]["schemas"]
+    kinds = {schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["kind"]["const"]
              for ref in items["properties"]["items"]["items"]["oneOf"]}
     assert kinds == set(KINDS)
 
@@ -113,3 +114,26 @@ def test_a_lone_surrogate_in_an_upload_refuses_the_item_only(site):
     assert [r["status"] for r in answer["results"]] == ["refused", "refused", "ok"]
     assert "reason" in answer["results"][0]["error"]["fields"]
     assert "site_id" in answer["results"][1]["error"]["fields"]
+
+
+def test_the_document_is_valid_and_every_success_is_typed():
+    from openapi_spec_validator import validate
+
+    doc = document()
+    validate(doc)
+    assert untyped_objects(doc) == []
+    alive = doc["components"]["schemas"]["Alive"]["properties"]["ok"]
+    assert alive == {"const": True, "title": "Ok", "type": "boolean"}
+    ids = [op["operationId"] for methods in doc["paths"].values() for op in methods.values()]
+    assert len(ids) == len(set(ids)) and all(op.get("tags") and op.get("summary") for methods in doc["paths"].values()
+                                             for op in methods.values())
+
+
+def test_times_are_sent_in_the_parks_offset(site):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    status, answer = site.client.call("GET", "/time")
+    offset = datetime.now(ZoneInfo(answer["timezone"])).strftime("%z")
+    assert status == 200 and answer["now"].endswith(offset[:3] + ":" + offset[3:])
+    assert site.client.heartbeat("2.1.0")[1]["server_time"].endswith(offset[:3] + ":" + offset[3:])
