@@ -223,6 +223,7 @@ class CollectorSettings(Answer):
     receipt_footer: str | None
     hide_amounts: bool
     signout_password_required: bool
+    free_reasons: list[str] = Field(description="The names settle's `free_reason` accepts (免费原因).")
 
 
 class CarType(Answer):

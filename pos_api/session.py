@@ -25,7 +25,8 @@ SESSION_EXAMPLE = {
                   "longitude": 114.05}],
     "settings": {"photo_required_entry": False, "photo_required_exit": False, "prepay_allowed": True,
                  "prepay_presets_fen": [500, 1000], "receipt_header": "Renmin Rd parking", "receipt_footer": None,
-                 "hide_amounts": False, "signout_password_required": False},
+                 "hide_amounts": False, "signout_password_required": False,
+                 "free_reasons": ["Police", "Resident"]},
     "vehicle_classes": ["small", "large"], "car_types": [{"code": "1", "name": "Small car", "vehicle_class": "small"}],
     "open_shift": None}
 
