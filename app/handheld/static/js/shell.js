@@ -80,7 +80,7 @@ export function decisionPanel(item, after) {
     choices.push(button(t("refused.take_new", { total: yuan(error.quote.due_fen) }),
       () => resend(item, { amount_fen: error.quote.due_fen }).then(after), "primary", { id: "take-new" }));
   }
-  if (error.code === "fee_changed" && item.kind === "recover" && error.due_fen !== undefined) {
+  if (error.code === "arrears_changed" && item.kind === "recover" && error.due_fen !== undefined) {
     choices.push(button(t("refused.take_new", { total: yuan(error.due_fen) }),
       () => resend(item, { amount_fen: error.due_fen, arrear_ids: error.arrears.map((a) => a.id) }).then(after),
       "primary", { id: "take-new" }));
