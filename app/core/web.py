@@ -7,6 +7,7 @@ from flask import abort, current_app, flash, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required
 
+from app.core.errors import DomainError
 from app.core.labels import label
 from app.extensions import db
 from app.tenancy.models import NODE_MODELS, Level
@@ -72,12 +73,13 @@ def node_from_key(scope: Scope, key: str):
     return scope.get(model, int(node_id)) or False
 
 
-def show_refusal(form, exc) -> None:
-    """A service refused the change: roll back and show its message on the field it names
-    (`exc.field`), or above the form."""
+def show_refusal(form, exc: DomainError) -> None:
+    """A service refused the change: roll back and show its message on the field it names (`exc.field`),
+    or above the form."""
     db.session.rollback()
-    field = getattr(form, exc.field, None) if getattr(exc, "field", None) else None
-    if field is not None:
+    name = getattr(exc, "field", None)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
         field.errors = list(field.errors) + [str(exc)]
     else:
         form.form_errors.append(str(exc))

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
+from app.core.errors import Refused
 from app.devices.models import Handheld, SimCard
 from app.extensions import db
 from app.lanes.models import DEVICE_MODELS, Barrier, Booth, Camera, Lane, LedScreen, Monitor
@@ -38,10 +39,8 @@ SIM_DEVICES = {"handheld": Handheld, "base_station": BaseStation, "booth": Booth
                "led": LedScreen, "monitor": Monitor}
 
 
-class LaneError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class LaneError(Refused, ValueError):
+    code = "lane_refused"
 
 
 def is_online(last_seen_at: datetime | None, now: datetime) -> bool:

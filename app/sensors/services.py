@@ -35,6 +35,7 @@ from app.berths.models import Berth
 from app.core import signals
 from app.core.bulk import insert_ignore, one_of, update_rows
 from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
+from app.core.errors import Refused
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
@@ -559,10 +560,8 @@ def _take_offline(model, ids: list) -> list:
 
 # --- admin: stations, binding, import, health figures ---------------------------------------------
 
-class SensorError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class SensorError(Refused):
+    code = "sensor_refused"
 
 
 def create_station(actor, park: Park, serial: str, name: str | None, location: str | None,

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from app.audit.services import record
 from app.core.bulk import insert_ignore
-from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.core.errors import Conflict, Invalid, NotFound, Refused, Unauthorized
 from app.core.types import utcnow
 from app.extensions import db
 from app.lanes.services import mark_seen
@@ -24,12 +24,9 @@ ACTIONS = ("lift", "lower")
 COMMAND_STATES = ("queued", "delivered", "done", "failed")
 
 
-class LinkError(ValueError):
+class LinkError(Refused, ValueError):
     """A refusal shown on an admin form."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    code = "link_refused"
 
 
 def site_of(park_id: int) -> SiteServer | None:

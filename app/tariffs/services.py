@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _
 from sqlalchemy import bindparam, case, select
 
 from app.audit import services as audit
+from app.core.errors import Invalid
 from app.core.refs import ParkRef
 from app.core.types import utcnow
 from app.extensions import db
@@ -80,12 +81,13 @@ def quote_rule(park: ParkRef, rule, entered_at: datetime, left_at: datetime, veh
 
 # ---------------------------------------------------------------- rule pages (admin writes)
 
-class TariffInputError(ValueError):
+class TariffInputError(Invalid, ValueError):
     """Input the pages must show next to fields: `fields` maps a field path to a message."""
+    code = "tariff_input_invalid"
 
     def __init__(self, fields: dict):
-        super().__init__(fields)
-        self.fields = dict(fields)  # messages are lazy: translated when shown, in the reader's language
+        # messages are lazy: translated when shown, in the reader's language
+        super().__init__(self.code, next(iter(fields.values()), ""), dict(fields))
 
     def __str__(self) -> str:
         return "; ".join(f"{path}: {message}" for path, message in self.fields.items())

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
+from app.core.errors import Conflict
 from app.extensions import db
 from app.tenancy.models import Area, City, OperatingGroup, Park
 
@@ -20,8 +21,14 @@ FIELDS = {
 }
 
 
-class DuplicateName(ValueError):
-    pass
+class DuplicateName(Conflict, ValueError):
+    """Another node of the same parent already has this name (or code)."""
+
+    def __init__(self, message: str):
+        super().__init__("duplicate_name", message, {"name": message})
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def save_node(actor, obj, values: dict, *, ip: str | None = None):
