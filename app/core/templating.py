@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.i18n import locale_code
-from app.tenancy.scope import current_scope, node_label
 
 # the language switch shows each language in its own words, never translated
 LANGUAGE_NAMES = (("zh_CN", "中文"), ("en", "English"))
@@ -82,8 +81,5 @@ def init_app(app) -> None:
 
     @app.context_processor
     def inject():
-        ctx = {"navigation": visible_navigation, "html_lang": html_lang, "locale_code": locale_code,
-               "languages": LANGUAGE_NAMES}
-        if current_user.is_authenticated:
-            ctx["current_node_label"] = lambda: node_label(current_scope().node)
-        return ctx
+        return {"navigation": visible_navigation, "html_lang": html_lang, "locale_code": locale_code,
+                "languages": LANGUAGE_NAMES}

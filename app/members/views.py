@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.bodies import MULTIPART_ENVELOPE, body_limit
 from app.core.templating import add_nav
-from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required, show_refusal
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
 from app.extensions import db
 from app.members import import_jobs, imports, services
@@ -39,6 +39,7 @@ from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassRenew
 from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, RENEW, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
 from app.tenancy.scope import current_scope
+from app.tenancy.web import node_choices, node_from_key, node_key
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
