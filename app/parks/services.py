@@ -437,7 +437,7 @@ def _next_code(park_id: int) -> str:
 
 
 def _bindings_of(car_type_id: int) -> int:
-    return db.session.scalar(select(func.count(PlateCarType.id)).where(PlateCarType.car_type_id == car_type_id))
+    return db.session.scalar(select(func.count(PlateCarType.id)).where(PlateCarType.car_type_id == car_type_id)) or 0
 
 
 def set_car_type_active(actor, car_type: CarType, active: bool, ip: str | None = None) -> None:

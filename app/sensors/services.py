@@ -24,8 +24,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
+from typing import cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -476,8 +477,9 @@ def claim(session: OccupancySession, mark: str, now: datetime) -> bool:
     check`, an ingest): the conditional UPDATE waits for a concurrent claim to commit, then finds the mark
     set, so an alert is raised once however runs overlap."""
     column = getattr(OccupancySession, mark)
-    claimed = db.session.execute(update(OccupancySession).where(OccupancySession.id == session.id, column.is_(None))
-                                 .values({mark: now}).execution_options(synchronize_session=False)).rowcount
+    claimed = cast(CursorResult, db.session.execute(
+        update(OccupancySession).where(OccupancySession.id == session.id, column.is_(None))
+        .values({mark: now}).execution_options(synchronize_session=False))).rowcount
     if claimed:
         set_committed_value(session, mark, now)
     return claimed == 1

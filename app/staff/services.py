@@ -156,8 +156,8 @@ def save_role(actor: Staff, scope: Scope, role: Role | None, *, name: str, kind:
         raise StaffError("You cannot grant permissions you do not hold yourself: " + ", ".join(sorted(refused)),
                          "codes")
     creating = role is None
-    before = None if creating else {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
-    if creating:
+    before = None if role is None else {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
+    if role is None:
         role = Role(builtin=False)
         role.anchor_at(scope.node)
         db.session.add(role)

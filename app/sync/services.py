@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from app.audit.services import record
 from app.core.bulk import insert_ignore
@@ -57,7 +58,7 @@ def rotate_secret(actor, site: SiteServer, *, ip: str | None = None) -> str:
     before = {"secret_hint": site.secret_hint}
     secret = _new_secret()
     site.secret, site.secret_hint, site.secret_rotated_at = secret, secret[-4:], utcnow()
-    park = db.session.get(Park, site.park_id)
+    park = db.session.get_one(Park, site.park_id)
     record(actor, "rotate_secret", site, anchor=park, label=f"{park.name} on-site server", before=before,
            after={"secret_hint": site.secret_hint}, ip=ip)
     return secret
@@ -97,7 +98,8 @@ def remember_nonce(park_id: int, nonce: str, now: datetime) -> None:
 
 
 def forget_old_nonces(now: datetime) -> int:
-    return db.session.execute(delete(SyncNonce).where(SyncNonce.seen_at < now - 2 * CLOCK_SKEW)).rowcount
+    done = cast(CursorResult, db.session.execute(delete(SyncNonce).where(SyncNonce.seen_at < now - 2 * CLOCK_SKEW)))
+    return done.rowcount
 
 
 # --- heartbeats -----------------------------------------------------------------------------------

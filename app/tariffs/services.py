@@ -9,7 +9,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import BindParameter, bindparam, case, select
 
 from app.audit import services as audit
 from app.core.errors import Invalid
@@ -24,7 +24,7 @@ from app.tenancy.models import Park
 def _in_force(*columns):
     """Selects the version in force at :at of park :park_id's active rule for :vehicle_class (or of its
     'any' rule); built once, run with parameters."""
-    vehicle_class = bindparam("vehicle_class")
+    vehicle_class: BindParameter[str] = bindparam("vehicle_class")
     exact = TariffRule.vehicle_class == vehicle_class
     return (select(*columns).join(TariffRule)
             .where(TariffRule.park_id == bindparam("park_id"), TariffRule.active.is_(True),

@@ -78,11 +78,11 @@ def _derive_ancestors(obj) -> None:
     if isinstance(obj, OperatingGroup):
         return
     if isinstance(obj, Area):
-        obj.city_id = db.session.get(OperatingGroup, obj.group_id).city_id
+        obj.city_id = db.session.get_one(OperatingGroup, obj.group_id).city_id
     elif isinstance(obj, Park):
-        group = db.session.get(OperatingGroup, obj.group_id)
+        group = db.session.get_one(OperatingGroup, obj.group_id)
         obj.city_id = group.city_id
-        if obj.area_id is not None and db.session.get(Area, obj.area_id).group_id != group.id:
+        if obj.area_id is not None and db.session.get_one(Area, obj.area_id).group_id != group.id:
             raise ValueError("area outside the park's group")
 
 
