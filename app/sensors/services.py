@@ -506,7 +506,7 @@ def _checks_lock() -> bool:
     `_take_offline`) keep overlapping runs from raising an alert or an outage twice."""
     if not on_postgresql():
         return True
-    return db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK)))
+    return bool(db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK))))
 
 
 def run_checks(now: datetime | None = None) -> dict:
@@ -555,9 +555,9 @@ def _take_offline(model, ids: list) -> list:
     waits for a concurrent one, then skips the rows it changed); (id, park, last heartbeat) of those marked."""
     if not ids:
         return []
-    return db.session.execute(update(model).where(model.id.in_(ids), model.online.is_(True)).values(online=False)
-                              .returning(model.id, model.park_id, model.last_heartbeat_at)
-                              .execution_options(synchronize_session="fetch")).all()
+    return list(db.session.execute(update(model).where(model.id.in_(ids), model.online.is_(True))
+                                   .values(online=False).returning(model.id, model.park_id, model.last_heartbeat_at)
+                                   .execution_options(synchronize_session="fetch")).all())
 
 
 # --- admin: stations, binding, import, health figures ---------------------------------------------
