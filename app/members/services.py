@@ -178,7 +178,7 @@ def _refuse_overlap(plates, level, group_id, park_id, periods, exclude_pass_id=N
 
 @dataclass
 class ProductValues:
-    anchor: object            # a Park or an OperatingGroup
+    anchor: Park | OperatingGroup  # where the product is sold
     name: str
     kind: str
     price_fen: int
