@@ -4,6 +4,7 @@ These functions flush and audit; the caller (a view, the sync API) commits once.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
@@ -35,8 +36,8 @@ AUDIT_FIELDS = {
     SimCard: ("park_id", "iccid", "number", "carrier", "device_kind", "device_id", "expires_on", "note", "active"),
 }
 # devices a SIM card can sit in, and the model that holds them
-SIM_DEVICES = {"handheld": Handheld, "base_station": BaseStation, "booth": Booth, "camera": Camera,
-               "led": LedScreen, "monitor": Monitor}
+SIM_DEVICES: dict[str, Any] = {"handheld": Handheld, "base_station": BaseStation, "booth": Booth,
+                               "camera": Camera, "led": LedScreen, "monitor": Monitor}
 
 
 class LaneError(Refused, ValueError):
@@ -128,7 +129,7 @@ def save_device(actor, obj, park: Park, values: dict, *, secrets: dict | None = 
             raise LaneError(_("Choose a lane."), "lane_id")
         _check_same_park(park, lane, "lane_id", _("lane"))
     changed = sorted(k for k, v in (secrets or {}).items() if k in SECRET_FIELDS and v)
-    values.update({k: secrets[k] for k in changed})
+    values.update({k: (secrets or {})[k] for k in changed})
     return _write(actor, obj, park, values, changed, ip)
 
 
