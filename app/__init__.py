@@ -39,7 +39,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.before_request(_refuse_nul_bytes)
     app.after_request(_security_headers)
     from app.core import templating
+    from app.tenancy import web as tenancy_web
+
     templating.init_app(app)
+    tenancy_web.init_app(app)  # the current node's name in the header
     return app
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
-
-from flask.testing import FlaskClient
 
 from app import create_app
 from app.extensions import db as _db

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
 from app.berths.models import Berth, BerthSegment
+from app.core.errors import Refused
 from app.extensions import db
 from app.orders.models import OrderState, ParkingOrder
 from app.tenancy.models import Park
@@ -25,12 +26,9 @@ RANGE_RE = re.compile(r"^(?P<prefix>[A-Za-z_]*)(?P<first>\d+)"
                       r"(?:\s*[-–—~]\s*(?P<prefix2>[A-Za-z_]*)(?P<last>\d+))?$")
 
 
-class BerthError(ValueError):
-    """A refused change; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class BerthError(Refused, ValueError):
+    """A refused change of a segment or berth; `field` names the form field it belongs to."""
+    code = "berth_refused"
 
 
 # --- segments ---------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from flask_wtf import FlaskForm
 from app.berths import services
 from app.berths.forms import BerthFilterForm, BerthForm, BulkBerthForm, SegmentFilterForm, SegmentForm
 from app.berths.models import Berth, BerthSegment
-from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park, ParkKind
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("berths", __name__, url_prefix="/street")

@@ -25,6 +25,19 @@ class Conflict(DomainError):
     status = 409
 
 
+class Refused(Invalid):
+    """A change a service refused, said on one form field (`field`; None: the whole form). Each domain
+    subclasses it with its own stable `code`; the admin pages show it with `show_refusal`."""
+    code = "refused"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(type(self).code, message, {field: message} if field else {})
+        self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
 class Forbidden(DomainError):
     status = 403
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
+from app.core.errors import Refused
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld, HandheldStatus
 from app.extensions import db
@@ -17,10 +18,8 @@ from app.tenancy.models import Park
 FIELDS = ("serial", "label", "status", "level", "group_id", "park_id", "approved_by_id")
 
 
-class DeviceError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class DeviceError(Refused, ValueError):
+    code = "device_refused"
 
 
 def serial_taken(serial: str) -> bool:

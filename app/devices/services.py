@@ -51,7 +51,7 @@ def sign_in(username: str, password: str, serial: str, *, ip: str | None = None,
     if not handheld.is_approved:
         raise Forbidden("device_revoked", "This handheld has been revoked.")
     park = db.session.get(Park, handheld.park_id)
-    if not _works_at(staff, park) or not park.active:
+    if park is None or not _works_at(staff, park) or not park.active:
         raise Forbidden("device_other_park", "This handheld belongs to a park you do not work at.")
     now = utcnow()
     db.session.execute(update(DeviceSession).where(DeviceSession.staff_id == staff.id,

@@ -6,7 +6,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import case, or_
 
-from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.devices import admin
 from app.devices.forms import ApproveForm, HandheldEditForm, HandheldFilterForm, HandheldForm
@@ -14,6 +13,7 @@ from app.devices.models import Handheld, HandheldStatus
 from app.extensions import db
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope, node_label
 
 bp = Blueprint("devices", __name__, url_prefix="/street/handhelds")

@@ -175,7 +175,7 @@ def nearby_segments(park_id: int, lat: float, lng: float, radius_m: float = NEAR
 # --- admin -------------------------------------------------------------------------------------
 
 def inspectors_of_park(park_id: int) -> list[Staff]:
-    park = db.session.get(Park, park_id)
+    park = db.session.get_one(Park, park_id)
     return list(db.session.scalars(select(Staff).join(Role, Role.id == Staff.role_id).where(
         Role.kind == RoleKind.INSPECTOR.value, Staff.active.is_(True),
         or_(Staff.park_id == park_id, (Staff.level == "group") & (Staff.group_id == park.group_id)))

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from app.audit.services import record
 from app.berths.models import Berth, BerthSegment
 from app.core.errors import DomainError
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required
 from app.extensions import db
@@ -20,6 +19,7 @@ from app.inspections.models import InspectionTask, InspectorGroup, TaskState, Vi
 from app.staff.models import Staff
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 TASK_KIND_LABELS = dict(KIND_CHOICES)

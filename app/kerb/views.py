@@ -12,7 +12,6 @@ from wtforms.validators import NumberRange, Optional
 
 from app.berths.models import Berth, BerthSegment
 from app.core.fields import DateField
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, register_export
@@ -21,6 +20,7 @@ from app.kerb import berth_check
 from app.orders.forms import _FilterForm, optional_int, park_choices, sane_date, segment_choices
 from app.orders.views import LazyColumns, export_url
 from app.tenancy.models import Level, Park, ParkKind
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("kerb", __name__, url_prefix="/orders")

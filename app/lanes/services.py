@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
+from app.core.errors import Refused
 from app.devices.models import Handheld, SimCard
 from app.extensions import db
 from app.lanes.models import DEVICE_MODELS, Barrier, Booth, Camera, Lane, LedScreen, Monitor
@@ -35,14 +37,12 @@ AUDIT_FIELDS = {
     SimCard: ("park_id", "iccid", "number", "carrier", "device_kind", "device_id", "expires_on", "note", "active"),
 }
 # devices a SIM card can sit in, and the model that holds them
-SIM_DEVICES = {"handheld": Handheld, "base_station": BaseStation, "booth": Booth, "camera": Camera,
-               "led": LedScreen, "monitor": Monitor}
+SIM_DEVICES: dict[str, Any] = {"handheld": Handheld, "base_station": BaseStation, "booth": Booth,
+                               "camera": Camera, "led": LedScreen, "monitor": Monitor}
 
 
-class LaneError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class LaneError(Refused, ValueError):
+    code = "lane_refused"
 
 
 def is_online(last_seen_at: datetime | None, now: datetime) -> bool:
@@ -174,7 +174,7 @@ def save_device(actor, obj, park: Park, values: dict, *, secrets: dict | None = 
             raise LaneError(_("Choose a lane."), "lane_id")
         _check_same_park(park, lane, "lane_id", _("lane"))
     changed = sorted(k for k, v in (secrets or {}).items() if k in SECRET_FIELDS and v)
-    values.update({k: secrets[k] for k in changed})
+    values.update({k: (secrets or {})[k] for k in changed})
     return _write(actor, obj, park, values, changed, ip)
 
 

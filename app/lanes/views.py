@@ -13,7 +13,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_
 
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.devices.models import SimCard
@@ -23,6 +22,7 @@ from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor
 from app.parks.services import park_parameters
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park, ParkKind
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("lanes", __name__, url_prefix="/lot")

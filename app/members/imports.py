@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from flask_babel import gettext as _
 
+from app.core.errors import Invalid
 from app.extensions import db
 from app.members import services
 from app.members.forms import yuan_to_fen
@@ -135,8 +136,12 @@ def _rows_of(book, kind: str, stop_after: int | None) -> list[tuple[int, dict]]:
 
 # --- cell parsing ---------------------------------------------------------------------------------
 
-class CellError(Exception):
-    pass
+class CellError(Invalid):
+    """One cell of an imported row that cannot be read; reported with its row and column."""
+    code = "cell_invalid"
+
+    def __init__(self, message: str):
+        super().__init__(self.code, message)
 
 
 def _text(value, limit: int) -> str:

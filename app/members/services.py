@@ -178,7 +178,7 @@ def _refuse_overlap(plates, level, group_id, park_id, periods, exclude_pass_id=N
 
 @dataclass
 class ProductValues:
-    anchor: object            # a Park or an OperatingGroup
+    anchor: Park | OperatingGroup  # where the product is sold
     name: str
     kind: str
     price_fen: int
@@ -677,7 +677,7 @@ def _day(params, key: str) -> date | None:
 
 def filter_node(scope, key: str):
     """A 'level:id' key resolved inside the scope; None when absent or outside."""
-    from app.core.web import node_from_key  # (keeps services importable without the web layer loaded)
+    from app.tenancy.web import node_from_key  # (keeps services importable without the web layer loaded)
 
     if not key or key == "platform":
         return None

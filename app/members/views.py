@@ -11,8 +11,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.bodies import MULTIPART_ENVELOPE, body_limit
-from app.core.templating import add_nav
-from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.exports.registry import DATE, DATETIME, INT, MONEY, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
 from app.members import import_jobs, imports, services
@@ -38,7 +37,9 @@ from app.members.forms import (
 from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassRenewal, PlateListEntry
 from app.staff.permissions import ADD, DELETE, EDIT, EXPORT, RENEW, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, OperatingGroup, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
+from app.tenancy.web import node_choices, node_from_key, node_key
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
@@ -92,17 +93,6 @@ def _writable(model, object_id, action: str | None = None):
 
 def _plates(pass_: MonthlyPass) -> str:
     return ", ".join(p.plate for p in pass_.plates)
-
-
-def _form_error(form, exc: services.MemberError, aliases: dict | None = None) -> None:
-    db.session.rollback()
-    name = (aliases or {}).get(exc.field, exc.field)
-    field = getattr(form, name, None) if name else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 def _export_url(kind: str) -> str:
@@ -167,7 +157,7 @@ def _product_form(product):
         try:
             saved = services.save_product(_actor(), product, values, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc, {"discount_percent": "discount_percent"})
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Product “%(name)s” saved.", name=saved.name), "success")
@@ -232,7 +222,7 @@ def new_pass():
                 months=form.months.data, paid_fen=form.paid.fen, method=form.method.data, note=form.note.data,
                 ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc, {"paid": "paid"})
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Pass sold to %(name)s until %(end)s.", name=pass_.holder_name, end=pass_.ends_on.isoformat()),
@@ -275,7 +265,7 @@ def edit_pass(pass_id):
             services.update_pass(_actor(), pass_, holder_name=form.holder_name.data, phone=form.phone.data,
                                  note=form.note.data, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Pass saved."), "success")
@@ -301,7 +291,7 @@ def renew_pass(pass_id):
             renewal = services.renew_pass(_actor(), pass_, months=form.months.data, selling_park=park,
                                           paid_fen=form.paid.fen, method=form.method.data, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc, {"paid": "paid"})
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Renewed: %(start)s – %(end)s.", start=renewal.starts_on.isoformat(),
@@ -327,7 +317,7 @@ def change_plates(pass_id):
         try:
             services.change_plates(_actor(), pass_, form.plates.data, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Plates changed."), "success")
@@ -345,7 +335,7 @@ def cancel_pass(pass_id):
         try:
             services.cancel_pass(_actor(), pass_, form.reason.data, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Pass cancelled. No money was moved."), "success")
@@ -413,7 +403,7 @@ def _list_form(kind: str, entry: PlateListEntry | None):
                                      valid_from=form.valid_from.data, valid_until=form.valid_until.data,
                                      ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("%(list)s saved.", list=LIST_TITLES[kind]), "success")
@@ -455,7 +445,7 @@ def deactivate_list_entry(list_entry_id):
         try:
             services.deactivate_list_entry(_actor(), entry, form.reason.data, ip=client_ip())
         except services.MemberError as exc:
-            _form_error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Plate %(plate)s whitewashed.", plate=entry.plate) if entry.kind == "black"

@@ -23,6 +23,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from flask_babel import gettext as _
 
+from app.core.errors import Invalid
+
 MAX_MEMBERS = 100                  # a one-sheet workbook has about 10, each extra sheet adds 1 or 2
 MAX_PART = 10 * 1024 * 1024        # a part read as a stream (sheets, shared strings): 5x the largest template sheet
 MAX_WHOLE_PART = 2 * 1024 * 1024   # a part read whole (workbook, styles, relationships): an element tree of
@@ -32,8 +34,12 @@ MAX_RATIO = 100                    # inflated / compressed, for parts over 1 MB
 CHUNK = 64 * 1024
 
 
-class FileRefused(Exception):
+class FileRefused(Invalid):
     """The file as a whole cannot be read (size, format, structure, headers, too many rows)."""
+    code = "file_refused"
+
+    def __init__(self, message: str):
+        super().__init__(self.code, message, {"file": message})
 
 
 class _Part(io.RawIOBase):

@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_
 
 from app.audit.models import AuditEntry
 from app.core.errors import DomainError
-from app.core.templating import add_nav, yuan
+from app.core.templating import yuan
 from app.core.types import utcnow
 from app.core.web import client_ip, permission_required
 from app.exports.registry import DATETIME, INT, MINUTES, MONEY, TEXT, ExportSpec, count_of, register_export
@@ -54,6 +54,7 @@ from app.orders.queries import (
 from app.staff.models import Staff
 from app.staff.permissions import EXPORT, RECOVER, SETTLE, VIEW, WAIVE, PermissionArea, register_area
 from app.tenancy.models import Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")

@@ -6,7 +6,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.parks import services
@@ -22,6 +21,7 @@ from app.parks.models import CarType, ParkParameters, PlateCarType
 from app.staff.permissions import EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.forms import NodeFilterForm
 from app.tenancy.models import City, Level, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("park_config", __name__, url_prefix="/park-settings")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from app.audit import services as audit
-from app.core.errors import Invalid
+from app.core.errors import Invalid, Refused
 from app.core.plates import normalize_plate
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
@@ -30,12 +30,9 @@ MAX_PRESET_FEN = 100_000  # 1,000 yuan
 YUAN_RE = re.compile(r"^\d{1,6}(?:\.\d{1,2})?$")
 
 
-class SettingsError(ValueError):
-    """A refused change; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class SettingsError(Refused, ValueError):
+    """A refused change of a park's settings; `field` names the form field it belongs to."""
+    code = "settings_refused"
 
 
 # --- field roles ------------------------------------------------------------------------------
@@ -440,7 +437,7 @@ def _next_code(park_id: int) -> str:
 
 
 def _bindings_of(car_type_id: int) -> int:
-    return db.session.scalar(select(func.count(PlateCarType.id)).where(PlateCarType.car_type_id == car_type_id))
+    return db.session.scalar(select(func.count(PlateCarType.id)).where(PlateCarType.car_type_id == car_type_id)) or 0
 
 
 def set_car_type_active(actor, car_type: CarType, active: bool, ip: str | None = None) -> None:

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from app.core.labels import role_name
-from app.core.templating import add_nav
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.parks import services
@@ -25,6 +24,7 @@ from app.staff.models import Role
 from app.staff.permissions import EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.forms import NodeFilterForm
 from app.tenancy.models import Level, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("parks", __name__, url_prefix="/park-settings")

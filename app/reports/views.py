@@ -7,11 +7,11 @@ from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.core.templating import add_nav
 from app.core.web import permission_required
 from app.reports import BY_NAME, REPORTS, compute, export_kind
 from app.reports import queries as q
 from app.reports.forms import build_form
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("reports", __name__)

@@ -24,8 +24,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
+from typing import cast
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.attributes import get_history, set_committed_value
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -35,6 +36,7 @@ from app.berths.models import Berth
 from app.core import signals
 from app.core.bulk import insert_ignore, one_of, update_rows
 from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
+from app.core.errors import Refused
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
@@ -475,8 +477,9 @@ def claim(session: OccupancySession, mark: str, now: datetime) -> bool:
     check`, an ingest): the conditional UPDATE waits for a concurrent claim to commit, then finds the mark
     set, so an alert is raised once however runs overlap."""
     column = getattr(OccupancySession, mark)
-    claimed = db.session.execute(update(OccupancySession).where(OccupancySession.id == session.id, column.is_(None))
-                                 .values({mark: now}).execution_options(synchronize_session=False)).rowcount
+    claimed = cast(CursorResult, db.session.execute(
+        update(OccupancySession).where(OccupancySession.id == session.id, column.is_(None))
+        .values({mark: now}).execution_options(synchronize_session=False))).rowcount
     if claimed:
         set_committed_value(session, mark, now)
     return claimed == 1
@@ -503,7 +506,7 @@ def _checks_lock() -> bool:
     `_take_offline`) keep overlapping runs from raising an alert or an outage twice."""
     if not on_postgresql():
         return True
-    return db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK)))
+    return bool(db.session.scalar(select(func.pg_try_advisory_xact_lock(CHECKS_LOCK))))
 
 
 def run_checks(now: datetime | None = None) -> dict:
@@ -552,17 +555,15 @@ def _take_offline(model, ids: list) -> list:
     waits for a concurrent one, then skips the rows it changed); (id, park, last heartbeat) of those marked."""
     if not ids:
         return []
-    return db.session.execute(update(model).where(model.id.in_(ids), model.online.is_(True)).values(online=False)
-                              .returning(model.id, model.park_id, model.last_heartbeat_at)
-                              .execution_options(synchronize_session="fetch")).all()
+    return list(db.session.execute(update(model).where(model.id.in_(ids), model.online.is_(True))
+                                   .values(online=False).returning(model.id, model.park_id, model.last_heartbeat_at)
+                                   .execution_options(synchronize_session="fetch")).all())
 
 
 # --- admin: stations, binding, import, health figures ---------------------------------------------
 
-class SensorError(Exception):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class SensorError(Refused):
+    code = "sensor_refused"
 
 
 def create_station(actor, park: Park, serial: str, name: str | None, location: str | None,

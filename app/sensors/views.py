@@ -13,15 +13,15 @@ from sqlalchemy import or_, select
 
 from app.audit.services import record, snapshot
 from app.berths.models import Berth
-from app.core.templating import add_nav, add_nav_condition
 from app.core.types import utcnow
-from app.core.web import client_ip, paginate, permission_required
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.sensors import services
 from app.sensors.forms import BindForm, ImportForm, SensorFilterForm, SensorSettingsForm, StationForm
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorSettings
 from app.staff.permissions import ADD, DELETE, EDIT, VIEW, PermissionArea, register_area
 from app.tenancy.models import Level, Park
+from app.tenancy.navigation import add_nav, add_nav_condition
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("sensors", __name__, url_prefix="/sensors")
@@ -43,16 +43,6 @@ def _actor():
 
 def _parks(scope):
     return scope.nodes(Level.PARK)
-
-
-def _error(form, exc: services.SensorError) -> None:
-    db.session.rollback()
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [str(exc)]
-    else:
-        form.form_errors.append(str(exc))
-        flash(str(exc), "danger")
 
 
 # --- sensors -----------------------------------------------------------------------------------
@@ -105,7 +95,7 @@ def bind_sensor(sensor_id):
         try:
             services.bind(_actor(), sensor, berth, ip=client_ip())
         except services.SensorError as exc:
-            _error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             flash(_("Sensor %(serial)s saved.", serial=sensor.serial), "success")
@@ -149,7 +139,7 @@ def import_sensors():
             try:
                 result = services.import_sensors(_actor(), park, form.lines.data, station, ip=client_ip())
             except services.SensorError as exc:
-                _error(form, exc)
+                show_refusal(form, exc)
             else:
                 db.session.commit()
                 flash(_("%(lines)d lines: %(created)d sensors created, %(bound)d bound.", **result), "success")
@@ -185,7 +175,7 @@ def new_station():
                                                    form.location.data, form.latitude.data, form.longitude.data,
                                                    ip=client_ip())
         except services.SensorError as exc:
-            _error(form, exc)
+            show_refusal(form, exc)
         else:
             db.session.commit()
             return render_template("sensors/station_key.html", station=station, key=key, created=True)

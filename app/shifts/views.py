@@ -8,7 +8,6 @@ from sqlalchemy import Select, or_
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.berths.models import BerthSegment
-from app.core.templating import add_nav
 from app.core.web import permission_required
 from app.exports.registry import DATETIME, INT, MONEY, TEXT, ExportSpec, count_of, register_export
 from app.extensions import db
@@ -21,6 +20,7 @@ from app.shifts.models import Shift
 from app.shifts.services import MoneySummary, shift_summary
 from app.staff.models import Staff
 from app.staff.permissions import EXPORT, VIEW, PermissionArea, register_area
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")

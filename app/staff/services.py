@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.audit import services as audit
 from app.auth import services as auth
+from app.core.errors import Refused
 from app.extensions import db
 from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
 from app.staff.permissions import codes_for_level
@@ -17,12 +18,9 @@ STAFF_FIELDS = ("username", "display_name", "phone", "role_id", "level", "city_i
 ROLE_FIELDS = ("name", "kind", "target_level", "description", "active")
 
 
-class StaffError(ValueError):
-    """A refused change; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+class StaffError(Refused, ValueError):
+    """A refused change of a staff account or role; `field` names the form field it belongs to."""
+    code = "staff_refused"
 
 
 def assignable_roles(actor: Staff, scope: Scope) -> list[Role]:
@@ -158,8 +156,8 @@ def save_role(actor: Staff, scope: Scope, role: Role | None, *, name: str, kind:
         raise StaffError("You cannot grant permissions you do not hold yourself: " + ", ".join(sorted(refused)),
                          "codes")
     creating = role is None
-    before = None if creating else {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
-    if creating:
+    before = None if role is None else {**audit.snapshot(role, ROLE_FIELDS), "codes": sorted(role.codes)}
+    if role is None:
         role = Role(builtin=False)
         role.anchor_at(scope.node)
         db.session.add(role)

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 
 from app.auth.services import SessionLimits, active_sessions
 from app.core.labels import label, role_name
-from app.core.web import client_ip, node_choices, node_from_key, node_key, paginate, permission_required, show_refusal
+from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import db
 from app.staff import services
 from app.staff.forms import ResetPasswordForm, RoleForm, StaffEditForm, StaffFilterForm, StaffForm
@@ -14,6 +14,7 @@ from app.staff.models import FIELD_LEVELS, Role, RoleKind, Staff
 from app.staff.permissions import ACTION_LABELS, areas_for_level, permission_label
 from app.tenancy.models import Level
 from app.tenancy.scope import current_scope
+from app.tenancy.web import node_choices, node_from_key, node_key
 
 bp = Blueprint("staff", __name__)
 bp.add_app_template_filter(permission_label, "permission")

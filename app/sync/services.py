@@ -6,13 +6,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import CursorResult, and_, delete, func, or_, select
 
 from app.audit.services import record
 from app.core.bulk import insert_ignore
-from app.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.core.errors import Conflict, Invalid, NotFound, Refused, Unauthorized
 from app.core.types import utcnow
 from app.extensions import db
 from app.lanes.services import is_online, online_since, record_heartbeat
@@ -25,12 +26,9 @@ ACTIONS = ("lift", "lower")
 COMMAND_STATES = ("queued", "delivered", "done", "failed")
 
 
-class LinkError(ValueError):
+class LinkError(Refused, ValueError):
     """A refusal shown on an admin form."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    code = "link_refused"
 
 
 def link_down(now: datetime):
@@ -71,7 +69,7 @@ def rotate_secret(actor, site: SiteServer, *, ip: str | None = None) -> str:
     before = {"secret_hint": site.secret_hint}
     secret = _new_secret()
     site.secret, site.secret_hint, site.secret_rotated_at = secret, secret[-4:], utcnow()
-    park = db.session.get(Park, site.park_id)
+    park = db.session.get_one(Park, site.park_id)
     record(actor, "rotate_secret", site, anchor=park, label=f"{park.name} on-site server", before=before,
            after={"secret_hint": site.secret_hint}, ip=ip)
     return secret
@@ -111,7 +109,8 @@ def remember_nonce(park_id: int, nonce: str, now: datetime) -> None:
 
 
 def forget_old_nonces(now: datetime) -> int:
-    return db.session.execute(delete(SyncNonce).where(SyncNonce.seen_at < now - 2 * CLOCK_SKEW)).rowcount
+    done = cast(CursorResult, db.session.execute(delete(SyncNonce).where(SyncNonce.seen_at < now - 2 * CLOCK_SKEW)))
+    return done.rowcount
 
 
 # --- heartbeats -----------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.dashboard.alerts import AlertKind, Found, count_of, register_alert
@@ -18,6 +17,7 @@ from app.sync import services
 from app.sync.forms import CommandForm, LinkFilterForm
 from app.sync.models import BarrierCommand, LaneUpload, SiteServer
 from app.tenancy.models import Park, ParkKind
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 
 bp = Blueprint("sync", __name__, url_prefix="/site-link")

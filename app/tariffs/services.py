@@ -9,9 +9,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import BindParameter, bindparam, case, select
 
 from app.audit import services as audit
+from app.core.errors import Invalid
 from app.core.refs import ParkRef
 from app.core.types import utcnow
 from app.extensions import db
@@ -23,7 +24,7 @@ from app.tenancy.models import Park
 def _in_force(*columns):
     """Selects the version in force at :at of park :park_id's active rule for :vehicle_class (or of its
     'any' rule); built once, run with parameters."""
-    vehicle_class = bindparam("vehicle_class")
+    vehicle_class: BindParameter[str] = bindparam("vehicle_class")
     exact = TariffRule.vehicle_class == vehicle_class
     return (select(*columns).join(TariffRule)
             .where(TariffRule.park_id == bindparam("park_id"), TariffRule.active.is_(True),
@@ -80,12 +81,13 @@ def quote_rule(park: ParkRef, rule, entered_at: datetime, left_at: datetime, veh
 
 # ---------------------------------------------------------------- rule pages (admin writes)
 
-class TariffInputError(ValueError):
+class TariffInputError(Invalid, ValueError):
     """Input the pages must show next to fields: `fields` maps a field path to a message."""
+    code = "tariff_input_invalid"
 
     def __init__(self, fields: dict):
-        super().__init__(fields)
-        self.fields = dict(fields)  # messages are lazy: translated when shown, in the reader's language
+        # messages are lazy: translated when shown, in the reader's language
+        super().__init__(self.code, next(iter(fields.values()), ""), dict(fields))
 
     def __str__(self) -> str:
         return "; ".join(f"{path}: {message}" for path, message in self.fields.items())

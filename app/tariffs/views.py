@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import Field, FormField
 
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import client_ip, paginate, permission_required
 from app.extensions import db
@@ -25,6 +24,7 @@ from app.tariffs.engine import RuleError
 from app.tariffs.labels import fee_line_label
 from app.tariffs.models import TariffRule
 from app.tenancy.models import Level, Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope, node_label
 
 register_area(PermissionArea("tariffs", _l("Tariffs"), (VIEW, ADD, EDIT, DELETE)))

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
+from app.core.errors import Conflict
 from app.extensions import db
 from app.tenancy.models import Area, City, OperatingGroup, Park
 
@@ -20,8 +21,14 @@ FIELDS = {
 }
 
 
-class DuplicateName(ValueError):
-    pass
+class DuplicateName(Conflict, ValueError):
+    """Another node of the same parent already has this name (or code)."""
+
+    def __init__(self, message: str):
+        super().__init__("duplicate_name", message, {"name": message})
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 def save_node(actor, obj, values: dict, *, ip: str | None = None):
@@ -71,11 +78,11 @@ def _derive_ancestors(obj) -> None:
     if isinstance(obj, OperatingGroup):
         return
     if isinstance(obj, Area):
-        obj.city_id = db.session.get(OperatingGroup, obj.group_id).city_id
+        obj.city_id = db.session.get_one(OperatingGroup, obj.group_id).city_id
     elif isinstance(obj, Park):
-        group = db.session.get(OperatingGroup, obj.group_id)
+        group = db.session.get_one(OperatingGroup, obj.group_id)
         obj.city_id = group.city_id
-        if obj.area_id is not None and db.session.get(Area, obj.area_id).group_id != group.id:
+        if obj.area_id is not None and db.session.get_one(Area, obj.area_id).group_id != group.id:
             raise ValueError("area outside the park's group")
 
 

@@ -10,13 +10,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.core.labels import label
-from app.core.templating import add_nav
 from app.core.types import utcnow
 from app.core.web import permission_required
 from app.extensions import db
 from app.staff.models import Role, RoleKind, Staff
 from app.staff.permissions import VIEW, PermissionArea, register_area
 from app.tenancy.models import Park
+from app.tenancy.navigation import add_nav
 from app.tenancy.scope import current_scope
 from app.tracks import services
 from app.tracks.models import LastPosition

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.core.errors import Invalid
+
 from .clock import to_local
 
 # A fee line as the engines produce it on the hot path; turned into FeeLine only
@@ -15,18 +17,21 @@ from .clock import to_local
 RawLine = tuple[str, str, int, int, int, int, int, int]
 
 
-class RuleError(ValueError):
+class RuleError(Invalid, ValueError):
     """A rule document (or pass spec) that cannot be priced.
 
     `fields` maps a dotted path inside the document ("day.unit",
-    "rates.day.tiers[1].price_fen") to a human message.
+    "rates.day.tiers[1].price_fen") to a human message. (app.core.errors has no imports: the engine
+    stays free of Flask and the database.)
     """
+    code = "rule_invalid"
 
     def __init__(self, message: str, fields: dict[str, str] | None = None):
-        self.fields = dict(fields or {})
+        super().__init__(self.code, message, dict(fields or {}))
+
+    def __str__(self) -> str:
         detail = "; ".join(f"{path}: {msg}" for path, msg in self.fields.items())
-        super().__init__(f"{message}: {detail}" if detail else message)
-        self.message = message
+        return f"{self.message}: {detail}" if detail else str(self.message)
 
 
 @dataclass(frozen=True, slots=True)
