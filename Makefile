@@ -4,15 +4,16 @@ PYTHON ?= python3
 PORT ?= 5000
 FLASK = $(VENV)/bin/flask --app wsgi
 
-.PHONY: run test check install migrate seed clean translations
+.PHONY: run test check install migrate seed clean translations constraints
 
 # message catalogues: the .po files are the source, the .mo files are compiled here (not committed)
 CATALOGUES = $(wildcard translations/*/LC_MESSAGES/messages.po)
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# constraints.txt pins every package (and what they pull in) at the versions the suite passed with
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+	$(VENV)/bin/pip install -q -r requirements.txt -r requirements-dev.txt -c constraints.txt
 	touch $@
 
 translations/.compiled: $(CATALOGUES) | $(VENV)/.installed
@@ -51,6 +52,15 @@ check: install
 	$(VENV)/bin/ruff check app pos_api bench config.py wsgi.py
 	$(VENV)/bin/python .ci/mypy_baseline.py
 	$(VENV)/bin/lint-imports
+
+# after changing requirements*.txt: resolve them afresh in a throw-away venv and pin the result
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+	( head -n 2 constraints.txt; .venv-constraints/bin/pip freeze --exclude-editable ) > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-constraints
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
