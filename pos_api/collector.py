@@ -19,6 +19,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.inbox.models import Message
 from app.kerb.arrival import SENSOR_ARRIVAL
+from app.kerb.board import disagrees, sensor_states
 from app.orders import photos
 from app.orders import services as orders
 from app.orders.models import OrderState, ParkingOrder
@@ -91,8 +92,10 @@ def _shift_dict(shift) -> dict:
            example={"segment_id": 7, "berths": [
                {"id": 51, "number": "A001", "occupied": True, "order": {
                    "id": 812, "plate": "粤B12345", "entered_at": "2026-05-01T08:00:00+08:00", "prepaid_fen": 0,
-                   "fee_so_far_fen": 400}},
-               {"id": 52, "number": "A002", "occupied": False, "order": None}]})
+                   "fee_so_far_fen": 400},
+                "sensor": {"serial": "S-0051", "state": "occupied", "online": True, "low_battery": False,
+                           "battery_mv": 3600, "since": "2026-05-01T07:58:40+08:00"}, "mismatch": False},
+               {"id": 52, "number": "A002", "occupied": False, "order": None, "sensor": None, "mismatch": False}]})
 @device_login_required(COLLECTOR)
 def list_berths():
     shift = _shift()
@@ -102,10 +105,17 @@ def list_berths():
                                 .order_by(Berth.number)).all()
     open_orders = {o.berth_id: o for o in db.session.scalars(select(ParkingOrder).where(
         ParkingOrder.segment_id == shift.segment_id, ParkingOrder.state == OrderState.OPEN.value))}
+    sensors = sensor_states([b.id for b in berths])
     now = utcnow()
     return jsonify({"segment_id": shift.segment_id, "berths": [
         {"id": b.id, "number": b.number, "occupied": b.id in open_orders,
-         "order": _order_brief(open_orders[b.id], now) if b.id in open_orders else None} for b in berths]})
+         "order": _order_brief(open_orders[b.id], now) if b.id in open_orders else None,
+         "sensor": _local_sensor(sensors.get(b.id)), "mismatch": disagrees(sensors.get(b.id), b.id in open_orders)}
+        for b in berths]})
+
+
+def _local_sensor(sensor: dict | None) -> dict | None:
+    return sensor and {**sensor, "since": iso_text(sensor["since"])}
 
 
 def _order_brief(order: ParkingOrder, now) -> dict:

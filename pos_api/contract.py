@@ -308,11 +308,23 @@ class OrderBrief(Answer):
     fee_so_far_fen: Fen
 
 
+class SensorInfo(Answer):
+    serial: str
+    state: Literal["occupied", "free"] | None
+    online: bool
+    low_battery: bool
+    battery_mv: int | None
+    since: LocalTime | None
+
+
 class BerthState(Answer):
     id: int
     number: str
-    occupied: bool
+    occupied: bool = Field(description="An order is open on the berth.")
     order: OrderBrief | None
+    sensor: SensorInfo | None = Field(description="What the berth's sensor (地磁) says now; null without one.")
+    mismatch: bool = Field(description="The sensor is online and disagrees with the orders: a car present "
+                                       "with no order, or an order open on an empty berth.")
 
 
 class Berths(Answer):
@@ -502,15 +514,6 @@ class NearbySegments(Answer):
 class SegmentRef(Answer):
     id: int
     name: str
-
-
-class SensorInfo(Answer):
-    serial: str
-    state: Literal["occupied", "free"] | None
-    online: bool
-    low_battery: bool
-    battery_mv: int | None
-    since: LocalTime | None
 
 
 class BoardOrder(Answer):

@@ -113,3 +113,20 @@ def test_the_page_exports_through_the_exporter(sensored, client_as, tree):
     flagged = {r[2]: r[-1] for r in rows[1:]}
     assert flagged["A001"] == "car present, no order" and flagged["A003"] == "arrival and entry apart"
     assert "B002" not in flagged
+
+
+def test_the_collectors_berths_show_what_each_sensor_says(sensored):
+    """The handheld's berth list marks the berths where the sensor disagrees with the orders, so the
+    collector walks to them first (the same rule as the inspector's board)."""
+    _street_day(sensored)
+    token = sensored.street.login("collectorp1", "POS-P1-A")  # the same person, still on segment A
+    answer = sensored.street.call("GET", "/berths", token)
+    assert answer.status_code == 200, answer.get_json()
+    berths = {b["number"]: b for b in answer.get_json()["berths"]}
+    assert berths["A001"]["sensor"]["state"] == "occupied" and berths["A001"]["order"] is None
+    assert berths["A001"]["mismatch"] is True
+    assert berths["A002"]["sensor"]["state"] == "free" and berths["A002"]["order"]["plate"] == "沪A00022"
+    assert berths["A002"]["mismatch"] is True
+    assert berths["A003"]["sensor"]["state"] == "occupied" and berths["A003"]["mismatch"] is False
+    assert berths["A003"]["sensor"]["since"].endswith("+08:00")
+    assert all(b["sensor"] is None and b["mismatch"] is False for n, b in berths.items() if not n.startswith("A00"))

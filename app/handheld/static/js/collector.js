@@ -103,8 +103,11 @@ function berthCell(berth, mark, asList) {
     if (order) return show(orderScreen, berth, order, null);
     return show(carInScreen, berth);
   };
+  // the sensor disagrees with the orders (a car and no order, an order and no car): walk there first
+  if (berth.mismatch && !mark.car_in) lines.push(t("inspector.mismatch"));
   return button([h("span", { class: "berth-no" }, berth.number), ...lines.filter(Boolean).map((l) => h("span", {}, l))],
-                open, `berth ${cls} ${asList ? "wide" : ""}`, { dataset: { berth: berth.number, state: cls } });
+                open, `berth ${cls} ${asList ? "wide" : ""} ${berth.mismatch ? "flag" : ""}`,
+                { dataset: { berth: berth.number, state: cls, mismatch: berth.mismatch ? "1" : "" } });
 }
 
 function classChoices() {
