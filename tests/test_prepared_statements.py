@@ -10,12 +10,12 @@ from app.tenancy.models import City
 @pytest.fixture
 def pg(app):
     with app.app_context():
-        dialect = db.engine.dialect.name
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("prepared statements are a PostgreSQL feature")
         # fresh connections: a pooled one that ran the rest of the suite may hold its cap of prepared
-        # statements (MAX_PER_CONNECTION) already, and then rightly prepares nothing more
+        # statements (MAX_PER_CONNECTION) already, and then rightly prepares nothing more.
+        # (Never on SQLite: there the one in-memory connection is the database.)
         db.engine.dispose()
-    if dialect != "postgresql":
-        pytest.skip("prepared statements are a PostgreSQL feature")
 
 
 def _prepared(conn) -> set[str]:
