@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.types import UTCDateTime, utcnow
@@ -23,7 +23,12 @@ class LedgerEntry(ParkScopedMixin, db.Model):
     """流水: one movement of money. Refunds are negative. Reports sum these rows."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_park_occurred", "park_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_ledger_park_occurred", "park_id", "occurred_at"),
+        # a provider's trade is booked once per kind, however often its notice arrives
+        Index("uq_ledger_trade", "provider", "trade_no", "kind", unique=True,
+              sqlite_where=text("trade_no IS NOT NULL"), postgresql_where=text("trade_no IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
     order_id: Mapped[int | None] = mapped_column(ForeignKey("parking_orders.id"), index=True)
@@ -36,4 +41,6 @@ class LedgerEntry(ParkScopedMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int]
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    provider: Mapped[str | None] = mapped_column(String(16))  # an online payment's: wechat, alipay, alliance…
+    trade_no: Mapped[str | None] = mapped_column(String(64))  # the provider's trade (or refund) number
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -33,6 +33,8 @@ class LedgerPosting:
     shift_id: int | None = None
     segment_id: int | None = None
     berth_id: int | None = None
+    provider: str | None = None  # an online payment's provider and trade number, booked once per kind
+    trade_no: str | None = None
 
     def row(self) -> dict:
         if self.kind not in KINDS or self.occurred_at.tzinfo is None:

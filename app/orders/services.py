@@ -229,7 +229,8 @@ def _check_prepay(settings, amount_fen: int, method: str | None) -> str:
 
 
 def _ledger(order: OrderView, collector: StaffRef | None, shift: ShiftRef | None, method: str, kind: str,
-            amount_fen: int, at: datetime, *, arrear: Arrear | None = None) -> None:
+            amount_fen: int, at: datetime, *, arrear: Arrear | None = None,
+            payment: OnlinePayment | None = None) -> None:
     """One money movement of an order. A recovery is booked where the money was taken: a collector's at
     their shift's park and segment, a manager's at the debt's own park and segment."""
     if arrear is None:
@@ -241,7 +242,8 @@ def _ledger(order: OrderView, collector: StaffRef | None, shift: ShiftRef | None
     post(LedgerPosting(park_id=where[0], segment_id=where[1], berth_id=where[2], order_id=order.id,
                        arrear_id=arrear.id if arrear else None, collector_id=collector.id if collector else None,
                        shift_id=shift.id if shift else None, method=method, kind=kind, amount_fen=amount_fen,
-                       occurred_at=at))
+                       occurred_at=at, provider=payment.provider if payment else None,
+                       trade_no=payment.trade_no if payment else None))
 
 
 def quote_order(order: OrderView, left_at: datetime, park: ParkRef | None = None,
@@ -332,15 +334,46 @@ def settle(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, order_
         paid, reduction = quote.due_fen, 0
     else:
         raise Invalid("bad_method", "Pay by cash, electronic, card or free release.", {"method": "invalid"})
+    return _pay_and_close(order, quote, collector, shift, park, method, paid, reduction, received_at,
+                          free_reason=free_reason if method == PaymentMethod.FREE.value else None)
+
+
+@dataclass(frozen=True, slots=True)
+class OnlinePayment:
+    """A driver's payment online (扫码支付), verified by whoever received it: a payment provider's notice or
+    the alliance's. Its trade number is booked on the ledger row, once per kind."""
+    provider: str
+    trade_no: str
+    amount_fen: int
+    paid_at: datetime
+
+
+def settle_online(*, park: ParkRef, order_id: int, payment: OnlinePayment, received_at: datetime) -> Settlement:
+    """The driver paid online: the order is settled as electronic at the fee due when they paid. An amount
+    that is not that fee is refused (`fee_changed`), as is an order no longer open (`order_not_open`); the
+    caller flags or refunds the payment. A second notice of the same trade cannot book twice: the ledger's
+    unique trade index refuses it."""
+    order = lock_open_record(order_id, park)
+    quote = quote_order(order, payment.paid_at, park, order.quote_inputs)
+    if payment.amount_fen != quote.due_fen:
+        raise Conflict("fee_changed", "The amount paid is not the fee due.", extra={"quote": quote.to_dict()})
+    return _pay_and_close(order, quote, None, None, park, PaymentMethod.ELECTRONIC.value, quote.due_fen, 0,
+                          received_at, payment=payment)
+
+
+def _pay_and_close(order: OrderRecord, quote: Quote, collector: StaffRef | None, shift: ShiftRef | None,
+                   park: ParkRef, method: str, paid: int, reduction: int, received_at: datetime, *,
+                   free_reason: str | None = None, payment: OnlinePayment | None = None) -> Settlement:
+    """The money of a settlement is booked (the fee paid; the prepay beyond it handed back) and the order
+    closes as settled."""
     refund = order.prepaid_fen if method == PaymentMethod.FREE.value else quote.refund_fen
     if paid:
-        _ledger(order, collector, shift, method, _FEE, paid, received_at)
+        _ledger(order, collector, shift, method, _FEE, paid, received_at, payment=payment)
     if refund:
         _ledger(order, collector, shift, _prepay_method(order), _PREPAY_REFUND, -refund, received_at)
     order = _close(order, OrderState.SETTLED, collector, shift, quote, received_at,
                    paid_fen=order.prepaid_fen + paid - refund, reduction_fen=reduction, payment_method=method,
-                   free_reason=free_reason if method == PaymentMethod.FREE.value else None,
-                   receipt_no=f"{park.id:04d}-{order.id:08d}")
+                   free_reason=free_reason, receipt_no=f"{park.id:04d}-{order.id:08d}")
     return Settlement(order, quote, paid, refund)
 
 
