@@ -10,7 +10,6 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from app.demo import seed_demo
 from app.exports import services
 from app.exports.models import ExportJob
 from app.exports.registry import CODE, DATE, DATETIME, EXPORTS, INT, MINUTES, MONEY, PERCENT, TEXT
@@ -21,9 +20,11 @@ NUMBER_FORMATS = {MONEY: "0.00", INT: "0", MINUTES: "0", PERCENT: "0.00%", DATET
                   DATE: "yyyy-mm-dd"}
 
 
+DEMO_HISTORY_DAYS = 2
+
+
 @pytest.fixture
-def demo(db, app):
-    seed_demo(history_days=2)
+def demo(demo_seeded_once, db):
     return db
 
 

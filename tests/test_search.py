@@ -85,8 +85,14 @@ def test_each_kind_is_found_and_a_single_hit_opens_its_page(plates, client_as, q
     assert client_as("citya").get(response.headers["Location"]).status_code == 200
 
 
-def test_an_order_number_is_found_among_other_hits(plates, client_as):
-    body = _hits(client_as("citya"), str(plates["seen"].id))  # a short number also matches usernames
+def test_an_order_number_is_found_among_other_hits(plates, tree, client_as):
+    number = str(plates["seen"].id)
+    other = Handheld(serial=f"POS-SN-{number}", label="Serial with the order's number")  # a second hit
+    other.anchor_at(tree.p1)
+    db.session.add(other)
+    db.session.commit()
+    body = _hits(client_as("citya"), number)
+    assert "search-hit-handheld" in body
     assert f'class="search-hit-order"><td>Order no.</td><td><a href="/orders/{plates["seen"].id}"' in body
 
 
