@@ -224,16 +224,19 @@ export async function orderScreen(berth, order, pendingCarIn) {
     : { path: "/orders/{parent}", extra: { parent_ref: pendingCarIn.body.client_ref } };
   const hidden = settings().hide_amounts;
   const reasons = settings().free_reasons || [];
-  // the exit photo goes out before the exit it shows (required when the park says so)
+  // the exit photo goes out before the exit it shows (required when the park says so); one exit per screen,
+  // however often the person taps
   let exitPhoto = null;
+  let exiting = false;
   const exitError = h("p", { class: "error", id: "exit-error" });
   const photographed = async () => {
+    if (exiting) return false;
     if (!exitPhoto && settings().photo_required_exit) {
       exitError.textContent = t("photo.required_exit");
       return false;
     }
+    exiting = true;
     if (exitPhoto) await sendPhoto(target, "exit", exitPhoto, `${berth.number} ${plate}`);
-    exitPhoto = null;  // once, whatever the settle's answer
     return true;
   };
   const settle = async (method, reason) => {
