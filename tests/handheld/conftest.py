@@ -50,6 +50,7 @@ def _app(db_file: Path):
     from app import create_app
 
     return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}", "SECRET_KEY": "live-test",
+                       "PHOTO_DIR": str(db_file.parent / "photos"),
                        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SQLALCHEMY_ENGINE_OPTIONS": {},
                        "LOGIN_LIMITS_PER_ADDRESS": "", "RATELIMIT_STORAGE_URI": "memory://"})
 

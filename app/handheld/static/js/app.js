@@ -3,11 +3,12 @@ import { call, Offline, Refused } from "./api.js";
 import { berthsScreen, segmentScreen, shiftScreen } from "./collector.js";
 import { button, h, mount } from "./dom.js";
 import { errorText, t } from "./i18n.js";
-import { inspectorScreen, startTracking, stopTracking } from "./inspector.js";
+import { inspectorScreen } from "./inspector.js";
 import { drain, items, start as startOutbox } from "./outbox.js";
 import { countWaiting, drawBar, pollInbox, queueScreen, routes, show, toast } from "./shell.js";
 import { saveSession, state } from "./state.js";
 import { forgetReads, prefs } from "./store.js";
+import { flushTrack, startTracking, stopTracking, trackScreen } from "./track.js";
 
 function collectorHome() {
   return show(state.session.open_shift ? berthsScreen : segmentScreen);
@@ -15,14 +16,15 @@ function collectorHome() {
 
 function home() {
   if (!state.session || !prefs.get("token")) return signInScreen();
-  if (state.session.user.role === "inspector") {
+  if (state.session.user.role === "inspector") {  // on duty while signed in
     routes.home = inspectorScreen;
-    routes.shift = null;
+    routes.extra = { label: "nav.track", screen: trackScreen, id: "nav-track" };
     startTracking();
     return show(inspectorScreen);
   }
   routes.home = () => (state.session.open_shift ? berthsScreen() : segmentScreen());
-  routes.shift = shiftScreen;
+  routes.extra = { label: "nav.shift", screen: shiftScreen, id: "nav-shift" };
+  if (state.session.open_shift) startTracking();  // on duty while signed in to a segment
   return collectorHome();
 }
 
@@ -68,6 +70,7 @@ routes.signOut = signOut;
 
 // Writes still waiting belong to this person's token: they are sent (or decided) before anyone signs out.
 async function signOut() {
+  await flushTrack();  // the last positions go out with the rest while the token still works
   if ((await items()).length) {
     toast(t("signout.waiting"));
     return show(queueScreen);
@@ -77,7 +80,7 @@ async function signOut() {
   } catch (err) {
     // the token dies with its 14 hours anyway; signing out must work without a network
   }
-  stopTracking();
+  await stopTracking({ keep: false });
   prefs.set("token", null);
   prefs.set("inbox_seen", null);
   saveSession(null);

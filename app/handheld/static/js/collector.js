@@ -6,24 +6,14 @@ import { errorText, t } from "./i18n.js";
 import { items, submit } from "./outbox.js";
 import { photoPicker, sendPhoto } from "./photo.js";
 import { plateComplete, plateKeyboard } from "./plate.js";
+import { bluetoothPrinting, printReceipt } from "./printer.js";
+import { readKept } from "./reads.js";
+import { ageNote, decisionPanel, routes, show, toast } from "./shell.js";
 import { saveSession, state } from "./state.js";
 import { kept } from "./store.js";
-import { ageNote, decisionPanel, routes, show, toast } from "./shell.js";
+import { startTracking, stopTracking } from "./track.js";
 
 const settings = () => state.session.settings || {};
-
-// A read, or when the network is away the last answer with how old it is.
-export async function readKept(key, path) {
-  try {
-    const data = await get(path);
-    await kept.set(key, data);
-    return { data, at: Date.now(), stale: false };
-  } catch (err) {
-    if (!(err instanceof Offline)) throw err;
-    const row = await kept.get(key);
-    return row ? { data: row.value, at: row.at, stale: true } : null;
-  }
-}
 
 export function segmentScreen() {
   mount(h("h1", {}, t("segment.choose")),
@@ -40,6 +30,7 @@ async function startShift(segment) {
   const shift = result.status === "done" ? result.answer.shift
     : { segment_id: segment.id, segment: segment.name, started_at: nowIso(), pending: true };
   saveSession({ ...state.session, open_shift: { ...shift, segment: segment.name } });
+  startTracking();  // on duty
   show(berthsScreen);
 }
 
@@ -66,6 +57,7 @@ export async function berthsScreen() {
   } catch (err) {
     if (err instanceof Refused && err.code === "not_signed_in") {
       saveSession({ ...state.session, open_shift: null });
+      await stopTracking();
       return show(segmentScreen);
     }
     throw err;
@@ -143,7 +135,8 @@ export function carInScreen(berth) {
     presets.length ? h("div", {}, h("h2", {}, t("carin.prepay")), toggles("prepay", [0, ...presets],
       (fen) => (fen ? yuan(fen) : t("carin.no_prepay"))),
     toggles("method", ["cash", "card"], (m) => t(`method.${m}`))) : null,
-    photoPicker((blob) => { form.photo = blob; }, "entry-photo"),
+    photoPicker((blob) => { form.photo = blob; }, "entry-photo",
+                t(settings().photo_required_entry ? "photo.take_entry_required" : "photo.take_entry")),
     arrearsBox, h("p", { class: "error", id: "form-error" }),
     h("div", { class: "row" }, button(t("back"), () => show(berthsScreen), "", { id: "back" }), submitButton));
 }
@@ -198,7 +191,7 @@ async function carIn(berth, form, submitButton) {
   if (form.prepay) body.prepay = { amount_fen: form.prepay, method: form.method };
   const result = await submit("car_in", "/orders", body, { label: `${berth.number} ${form.plate}` });
   if (form.photo && result.status !== "refused") {  // sent after its car in, to the order that car in made
-    await sendPhoto({ path: "/orders/{order}", extra: { order_ref: body.client_ref } }, "entry", form.photo,
+    await sendPhoto({ path: "/orders/{parent}", extra: { parent_ref: body.client_ref } }, "entry", form.photo,
                     `${berth.number} ${form.plate}`);
   }
   if (result.status === "refused") return show(decisionScreen, result.item);
@@ -228,10 +221,26 @@ export async function orderScreen(berth, order, pendingCarIn) {
   }
   const plate = order ? order.plate : pendingCarIn.body.plate;
   const target = order ? { path: `/orders/${order.id}`, extra: {} }
-    : { path: "/orders/{order}", extra: { order_ref: pendingCarIn.body.client_ref } };
+    : { path: "/orders/{parent}", extra: { parent_ref: pendingCarIn.body.client_ref } };
   const hidden = settings().hide_amounts;
   const reasons = settings().free_reasons || [];
+  // the exit photo goes out before the exit it shows (required when the park says so); one exit per screen,
+  // however often the person taps
+  let exitPhoto = null;
+  let exiting = false;
+  const exitError = h("p", { class: "error", id: "exit-error" });
+  const photographed = async () => {
+    if (exiting) return false;
+    if (!exitPhoto && settings().photo_required_exit) {
+      exitError.textContent = t("photo.required_exit");
+      return false;
+    }
+    exiting = true;
+    if (exitPhoto) await sendPhoto(target, "exit", exitPhoto, `${berth.number} ${plate}`);
+    return true;
+  };
   const settle = async (method, reason) => {
+    if (!(await photographed())) return null;
     const body = { client_ref: newRef(), left_at: leftAt, method, amount_fen: method === "free" ? 0 : quote.due_fen };
     if (reason) body.free_reason = reason;
     const result = await submit("settle", `${target.path}/settle`, body,
@@ -242,6 +251,7 @@ export async function orderScreen(berth, order, pendingCarIn) {
     return show(berthsScreen);
   };
   const escape = async () => {
+    if (!(await photographed())) return null;
     const result = await submit("escape", `${target.path}/escape`, { client_ref: newRef(), left_at: leftAt },
       { ...target.extra, berth_id: berth.id, label: `${berth.number} ${plate}` });
     if (result.status === "refused") return show(decisionScreen, result.item);
@@ -253,7 +263,9 @@ export async function orderScreen(berth, order, pendingCarIn) {
   const picker = photoPicker(async (blob) => {
     const result = await sendPhoto(target, "evidence", blob, `${berth.number} ${plate}`);
     photoNote.textContent = result.status === "refused" ? t("refused.title") : t("photo.kept");
-  }, "evidence-photo");
+  }, "evidence-photo", t("photo.take_evidence"));
+  const exitPicker = photoPicker((blob) => { exitPhoto = blob; exitError.textContent = ""; }, "exit-photo",
+                                 t(settings().photo_required_exit ? "photo.take_exit_required" : "photo.take_exit"));
   const freeBox = h("div", { class: "choices hidden", id: "free-reasons" },
     reasons.map((r) => button(r, () => settle("free", r), "", { dataset: { reason: r } })));
   mount(
@@ -266,7 +278,7 @@ export async function orderScreen(berth, order, pendingCarIn) {
         h("dt", {}, t("order.refund")), h("dd", {}, yuan(quote.refund_fen))]),
     h("p", { class: "due" }, t("order.due"), " ", h("strong", { id: "due" }, yuan(quote.due_fen))),
     estimated ? h("p", { class: "notice" }, t("order.estimated")) : null,
-    h("div", { class: "actions" },
+    h("div", { class: "actions" }, exitPicker, exitError,
       button(t("order.cash"), () => settle("cash"), "primary big", { id: "settle-cash" }),
       button(t("order.card"), () => settle("card"), "big", { id: "settle-card" }),
       reasons.length ? button(t("order.free"), () => freeBox.classList.toggle("hidden"), "", { id: "settle-free" }) : null,
@@ -277,24 +289,36 @@ export async function orderScreen(berth, order, pendingCarIn) {
       button(t("back"), () => show(berthsScreen), "", { id: "back" })));
 }
 
+// The receipt's lines, for the screen (amounts as ¥) and for the printer (¥ is not in its code page).
+function receiptRows(receipt, money) {
+  return [[t("receipt.no"), receipt.receipt_no], [t("receipt.segment"), receipt.segment],
+    [t("receipt.berth"), receipt.berth], [t("receipt.plate"), receipt.plate],
+    [t("order.entered"), dateTime(receipt.entered_at)], [t("receipt.left"), dateTime(receipt.left_at)],
+    [t("order.parked"), `${receipt.duration_minutes} ${t("unit.min")}`],
+    [t("order.fee"), money(receipt.fee_fen)], [t("order.prepaid"), money(receipt.prepaid_fen)],
+    [t("receipt.collected"), money(receipt.collected_fen)], [t("order.refund"), money(receipt.refund_fen)],
+    [t("receipt.method"), t(`method.${receipt.method}`)],
+    receipt.free_reason ? [t("receipt.free_reason"), receipt.free_reason] : null,
+    [t("receipt.collector"), receipt.collector]].filter(Boolean);
+}
+
 export function receiptScreen(receipt) {
-  const row = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
+  const note = h("p", { class: "error no-print", id: "print-error" });
+  const printBluetooth = async () => {
+    note.textContent = "";
+    const failed = await printReceipt({ header: receipt.header, title: receipt.park, footer: receipt.footer,
+      rows: receiptRows(receipt, (fen) => t("print.amount", { amount: (fen / 100).toFixed(2) })) });
+    if (failed && failed !== "cancelled") note.textContent = t("print.failed", { reason: failed });
+    else if (!failed) toast(t("print.sent"));
+  };
   mount(h("article", { class: "receipt", id: "receipt" },
     receipt.header ? h("p", { class: "center" }, receipt.header) : null,
     h("h2", { class: "center" }, receipt.park),
-    h("dl", {},
-      row(t("receipt.no"), receipt.receipt_no), row(t("receipt.segment"), receipt.segment),
-      row(t("receipt.berth"), receipt.berth), row(t("receipt.plate"), receipt.plate),
-      row(t("order.entered"), dateTime(receipt.entered_at)), row(t("receipt.left"), dateTime(receipt.left_at)),
-      row(t("order.parked"), `${receipt.duration_minutes} ${t("unit.min")}`),
-      row(t("order.fee"), yuan(receipt.fee_fen)), row(t("order.prepaid"), yuan(receipt.prepaid_fen)),
-      row(t("receipt.collected"), yuan(receipt.collected_fen)), row(t("order.refund"), yuan(receipt.refund_fen)),
-      row(t("receipt.method"), t(`method.${receipt.method}`)),
-      receipt.free_reason ? row(t("receipt.free_reason"), receipt.free_reason) : null,
-      row(t("receipt.collector"), receipt.collector)),
+    h("dl", {}, receiptRows(receipt, yuan).map(([label, value]) => [h("dt", {}, label), h("dd", {}, value)])),
     receipt.footer ? h("p", { class: "center" }, receipt.footer) : null),
   h("div", { class: "row no-print" }, button(t("receipt.print"), () => window.print(), "primary big", { id: "print" }),
-    button(t("done"), () => show(berthsScreen), "big", { id: "receipt-done" })));
+    bluetoothPrinting() ? button(t("print.bluetooth"), printBluetooth, "big", { id: "print-bt" }) : null,
+    button(t("done"), () => show(berthsScreen), "big", { id: "receipt-done" })), note);
 }
 
 // A write the server refused: what it said, and the person's choices.
@@ -316,6 +340,7 @@ export function shiftScreen() {
     const result = await submit("shift_close", "/shifts/current/close", body, { label: segmentName() });
     if (result.status === "refused") return show(decisionScreen, result.item);
     saveSession({ ...state.session, open_shift: null });
+    await stopTracking();  // off duty: the last positions go into the outbox
     if (result.status === "done") {
       await kept.set("last_summary", result.answer);
       return show(summaryScreen, result.answer);

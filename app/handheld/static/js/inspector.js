@@ -1,20 +1,16 @@
-// The inspector's screens: tasks resolved with a note, berth states of a segment, and the GPS track
-// batched to /tracks while on duty.
+// The inspector's screens: tasks resolved with a note and a photo, segments nearby and a segment's berths with
+// sensor next to order, violation reports with a photo; the GPS track is in track.js.
 import { get, newRef, nowIso, Offline } from "./api.js";
 import { button, h, mount } from "./dom.js";
 import { clock } from "./format.js";
 import { t } from "./i18n.js";
 import { submit } from "./outbox.js";
+import { photoPicker, sendPhoto } from "./photo.js";
 import { plateComplete, plateKeyboard } from "./plate.js";
-import { state } from "./state.js";
+import { readKept } from "./reads.js";
 import { ageNote, routes, show, toast } from "./shell.js";
-import { readKept } from "./collector.js";
-
-let watchId = null;
-let points = [];
-let uploadTimer = null;
-let lastPosition = null;  // {lat, lng} of the latest GPS fix
-const BATCH_MS = 30000;
+import { state } from "./state.js";
+import { lastPosition } from "./track.js";
 
 export async function inspectorScreen() {
   const read = await readKept("tasks", "/inspector/tasks?state=open");
@@ -26,19 +22,20 @@ export async function inspectorScreen() {
       task.note ? h("p", {}, task.note) : null,
       button(t("inspector.resolve"), () => show(resolveScreen, task), "primary", { dataset: { resolve: task.id } })))),
     button(t("report.new"), () => show(reportScreen), "primary big", { id: "report" }),
-    h("h2", {}, t(lastPosition ? "inspector.nearby" : "inspector.segments")),
+    h("h2", {}, t(lastPosition() ? "inspector.nearby" : "inspector.segments")),
     h("div", { class: "list" }, (await segmentsToShow()).map((segment) =>
       button([h("strong", {}, segment.name),
         segment.distance_m !== undefined ? h("small", {}, `${Math.round(segment.distance_m)} m`) : null],
       () => show(segmentBerthsScreen, segment), "big", { dataset: { segment: segment.id } }))),
-    button(t("signout.device"), async () => { await flushTrack(); routes.signOut(); }, "", { id: "sign-out" }));
+    button(t("signout.device"), () => routes.signOut(), "", { id: "sign-out" }));
 }
 
 // Nearest first when the GPS has a fix (within the API's radius), else every segment of the park.
 async function segmentsToShow() {
-  if (!lastPosition) return state.session.segments;
+  const here = lastPosition();
+  if (!here) return state.session.segments;
   try {
-    const found = await get(`/inspector/segments?lat=${lastPosition.lat}&lng=${lastPosition.lng}`);
+    const found = await get(`/inspector/segments?lat=${here.lat}&lng=${here.lng}`);
     return found.segments.length ? found.segments : state.session.segments;
   } catch (err) {
     if (err instanceof Offline) return state.session.segments;
@@ -48,7 +45,7 @@ async function segmentsToShow() {
 
 // A violation or anomaly seen on the street, where the inspector stands.
 function reportScreen() {
-  const form = { kind: "violation", plate: "" };
+  const form = { kind: "violation", plate: "", photo: null };
   const plateBox = h("div", { class: "plate", id: "plate" });
   const setPlate = (plate) => {
     form.plate = plate;
@@ -66,8 +63,13 @@ function reportScreen() {
     }
     const body = { client_ref: newRef(), kind: form.kind, observed_at: nowIso(), plate: form.plate || undefined,
                    segment_id: segment.value ? Number(segment.value) : undefined, note: note.value.trim() || undefined };
-    if (lastPosition) Object.assign(body, lastPosition);
-    const result = await submit("report", "/inspector/reports", body, { label: `${t(`report.${form.kind}`)} ${form.plate}` });
+    if (lastPosition()) Object.assign(body, lastPosition());
+    const label = `${t(`report.${form.kind}`)} ${form.plate}`;
+    const result = await submit("report", "/inspector/reports", body, { label });
+    if (form.photo && result.status !== "refused") {  // sent after its report, to the report it made
+      await sendPhoto({ path: "/inspector/reports/{parent}", extra: { parent_ref: body.client_ref } }, null,
+                      form.photo, label);
+    }
     toast(result.status === "done" ? t("report.sent") : result.status === "waiting" ? t("saved_offline")
       : t("refused.title"));
     show(inspectorScreen);
@@ -78,14 +80,17 @@ function reportScreen() {
         e.target.parentNode.querySelectorAll("button").forEach((b) => b.classList.toggle("on", b === e.target)); },
       kind === form.kind ? "on" : "", { dataset: { value: kind } }))),
     plateBox, plateKeyboard(() => form.plate, setPlate),
-    h("label", {}, t("shift.segment"), segment), h("label", {}, t("inspector.note"), note), error,
+    h("label", {}, t("shift.segment"), segment), h("label", {}, t("inspector.note"), note),
+    photoPicker((blob) => { form.photo = blob; }, "report-photo"), error,
     h("div", { class: "row" }, button(t("back"), () => show(inspectorScreen), "", { id: "back" }),
       button(t("report.send"), send, "primary big", { id: "report-send" })));
 }
 
 function resolveScreen(task) {
   const note = h("textarea", { id: "task-note", rows: 4, maxlength: 1000 });
+  let photo = null;
   const resolve = async (outcome) => {
+    if (photo) await sendPhoto({ path: `/inspector/tasks/${task.id}`, extra: {} }, null, photo, task.label);
     const result = await submit("resolve", `/inspector/tasks/${task.id}/resolve`,
       { client_ref: newRef(), note: note.value.trim() || undefined, outcome }, { label: task.label });
     toast(result.status === "done" ? t("inspector.resolved") : result.status === "waiting" ? t("saved_offline")
@@ -93,6 +98,7 @@ function resolveScreen(task) {
     show(inspectorScreen);
   };
   mount(h("h1", {}, task.label), h("label", {}, t("inspector.note"), note),
+    photoPicker((blob) => { photo = blob; }, "task-photo"),
     h("div", { class: "row" }, button(t("inspector.done"), () => resolve("done"), "primary big", { id: "task-done" }),
       button(t("inspector.failed"), () => resolve("failed"), "big", { id: "task-failed" })),
     button(t("back"), () => show(inspectorScreen), "", { id: "back" }));
@@ -111,31 +117,3 @@ async function segmentBerthsScreen(segment) {
     })),
     button(t("back"), () => show(inspectorScreen), "", { id: "back" }));
 }
-
-// GPS points are gathered while signed in and sent as one batch every half minute, through the outbox.
-export function startTracking() {
-  if (watchId !== null || !("geolocation" in navigator)) return;
-  watchId = navigator.geolocation.watchPosition((pos) => {
-    const c = pos.coords;
-    lastPosition = { lat: c.latitude, lng: c.longitude };
-    points.push({ lat: c.latitude, lng: c.longitude, recorded_at: new Date(pos.timestamp || Date.now()).toISOString(),
-                  accuracy_m: c.accuracy ?? undefined, speed_mps: c.speed ?? undefined });
-  }, () => {}, { enableHighAccuracy: true, maximumAge: 10000 });
-  uploadTimer = setInterval(flushTrack, BATCH_MS);
-}
-
-export async function flushTrack() {
-  if (!points.length) return null;
-  const batch = points.splice(0, 5000);
-  return submit("track", "/tracks", { client_ref: newRef(), points: batch }, { label: `${batch.length}` });
-}
-
-export function stopTracking() {
-  if (watchId !== null) navigator.geolocation.clearWatch(watchId);
-  clearInterval(uploadTimer);
-  watchId = null;
-  points = [];
-  lastPosition = null;
-}
-
-window.parkingosFlushTrack = flushTrack;  // lets a test (or a person at the end of the day) send now

@@ -14,8 +14,8 @@ const changed = (event) => listeners.forEach((fn) => fn(event));
 
 export const items = async () => (await outbox.all()).sort((a, b) => a.seq - b.seq);
 
-// A write of `kind` to `path`; `body.client_ref` was made at the tap. `orderRef` names a car in still in the
-// outbox whose order a settle or escape is for ("{order}" in the path).
+// A write of `kind` to `path`; `body.client_ref` was made at the tap. `extra.parent_ref` names an earlier write
+// (a car in, a report) whose answer gives the id this one acts on: "{parent}" in the path.
 export async function submit(kind, path, body, extra = {}) {
   const item = { kind, path, body, state: "waiting", created_at: Date.now(), ...extra };
   item.seq = await outbox.add(item);
@@ -49,15 +49,18 @@ async function drainAll() {
   }
 }
 
-async function orderIdOf(ref) {
-  const map = (await kept.get("orders_by_ref")) || { value: {} };
+// The writes that make something later writes act on, and where their answer says its id.
+const MAKES = { car_in: (answer) => answer.order.id, report: (answer) => answer.report.id };
+
+async function idOf(ref) {
+  const map = (await kept.get("ids_by_ref")) || { value: {} };
   return map.value[ref];
 }
 
-async function rememberOrder(ref, id) {
-  const map = ((await kept.get("orders_by_ref")) || { value: {} }).value;
+async function rememberId(ref, id) {
+  const map = ((await kept.get("ids_by_ref")) || { value: {} }).value;
   map[ref] = id;
-  await kept.set("orders_by_ref", map);
+  await kept.set("ids_by_ref", map);
 }
 
 async function refuse(item, status, error) {
@@ -69,8 +72,7 @@ async function refuse(item, status, error) {
 // A photo waits in IndexedDB as a Blob and goes out as the multipart form the API takes.
 function photoForm(item) {
   const form = new FormData();
-  form.append("client_ref", item.body.client_ref);
-  form.append("kind", item.body.kind);
+  for (const [name, value] of Object.entries(item.body)) form.append(name, value);  // client_ref, kind of an order's
   form.append("photo", item.photo, item.photo.type === "image/png" ? "photo.png" : "photo.jpg");
   return form;
 }
@@ -78,17 +80,17 @@ function photoForm(item) {
 // Sends one write; answers why draining must stop, or null to go on.
 async function send(item) {
   let path = item.path;
-  if (item.order_ref) {
-    const id = await orderIdOf(item.order_ref);
+  if (item.parent_ref) {
+    const id = await idOf(item.parent_ref);
     if (!id) {
       await refuse(item, 0, { code: "depends_on_refused", message: "" });
       return null;
     }
-    path = path.replace("{order}", String(id));
+    path = path.replace("{parent}", String(id));
   }
   try {
     const answer = await call("POST", path, item.photo ? photoForm(item) : item.body);
-    if (item.kind === "car_in") await rememberOrder(item.body.client_ref, answer.order.id);
+    if (MAKES[item.kind]) await rememberId(item.body.client_ref, MAKES[item.kind](answer));
     await outbox.remove(item.seq);
     answers.set(item.seq, answer);
     changed({ type: "done", item, answer });
@@ -115,10 +117,8 @@ export async function resend(item, changes = {}) {
 
 export async function discard(item) {
   await outbox.remove(item.seq);
-  if (item.kind === "car_in") {  // what was to follow this car in has no order to act on
-    for (const other of await items()) {
-      if (other.order_ref === item.body.client_ref) await outbox.remove(other.seq);
-    }
+  for (const other of await items()) {  // what was to follow this car in (or report) has nothing to act on
+    if (other.parent_ref === item.body.client_ref) await outbox.remove(other.seq);
   }
   changed({ type: "discarded", item });
 }

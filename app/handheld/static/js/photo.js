@@ -1,5 +1,5 @@
-// Photos from the camera (entry, exit, evidence): a JPEG or PNG of at most the park's 5 MB, made smaller
-// on the handheld when the camera's picture is larger.
+// Photos from the camera (an order's entry, exit and evidence photos, an inspector's task and report photos):
+// a JPEG or PNG of at most the API's 5 MB, made smaller on the handheld when the camera's picture is larger.
 import { newRef } from "./api.js";
 import { button, h } from "./dom.js";
 import { t } from "./i18n.js";
@@ -20,7 +20,7 @@ async function fitted(file) {
 }
 
 // A camera button with a thumbnail; `onPhoto(blob)` gets the picture ready to send.
-export function photoPicker(onPhoto, id = "photo") {
+export function photoPicker(onPhoto, id = "photo", label = t("photo.take")) {
   const thumb = h("img", { class: "thumb hidden", alt: "", id: `${id}-thumb` });
   const input = h("input", { type: "file", accept: "image/jpeg,image/png,image/*", capture: "environment",
                              class: "hidden", id: `${id}-input`, onchange: async () => {
@@ -31,12 +31,15 @@ export function photoPicker(onPhoto, id = "photo") {
     thumb.classList.remove("hidden");
     onPhoto(blob);
   } });
-  return h("div", { class: "photo-row" }, input, button(t("photo.take"), () => input.click(), "", { id: `${id}-take` }),
+  return h("div", { class: "photo-row" }, input, button(label, () => input.click(), "", { id: `${id}-take` }),
            thumb);
 }
 
-// Queues the photo of an order: `target` is {path, extra} as the order screen names the order.
+// Queues a photo for `target.path` + "/photos": an order's (with its kind: entry, exit, evidence), a task's or
+// a report's; `target.extra` names the write still waiting whose answer gives the id ({parent} in the path).
 export function sendPhoto(target, kind, blob, label) {
-  return submit("photo", `${target.path}/photos`, { client_ref: newRef(), kind }, { ...target.extra, photo: blob,
-                                                                                    label: `${label} ${t(`photo.${kind}`)}` });
+  const body = { client_ref: newRef() };
+  if (kind) body.kind = kind;
+  return submit("photo", `${target.path}/photos`, body,
+                { ...target.extra, photo: blob, label: `${label} ${t(kind ? `photo.${kind}` : "kind.photo")}` });
 }

@@ -8,7 +8,8 @@ import { discard, items, onChange, resend } from "./outbox.js";
 import { state } from "./state.js";
 import { kept, prefs } from "./store.js";
 
-export const routes = { home: null, signIn: null, shift: null, signOut: null };
+// `extra` is the role's fourth tab: {label, screen, id} (the collector's shift, the inspector's track).
+export const routes = { home: null, signIn: null, extra: null, signOut: null };
 
 export async function show(render, ...args) {
   state.screen = [render, args];
@@ -64,7 +65,8 @@ export function drawBar() {
              () => show(queueScreen), state.refused ? "alert" : state.waiting ? "warn" : "", { id: "nav-queue" }),
       button([t("nav.inbox"), state.unread ? h("b", { class: "badge", id: "unread" }, String(state.unread)) : null],
              () => show(inboxScreen), "", { id: "nav-inbox" }),
-      routes.shift ? button(t("nav.shift"), () => show(routes.shift), "", { id: "nav-shift" }) : null) : null);
+      routes.extra ? button(t(routes.extra.label), () => show(routes.extra.screen), "", { id: routes.extra.id })
+        : null) : null);
 }
 
 onChange(async () => {
