@@ -68,7 +68,8 @@ def _order_sessions(park, sensors, rnd, now) -> dict[int, list[dict]]:
         if sensor is None:
             continue
         arrived = entered - timedelta(seconds=rnd.randint(20, 240))
-        departed = left + timedelta(seconds=rnd.randint(5, 60)) if left else None
+        # a car that left in the last minute has left the sensor too (not still over it, orderless)
+        departed = min(left + timedelta(seconds=rnd.randint(5, 60)), max(left, now)) if left else None
         runs = by_sensor.setdefault(sensor.id, [])
         if runs and runs[-1]["departed_at"] is not None and runs[-1]["departed_at"] >= arrived:
             runs[-1]["departed_at"] = runs[-1]["left"]  # the next car came at once: no slack either side
