@@ -93,6 +93,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_tasks() -> None:
     """Each domain registers its background tasks with the queue in its `tasks` module."""
     from app.auth import tasks as auth_tasks  # noqa: F401
+    from app.core import retention_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
     from app.members import import_jobs  # noqa: F401
     from app.reports import tasks as report_tasks  # noqa: F401
