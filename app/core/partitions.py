@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 
 from app.core.types import utcnow
 from app.extensions import db
@@ -147,9 +147,10 @@ def delete_before(table: str, column: str, cutoff: datetime, batch: int = 5000, 
     own, so neither a long lock nor a long transaction)."""
     total = 0
     while True:
-        n = db.session.execute(text(
+        result: CursorResult = db.session.execute(text(  # type: ignore[assignment]
             f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < :cut ORDER BY id LIMIT :n)"),
-            {"cut": cutoff if _postgresql() else cutoff.replace(tzinfo=None).isoformat(sep=" "), "n": batch}).rowcount
+            {"cut": cutoff if _postgresql() else cutoff.replace(tzinfo=None).isoformat(sep=" "), "n": batch})
+        n = result.rowcount
         total += n
         if commit:
             db.session.commit()
