@@ -197,9 +197,9 @@ def _rollup_rows(table, ids, by, days, values: list, *where, extra_keys: tuple =
     from app.reports.rollups import in_days, month_of
 
     names = _names(by)
-    columns = {"park": table.park_id, "group": Park.group_id, "collector": table.collector_id, "day": table.day,
-               "month": month_of(table.day)}
-    keys = [columns[n].label(f"k{i}") for i, n in enumerate(names)]
+    columns = {"park": lambda: table.park_id, "group": lambda: Park.group_id, "collector": lambda: table.collector_id,
+               "day": lambda: table.day, "month": lambda: month_of(table.day)}
+    keys = [columns[n]().label(f"k{i}") for i, n in enumerate(names)]
     # without a grouping, one row of zeros when nothing matches, as the raw query answers
     values = [func.coalesce(v, 0) for v in values]
     stmt = select(*keys, *extra_keys, *values).select_from(table)
@@ -261,7 +261,9 @@ def income(ids: list[int], f: Filters, by=None) -> dict:
 
 
 def _income_rolled(ids, by, days) -> dict:
-    from app.reports.models import RollupIncome as R
+    from app.reports.models import RollupIncome, RollupIncomePark
+
+    R = RollupIncome if "collector" in _names(by) else RollupIncomePark
 
     out: dict = {}
     for key, (kind, method, amount, n) in _rollup_rows(R, ids, by, days, [func.sum(R.amount_fen), func.sum(R.entries)],
@@ -403,6 +405,8 @@ def turnover(entered: int, space_count: int, days: int) -> float:
 # ---------------------------------------------------------------------------------------------------- arrears
 
 def _arrear_keys(by, f, values, where):
+    """Arrears joined to their orders. An arrear is booked at its order's park, so the orders are narrowed
+    by the same parks: their (park, left_at) index then finds the period's orders."""
     PO = ParkingOrder
     return _grouped(by, f, values, where, park=Arrear.park_id, at=PO.left_at, collector=PO.exit_collector_id,
                     berth=PO.berth_id, select_from=Arrear.__table__.join(PO.__table__, PO.id == Arrear.order_id))
@@ -421,7 +425,8 @@ def _unpaid_rolled(ids, by, days) -> dict:
 
 def _unpaid_raw(ids: list[int], f: Filters, by=None) -> dict:
     return {k: int(v[0]) for k, v in _arrear_keys(by, f, [func.coalesce(func.sum(Arrear.amount_fen), 0)], and_(
-        Arrear.park_id.in_(ids), Arrear.state == "open", _in_period(ParkingOrder.left_at, f))).items()}
+        Arrear.park_id.in_(ids), ParkingOrder.park_id.in_(ids), Arrear.state == "open",
+        _in_period(ParkingOrder.left_at, f))).items()}
 
 
 @dataclass(frozen=True)
@@ -458,7 +463,8 @@ def _arrears_raw(ids: list[int], f: Filters, by="park") -> dict:
     values = [func.count(), func.coalesce(func.sum(amount), 0),
               sum_if(Arrear.state == "recovered", amount), sum_if(Arrear.state == "waived", amount)]
     return {k: Arrears(int(n), int(a), int(r), int(w)) for k, (n, a, r, w) in _arrear_keys(
-        by, f, values, and_(Arrear.park_id.in_(ids), _in_period(ParkingOrder.left_at, f))).items()}
+        by, f, values, and_(Arrear.park_id.in_(ids), ParkingOrder.park_id.in_(ids),
+                            _in_period(ParkingOrder.left_at, f))).items()}
 
 
 def recovery_rate(recovered: int, amount: int) -> float:

@@ -61,6 +61,21 @@ class RollupIncome(_Keys, db.Model):
     entries: Mapped[int]
 
 
+class RollupIncomePark(db.Model):
+    """The same money per park, day, kind and method only (no segment, no collector): what a node's
+    summary by park, group, day or month reads, a few rows per park and day whatever the staff count."""
+
+    __tablename__ = "rollup_income_park"
+    __table_args__ = (Index("ix_rollup_income_park_park_day", "park_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    park_id: Mapped[int]
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(Money)
+    entries: Mapped[int]
+
+
 class RollupCarsIn(_Keys, db.Model):
     """Orders that entered on the day (collector: the entry collector)."""
 

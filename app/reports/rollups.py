@@ -38,7 +38,15 @@ from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.orders.models import Arrear, ParkingOrder
 from app.reports.figures import seconds_between
-from app.reports.models import RollupArrears, RollupCarsIn, RollupCarsOut, RollupDay, RollupDirty, RollupIncome
+from app.reports.models import (
+    RollupArrears,
+    RollupCarsIn,
+    RollupCarsOut,
+    RollupDay,
+    RollupDirty,
+    RollupIncome,
+    RollupIncomePark,
+)
 from app.tenancy.models import Park
 
 LATE = timedelta(minutes=10)     # a row older than this when written queues its day (the triggers)
@@ -46,7 +54,7 @@ SETTLE = timedelta(minutes=30)   # a closed day is built this long after its end
 LOOKBACK_DAYS = 3                # the worker builds missing closed days this far back (older: `rebuild`)
 NO_ROLLUP = frozenset({"hour", "berth"})  # groupings finer than a rollup row: always raw
 
-TABLES = (RollupIncome, RollupCarsIn, RollupCarsOut, RollupArrears)
+TABLES = (RollupIncome, RollupIncomePark, RollupCarsIn, RollupCarsOut, RollupArrears)
 
 
 # ------------------------------------------------------------------------------------------------ days
@@ -85,11 +93,10 @@ def plan(ids: list[int], date_from: date, date_to: date, tz: str, by) -> Plan | 
     if last < date_from:
         return None
     parks = set(ids)
-    zones = set(db.session.scalars(select(Park.timezone).where(Park.id.in_(parks)).distinct()))
-    if zones != {tz}:
-        return None
-    built = db.session.execute(select(RollupDay.day, func.count()).where(
-        RollupDay.park_id.in_(parks), RollupDay.day >= date_from, RollupDay.day <= last)
+    # a day is built when every park has it; a park of another zone than the period's counts as not built
+    # (its rollups are days of its own zone)
+    built = db.session.execute(select(RollupDay.day, func.count()).join(Park, Park.id == RollupDay.park_id).where(
+        RollupDay.park_id.in_(parks), RollupDay.day >= date_from, RollupDay.day <= last, Park.timezone == tz)
         .group_by(RollupDay.day)).all()
     clean = {_as_date(d) for d, n in built if n == len(parks)}
     if not clean:
@@ -195,12 +202,13 @@ def _sum_if(cond, col):
 
 def _arrears_select(parks, start, end, day):
     PO, A = ParkingOrder, Arrear
+    # an arrear is booked at its order's park: the order's park narrows the orders by its index too
     return select(A.park_id, literal(day, Date), PO.segment_id, PO.exit_collector_id, func.count(),
                   func.sum(A.amount_fen), _sum_if(A.state == "recovered", A.amount_fen),
                   _sum_if(A.state == "waived", A.amount_fen), _sum_if(A.state == "open", A.amount_fen),
                   _sum_if(A.state == "open", 1)).select_from(
         A.__table__.join(PO.__table__, PO.id == A.order_id)).where(
-        A.park_id.in_(parks), PO.left_at >= start, PO.left_at < end).group_by(
+        A.park_id.in_(parks), PO.park_id.in_(parks), PO.left_at >= start, PO.left_at < end).group_by(
         A.park_id, PO.segment_id, PO.exit_collector_id)
 
 
@@ -221,11 +229,16 @@ def build_day(day: date, tz: str, parks: list[int]) -> None:
     if not parks:
         return
     start, end = day_bounds(day, tz)
-    for table, _cols, _sel in _BUILDERS:
+    for table in TABLES:
         db.session.execute(delete(table).where(table.park_id.in_(parks), table.day == day))
     db.session.execute(delete(RollupDay).where(RollupDay.park_id.in_(parks), RollupDay.day == day))
     for table, cols, make_select in _BUILDERS:
         db.session.execute(insert(table).from_select(list(cols), make_select(parks, start, end, day)))
+    R = RollupIncome
+    db.session.execute(insert(RollupIncomePark).from_select(
+        ["park_id", "day", "kind", "method", "amount_fen", "entries"],
+        select(R.park_id, R.day, R.kind, R.method, func.sum(R.amount_fen), func.sum(R.entries)).where(
+            R.park_id.in_(parks), R.day == day).group_by(R.park_id, R.day, R.kind, R.method)))
     now = utcnow()
     db.session.execute(insert(RollupDay), [{"park_id": p, "day": day, "built_at": now} for p in parks])
 

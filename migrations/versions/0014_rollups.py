@@ -46,6 +46,14 @@ def upgrade():
                     sa.Column('amount_fen', Money, nullable=False),
                     sa.Column('entries', sa.Integer(), nullable=False),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_income')))
+    op.create_table('rollup_income_park',
+                    sa.Column('id', BigId, nullable=False), sa.Column('park_id', sa.Integer(), nullable=False),
+                    sa.Column('day', sa.Date(), nullable=False),
+                    sa.Column('kind', sa.String(length=16), nullable=False),
+                    sa.Column('method', sa.String(length=16), nullable=False),
+                    sa.Column('amount_fen', Money, nullable=False),
+                    sa.Column('entries', sa.Integer(), nullable=False),
+                    sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_income_park')))
     op.create_table('rollup_cars_in', *_keys(),
                     sa.Column('cars', sa.Integer(), nullable=False),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_cars_in')))
@@ -63,7 +71,7 @@ def upgrade():
                     sa.Column('open_fen', Money, nullable=False),
                     sa.Column('open_arrears', sa.Integer(), nullable=False),
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_arrears')))
-    for table in ('income', 'cars_in', 'cars_out', 'arrears'):
+    for table in ('income', 'income_park', 'cars_in', 'cars_out', 'arrears'):
         op.create_index(f'ix_rollup_{table}_park_day', f'rollup_{table}', ['park_id', 'day'], unique=False)
     from app.reports.rollups import trigger_ddl
 
@@ -76,7 +84,7 @@ def downgrade():
 
     for statement in drop_trigger_ddl(op.get_bind().dialect.name):
         op.execute(statement)
-    for table in ('income', 'cars_in', 'cars_out', 'arrears'):
+    for table in ('income', 'income_park', 'cars_in', 'cars_out', 'arrears'):
         op.drop_index(f'ix_rollup_{table}_park_day', table_name=f'rollup_{table}')
         op.drop_table(f'rollup_{table}')
     op.drop_index('ix_rollup_dirty_park_at', table_name='rollup_dirty')
