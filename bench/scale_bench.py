@@ -1,7 +1,8 @@
 """A big city's history on one database (issue 22; PostgreSQL at BENCH_DATABASE_URL).
 
 Builds a 50,000-berth city (200 on-street parks of 250 berths, 2 segments and 4 collectors each) with
-`--orders N` orders spread over `--days` days, their ledger rows and debts, and as many track points and
+`--orders N` orders at `--per-day` orders a day (44,000: the history grows in days, as a city's does, so the
+live part of today is the same at any N), their ledger rows and debts, and as many track points and
 half as many sensor events, all loaded with COPY (triggers off, as a bulk load by an operator, who then
 runs `flask reports rebuild`; here `rollups.rebuild`). Then prints RESULT lines with goals:
 
@@ -14,7 +15,7 @@ runs `flask reports rebuild`; here `rollups.rebuild`). Then prints RESULT lines 
 - rebuilding one closed city day of rollups (what the worker does per dirty or newly closed day);
 - dropping a month of track points < 1 s (a partition drop).
 
-    python bench/scale_bench.py [--orders 2000000] [--days 180] [--repeat 7]
+    python bench/scale_bench.py [--orders 2000000] [--per-day 44000 | --days D] [--repeat 7]
 
 20M orders: `--orders 20000000` (about ten times the load time; see docs/operations.md for figures)."""
 from __future__ import annotations
@@ -24,7 +25,7 @@ import io
 import os
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -190,14 +191,15 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
         for g in range(n_orders):
             park, seg, berth, coll, entered, left, fee, prepaid, state = order(g)
             method = methods[g % 4]
+            head = f"{park}\t{g + 1}\t\\N\t{coll}\t{seg}\t{berth}"
             if prepaid:
-                yield f"{park}\t{g + 1}\t\\N\t{coll}\t{seg}\t{berth}\telectronic\tprepay\t{prepaid}\t{ts(entered)}\t{ts(entered)}\n"
+                yield f"{head}\telectronic\tprepay\t{prepaid}\t{ts(entered)}\t{ts(entered)}\n"
             if state == "settled":
                 due = fee - prepaid
                 if due > 0:
-                    yield f"{park}\t{g + 1}\t\\N\t{coll}\t{seg}\t{berth}\t{method}\tfee\t{due}\t{ts(left)}\t{ts(left)}\n"
+                    yield f"{head}\t{method}\tfee\t{due}\t{ts(left)}\t{ts(left)}\n"
                 elif due < 0:
-                    yield f"{park}\t{g + 1}\t\\N\t{coll}\t{seg}\t{berth}\tcash\tprepay_refund\t{due}\t{ts(left)}\t{ts(left)}\n"
+                    yield f"{head}\tcash\tprepay_refund\t{due}\t{ts(left)}\t{ts(left)}\n"
             else:
                 a += 1
                 if state == "recovered" and left + day_s < now_s:
@@ -209,7 +211,7 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
     log(f"arrears and ledger copied in {time.perf_counter() - started:.0f}s")
     raw.commit()
 
-    # track points: as many as orders, half of them in the oldest full month (the one dropped below);
+    # track points: as many as orders, half of them in the oldest full month (dropped below), half after it;
     # sensor events: half as many, over the history
     from app.core.partitions import create_month, month_start, next_month
     from app.extensions import db as _db
@@ -226,14 +228,15 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
     drop_span = (datetime.combine(next_month(drop_month), datetime.min.time(), UTC) - drop_start).total_seconds()
     staff = [c for pid in park_ids for c in collectors[pid]]
     d0 = int(drop_start.timestamp())
+    m2 = int(datetime.combine(next_month(drop_month), datetime.min.time(), UTC).timestamp())
 
     def point_lines():
         half = n_orders // 2
         for g in range(n_orders):
             if g < half:
                 at = d0 + drop_span * g / half
-            else:
-                at = t0 + span * (g - half) / half
+            else:  # the rest after that month, up to the last stays
+                at = m2 + (t0 + span - m2) * (g - half) / half
             s = staff[g % len(staff)]
             yield f"{s}\t{park_ids[(g % len(staff)) // COLLECTORS_PER_PARK]}\t{ts(at)}\t{ts(at)}\t31.2\t121.5\n"
 
@@ -284,9 +287,12 @@ def best(fn, repeat: int, after=None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=2_000_000)
-    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--per-day", type=int, default=44_000,
+                        help="orders a day (the city's size); the history is as many days as the orders make")
+    parser.add_argument("--days", type=int, default=None, help="days of history instead")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    args.days = args.days or max(31, -(-args.orders // args.per_day))
     url = ensure_database(BENCH_URL)
     os.environ["DATABASE_URL"] = url
     from flask_migrate import upgrade
@@ -310,7 +316,7 @@ def main() -> None:
     tag = f"{args.orders / 1e6:g}m"
     with app.app_context(), app.test_request_context():
         upgrade()
-        log("schema ready (partitioned)")
+        log(f"schema ready (partitioned); {args.orders:,} orders over {args.days} days")
         now = datetime.now(UTC).replace(microsecond=0)
         city = seed_city(db)
         info = history(db, args.orders, args.days, now, city)
