@@ -160,7 +160,7 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
         for g in range(n_orders):
             park, seg, berth, coll, entered, left, fee, prepaid, state = order(g)
             paid = fee if state == "settled" else prepaid
-            method = methods[g % 4]
+            method = methods[(g // PARKS) % 4]
             yield (f"{g + 1}\t{park}\t{seg}\t{berth}\tA{(g * 7919) % 400000:05d}\tsmall\t{state}\tpos\t{ts(entered)}\t"
                    f"{ts(entered)}\t{ts(left)}\t{ts(left)}\t{fee}\t{prepaid}\t{paid}\t0\t{method}\t{coll}\t{coll}\t"
                    f"{ts(entered)}\n")
@@ -190,7 +190,7 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
         a = 0
         for g in range(n_orders):
             park, seg, berth, coll, entered, left, fee, prepaid, state = order(g)
-            method = methods[g % 4]
+            method = methods[(g // PARKS) % 4]
             head = f"{park}\t{g + 1}\t\\N\t{coll}\t{seg}\t{berth}"
             if prepaid:
                 yield f"{head}\telectronic\tprepay\t{prepaid}\t{ts(entered)}\t{ts(entered)}\n"

@@ -25,6 +25,8 @@ would add an upsert on a hot, contended row to every car cycle."""
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -93,6 +95,31 @@ def plan(ids: list[int], date_from: date, date_to: date, tz: str, by) -> Plan | 
     if last < date_from:
         return None
     parks = set(ids)
+    cache = _PLANS.get()
+    key = (frozenset(parks), date_from, date_to, tz)
+    if cache is not None and key in cache:
+        return cache[key]
+    found = _plan(parks, date_from, date_to, last, tz)
+    if cache is not None:
+        cache[key] = found
+    return found
+
+
+_PLANS: ContextVar[dict | None] = ContextVar("rollup_plans", default=None)
+
+
+@contextmanager
+def one_read():
+    """Figures read inside this block share their plans: a page asking several figures of the same parks and
+    period looks up the built and dirty days once (the block is one read, with no write between)."""
+    token = _PLANS.set({})
+    try:
+        yield
+    finally:
+        _PLANS.reset(token)
+
+
+def _plan(parks: set[int], date_from: date, date_to: date, last: date, tz: str) -> Plan | None:
     # a day is built when every park has it; a park of another zone than the period's counts as not built
     # (its rollups are days of its own zone)
     built = db.session.execute(select(RollupDay.day, func.count()).join(Park, Park.id == RollupDay.park_id).where(
