@@ -1,5 +1,5 @@
 """daily rollups of the figures per park and local day, the built days, and the queue of past days written
-to (filled by triggers on the ledger, the orders and the arrears)
+to (filled by triggers on the ledger, the orders and the arrears); the unpaid orders indexed by park and exit
 
 Revision ID: 0014_rollups
 Revises: 0013d_lane_heartbeat
@@ -73,6 +73,8 @@ def upgrade():
                     sa.PrimaryKeyConstraint('id', name=op.f('pk_rollup_arrears')))
     for table in ('income', 'income_park', 'cars_in', 'cars_out', 'arrears'):
         op.create_index(f'ix_rollup_{table}_park_day', f'rollup_{table}', ['park_id', 'day'], unique=False)
+    op.create_index('ix_orders_unpaid_park_left', 'parking_orders', ['park_id', 'left_at'], unique=False,
+                    sqlite_where=sa.text("state = 'unpaid'"), postgresql_where=sa.text("state = 'unpaid'"))
     from app.reports.rollups import trigger_ddl
 
     for statement in trigger_ddl(op.get_bind().dialect.name):
@@ -84,6 +86,7 @@ def downgrade():
 
     for statement in drop_trigger_ddl(op.get_bind().dialect.name):
         op.execute(statement)
+    op.drop_index('ix_orders_unpaid_park_left', table_name='parking_orders')
     for table in ('income', 'income_park', 'cars_in', 'cars_out', 'arrears'):
         op.drop_index(f'ix_rollup_{table}_park_day', table_name=f'rollup_{table}')
         op.drop_table(f'rollup_{table}')
