@@ -97,6 +97,19 @@ class Config:
     LOGIN_KNOWN_DEVICE_DAYS = 90
     LOGIN_UNKNOWN_KEEP_DAYS = 90  # failed sign-ins with unknown usernames, counted per address and hour
     PAGE_SIZE = 50
+    # Retention (app/core/partitions.py, docs/operations.md): how long each growing table keeps its rows, by
+    # the time column that places a row; `partitioned`: monthly partitions on PostgreSQL (migration 0015),
+    # dropped whole once past retention. Orders, the ledger and arrears are kept (days None is forever).
+    RETENTION = {
+        "track_points": {"column": "recorded_at", "days": _count("RETENTION_TRACK_POINTS_DAYS") or 180,
+                         "partitioned": True},
+        "sensor_events": {"column": "occurred_at", "days": _count("RETENTION_SENSOR_EVENTS_DAYS") or 396,
+                          "partitioned": True},
+        "lane_uploads": {"column": "received_at", "days": _count("RETENTION_LANE_UPLOADS_DAYS") or 396,
+                         "partitioned": False},
+    }
+    PARTITIONS_AHEAD = _count("PARTITIONS_AHEAD") or 3  # months of partitions the worker keeps ready
+    ROLLUPS_READ = _flag("ROLLUPS_READ", True)  # figures read closed days from the daily rollups
     # The largest request body of a route that declares no limit of its own (app/core/bodies.py): forms and
     # device JSON (a full GPS batch of 5,000 points is about 0.6 MB). Photos, imports and lane uploads take more.
     MAX_CONTENT_LENGTH = 1024 * 1024

@@ -93,8 +93,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_tasks() -> None:
     """Each domain registers its background tasks with the queue in its `tasks` module."""
     from app.auth import tasks as auth_tasks  # noqa: F401
+    from app.core import retention_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
     from app.members import import_jobs  # noqa: F401
+    from app.reports import tasks as report_tasks  # noqa: F401
     from app.sensors import tasks as sensor_tasks  # noqa: F401
     from app.sync import tasks as sync_tasks  # noqa: F401
 
@@ -254,6 +256,9 @@ def _register_cli(app: Flask) -> None:
 
     for command in (sensors_cli, sensor_gateway_command, simulate_command):
         app.cli.add_command(command)
+    from app.reports.cli import reports_cli
+
+    app.cli.add_command(reports_cli)
     from app.sync.cli import simulate_lane_command
 
     app.cli.add_command(simulate_lane_command)

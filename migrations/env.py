@@ -93,6 +93,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    if conf_args.get("include_object") is None:
+        from app.core.partitions import include_object  # monthly partitions are no tables of the models
+
+        conf_args["include_object"] = include_object
 
     connectable = get_engine()
 

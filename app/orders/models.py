@@ -49,6 +49,10 @@ class ParkingOrder(ParkScopedMixin, db.Model):
         Index("ix_orders_entered_id", "entered_at", "id"),  # a group's or city's unfiltered list, newest first
         Index("ix_orders_park_left", "park_id", "left_at"),
         Index("ix_orders_plate_state", "plate", "state"),
+        # the escaped orders still owing, by park and exit: today's unpaid figure reads only these, however
+        # many debts the years left open
+        Index("ix_orders_unpaid_park_left", "park_id", "left_at", sqlite_where=text("state = 'unpaid'"),
+              postgresql_where=text("state = 'unpaid'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))

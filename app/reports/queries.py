@@ -40,6 +40,7 @@ from app.reports.figures import (
 )
 from app.reports.figures import ratio as _ratio
 from app.reports.figures import sum_if as _sum_if
+from app.reports.rollups import one_read
 from app.staff.models import Staff
 from app.tenancy.models import City, Level, OperatingGroup, Park
 from app.tenancy.scope import Scope
@@ -163,8 +164,9 @@ def income_summary(scope: Scope, f: Filters, by: str = "park") -> list[dict]:
     if by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r}")
     ids = park_ids(scope, f)
-    money = fg.income(ids, f, by)
-    debts = fg.unpaid(ids, f, by)
+    with one_read():
+        money = fg.income(ids, f, by)
+        debts = fg.unpaid(ids, f, by)
     keys = set(money) | set(debts) | (set(f.days()) if by == "day" else set())
     labels = _labels(by, [k for k in keys if k is not None])
     out = []
@@ -237,8 +239,9 @@ def order_report(scope: Scope, f: Filters, by: str = "day") -> list[dict]:
     if by not in ("day", "month", "collector"):
         raise ValueError(by)
     ids = park_ids(scope, f)
-    closed = fg.closed_orders(ids, f, by)
-    money = fg.income(ids, f, by)
+    with one_read():
+        closed = fg.closed_orders(ids, f, by)
+        money = fg.income(ids, f, by)
     keys = set(closed) | set(money)
     if by == "day":
         keys |= set(f.days())
@@ -322,9 +325,10 @@ def berth_usage(scope: Scope, f: Filters) -> list[dict]:
     left, parking income per space."""
     ids = park_ids(scope, f)
     space = fg.spaces(ids)
-    entered = fg.cars_in(ids, f, "park")
-    closed = fg.closed_orders(ids, f, "park")
-    money = fg.income(ids, f, "park")
+    with one_read():
+        entered = fg.cars_in(ids, f, "park")
+        closed = fg.closed_orders(ids, f, "park")
+        money = fg.income(ids, f, "park")
     keys = {p for p, n in space.items() if n} | set(entered) | set(closed) | set(money)
     labels = _labels("park", list(keys))
     days = len(f.days())

@@ -35,6 +35,7 @@ def test_the_worker_schedules_the_checks_every_minute(tmp_path):
     """The consumer's module registers the task as periodic, due at every minute."""
     due = due_at_minutes(tmp_path, [0, 7, 59])
     assert all("app.sensors.tasks.sensor_checks" in names for names in due)
+    assert all("app.reports.tasks.refresh_rollups" in names for names in due)  # the rollups' minute too
 
 
 def test_an_alert_raised_meanwhile_by_another_run_is_not_raised_again(sensored):

@@ -1,0 +1,261 @@
+"""Monthly time partitions and retention for the tables that only grow (docs/operations.md).
+
+On PostgreSQL a table named in `RETENTION` with `partitioned` is declaratively partitioned by month on its
+time column (migration 0015): a partition `<table>_pYYYYMM` per UTC month, created `PARTITIONS_AHEAD`
+months ahead by the worker, and `<table>_default` catching a row outside every month (a device clock years
+off); a month past retention is dropped whole (a catalogue change, not a DELETE). Only tables whose every
+unique index can hold the time column are partitioned: PostgreSQL enforces a unique index on a partitioned
+table only when it contains the partition key. SQLite, and the tables kept plain, delete old rows by time
+in batches, oldest ids first.
+
+Knows no domain: the tables and their time columns come from the config (`RETENTION`)."""
+from __future__ import annotations
+
+import re
+import time as clock
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import CursorResult, text
+
+from app.core.types import utcnow
+from app.extensions import db
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Retained:
+    table: str
+    column: str            # the time placing a row (timestamptz)
+    days: int | None       # kept this long; None: forever
+    partitioned: bool      # monthly partitions on PostgreSQL
+
+    def __post_init__(self):
+        if not (_NAME.match(self.table) and _NAME.match(self.column)):
+            raise ValueError(f"not a table and column name: {self.table}.{self.column}")
+
+
+def retained() -> list[Retained]:
+    return [Retained(name, spec["column"], spec.get("days"), bool(spec.get("partitioned")))
+            for name, spec in current_app.config.get("RETENTION", {}).items()]
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _at(day: date) -> str:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc).isoformat()
+
+
+def partition_name(table: str, month: date) -> str:
+    return f"{table}_p{month:%Y%m}"
+
+
+_PARTITION = re.compile(r"^[a-z_][a-z0-9_]*_(p\d{6}|default)$")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic's filter: the partitions (and their indexes) are not tables of the models."""
+    if type_ == "table" and reflected and compare_to is None and name and _PARTITION.match(name):
+        return False
+    if type_ == "index" and reflected and compare_to is None and _PARTITION.match(getattr(obj.table, "name", "")):
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------ catalogue
+
+def is_partitioned(table: str) -> bool:
+    if not _postgresql():
+        return False
+    return bool(db.session.execute(text(
+        "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+        "WHERE c.relname = :t AND c.relnamespace = 'public'::regnamespace"), {"t": table}).first())
+
+
+def months(table: str) -> list[date]:
+    """The monthly partitions of `table`, oldest first."""
+    names = db.session.scalars(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :t AND p.relnamespace = 'public'::regnamespace"),
+        {"t": table})
+    out = []
+    for name in names:
+        found = re.fullmatch(re.escape(table) + r"_p(\d{4})(\d{2})", name)
+        if found:
+            out.append(date(int(found.group(1)), int(found.group(2)), 1))
+    return sorted(out)
+
+
+def create_month(table: str, column: str, month: date) -> bool:
+    """Create the partition of one month (False: it exists). Rows of that month already caught by the
+    default partition move into it in the same transaction."""
+    name, start, end = partition_name(table, month), _at(month), _at(next_month(month))
+    if month in months(table):
+        return False
+    default = f"{table}_default"
+    stranded = db.session.execute(text(
+        f"SELECT 1 FROM {default} WHERE {column} >= :a AND {column} < :b LIMIT 1"), {"a": start, "b": end}).first()
+    if stranded:
+        db.session.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
+        db.session.execute(text(
+            f"WITH moved AS (DELETE FROM {default} WHERE {column} >= :a AND {column} < :b RETURNING *) "
+            f"INSERT INTO {name} SELECT * FROM moved"), {"a": start, "b": end})
+        db.session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} "
+                                f"FOR VALUES FROM ('{start}') TO ('{end}')"))
+    else:
+        db.session.execute(text(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{start}') TO ('{end}')"))
+    return True
+
+
+def ensure_ahead(table: str, column: str, ahead: int, today: date | None = None) -> list[date]:
+    """The partitions from this month to `ahead` months later, created where missing."""
+    month = month_start(today or utcnow().date())
+    made = []
+    for _ in range(ahead + 1):
+        if create_month(table, column, month):
+            made.append(month)
+        month = next_month(month)
+    return made
+
+
+# ------------------------------------------------------------------------------------------------ retention
+
+def drop_months_before(table: str, cutoff: datetime) -> list[date]:
+    """Drop the monthly partitions wholly older than `cutoff` (a month goes once its last instant passed)."""
+    dropped = []
+    for month in months(table):
+        if datetime.combine(next_month(month), datetime.min.time(), tzinfo=timezone.utc) <= cutoff:
+            db.session.execute(text(f"DROP TABLE {partition_name(table, month)}"))
+            dropped.append(month)
+    return dropped
+
+
+def delete_before(table: str, column: str, cutoff: datetime, batch: int = 5000, commit: bool = True) -> int:
+    """Delete rows older than `cutoff` in batches of `batch`, oldest ids first (each batch commits on its
+    own, so neither a long lock nor a long transaction)."""
+    total = 0
+    while True:
+        result: CursorResult = db.session.execute(text(  # type: ignore[assignment]
+            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < :cut ORDER BY id LIMIT :n)"),
+            {"cut": cutoff if _postgresql() else cutoff.replace(tzinfo=None).isoformat(sep=" "), "n": batch})
+        n = result.rowcount
+        total += n
+        if commit:
+            db.session.commit()
+        if n < batch:
+            return total
+
+
+def apply_retention(now: datetime | None = None) -> dict:
+    """The worker's daily run over `RETENTION`: partitions created ahead, old months dropped, old rows of
+    plain tables (and of default partitions) deleted in batches. Answers what it did, with timings."""
+    now = now or utcnow()
+    ahead = int(current_app.config.get("PARTITIONS_AHEAD", 3))
+    report: dict = {}
+    for spec in retained():
+        entry: dict = {}
+        partitioned = spec.partitioned and is_partitioned(spec.table)
+        if partitioned:
+            entry["created"] = [m.isoformat() for m in ensure_ahead(spec.table, spec.column, ahead, now.date())]
+            db.session.commit()
+        if spec.days is not None:
+            cutoff = now - timedelta(days=spec.days)
+            started = clock.perf_counter()
+            if partitioned:
+                entry["dropped"] = [m.isoformat() for m in drop_months_before(spec.table, cutoff)]
+                db.session.commit()
+                entry["deleted"] = delete_before(f"{spec.table}_default", spec.column, cutoff)
+            else:
+                entry["deleted"] = delete_before(spec.table, spec.column, cutoff)
+            entry["seconds"] = round(clock.perf_counter() - started, 3)
+        report[spec.table] = entry
+    return report
+
+
+# ------------------------------------------------------------------------------------------------ conversion
+
+def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: date | None = None) -> None:
+    """Convert a plain PostgreSQL table into one partitioned by month on `column`, keeping its rows, its
+    sequence, its foreign keys and its indexes; the primary key gains `column`. Refuses a table with a
+    unique constraint or index without `column` (PostgreSQL could not enforce it across partitions).
+    Runs on a Connection (the migration's)."""
+    old = f"{table}_unpartitioned"
+    q = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
+    constraints = q("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f') ORDER BY contype DESC",
+                    t=table).all()
+    indexes = q("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indrelid = CAST(:t AS regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conindid = x.indexrelid)", t=table).all()
+    for name, kind, definition in constraints:
+        if kind == "u" and column not in re.findall(r"\w+", definition.split("(", 1)[1]):
+            raise RuntimeError(f"{table}.{name} does not hold {column}: it cannot be enforced once partitioned")
+    sequence = q("SELECT pg_get_serial_sequence(:t, 'id')", t=table).scalar()
+    q(f"ALTER TABLE {table} RENAME TO {old}")
+    for name, _kind, _definition in constraints:
+        q(f"ALTER TABLE {old} DROP CONSTRAINT {name}")
+    for name, _definition in indexes:
+        q(f"DROP INDEX {name}")
+    q(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE ({column})")
+    q(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
+    first = q(f"SELECT min({column}) FROM {old}").scalar()
+    month = month_start((first or datetime.now(timezone.utc)).astimezone(timezone.utc).date())
+    last = month_start(today or datetime.now(timezone.utc).date())
+    for _ in range(ahead):
+        last = next_month(last)
+    while month <= last:
+        q(f"CREATE TABLE {partition_name(table, month)} PARTITION OF {table} "
+          f"FOR VALUES FROM ('{_at(month)}') TO ('{_at(next_month(month))}')")
+        month = next_month(month)
+    q(f"INSERT INTO {table} SELECT * FROM {old}")
+    for name, kind, definition in constraints:
+        if kind == "p":
+            definition = definition.replace("PRIMARY KEY (id)", f"PRIMARY KEY (id, {column})")
+        q(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    for _name, definition in indexes:
+        q(definition.replace(f" ON public.{old} ", f" ON public.{table} ").replace(f" ON {old} ", f" ON {table} "))
+    if sequence:
+        q(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
+    q(f"DROP TABLE {old}")
+
+
+def unpartition_in_place(conn, table: str, column: str) -> None:
+    """The downgrade: back to one plain table with the primary key on id alone."""
+    old = f"{table}_partitioned"
+    q = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
+    constraints = q("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f') AND conparentid = 0 "
+                    "ORDER BY contype DESC", t=table).all()
+    indexes = q("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indrelid = CAST(:t AS regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conindid = x.indexrelid)", t=table).all()
+    sequence = q("SELECT pg_get_serial_sequence(:t, 'id')", t=table).scalar()
+    q(f"ALTER TABLE {table} RENAME TO {old}")
+    for name, _kind, _definition in constraints:
+        q(f"ALTER TABLE {old} DROP CONSTRAINT {name}")
+    for name, _definition in indexes:
+        q(f"DROP INDEX {name}")
+    q(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS)")
+    q(f"INSERT INTO {table} SELECT * FROM {old}")
+    for name, kind, definition in constraints:
+        if kind == "p":
+            definition = definition.replace(f"PRIMARY KEY (id, {column})", "PRIMARY KEY (id)")
+        q(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    for _name, definition in indexes:
+        q(definition.replace(f" ON ONLY public.{old} ", f" ON public.{table} ")
+          .replace(f" ON public.{old} ", f" ON public.{table} "))
+    if sequence:
+        q(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
+    q(f"DROP TABLE {old} CASCADE")
