@@ -2,7 +2,7 @@
 to (filled by triggers on the ledger, the orders and the arrears); the unpaid orders indexed by park and exit
 
 Revision ID: 0014_rollups
-Revises: 0013d_lane_heartbeat
+Revises: 0014_ledger_trade
 Create Date: 2026-12-06 05:00:00.000000
 
 """
@@ -13,7 +13,7 @@ import app.core.types
 
 # revision identifiers, used by Alembic.
 revision = '0014_rollups'
-down_revision = '0013d_lane_heartbeat'
+down_revision = '0014_ledger_trade'
 branch_labels = None
 depends_on = None
 
