@@ -11,8 +11,8 @@ from tests.pos_api.conftest import street  # noqa: F401  (the fixture, shared)
 SANDBOX_KEY = "sandbox-test-key-0123456789"
 
 
-def make_account(db, node, provider="sandbox", secrets=None, **fields):
-    account = MerchantAccount(provider=provider, name=f"{provider} test", secrets=json.dumps(
+def make_account(db, node, provider="sandbox", secrets=None, name=None, **fields):
+    account = MerchantAccount(provider=provider, name=name or f"{provider} test", secrets=json.dumps(
         secrets or {"hmac_key": SANDBOX_KEY}), secret_hint="6789", **fields)
     account.anchor_at(node)
     db.session.add(account)

@@ -14,8 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
 
-from app.payments.providers import BadNotice, ProviderError
-from app.payments.providers import rsa
+from app.payments.providers import BadNotice, ProviderError, rsa
 from app.payments.providers.alipay import AlipayProvider, _raw_node, signing_text
 from app.payments.providers.base import fen_of
 from app.payments.providers.wechat import WechatPayProvider, encrypt_resource, parse_tradebill
@@ -124,8 +123,8 @@ def test_wechat_request_is_signed_and_its_answer_verified(keys):
 
 
 def test_wechat_trade_bill_parses_payments_and_refunds():
-    bill = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,"
-            "应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,"
+    bill = ("交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
+            "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,"
             "手续费,费率,订单金额,申请退款金额,费率备注\n"
             "`2026-05-01 09:59:58,`wx8888888888888888,`1900000100,`1900000109,`,`4200000848202101120290526543,"
             "`T1,`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`NATIVE,`SUCCESS,`OTHERS,`CNY,`6.00,`0.00,`0,`0,`0.00,`0.00,`,`,"
