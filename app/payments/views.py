@@ -98,7 +98,7 @@ def pay_berth(token):
         db.session.rollback()
         return render_template("pay/message.html", title=_("Cannot pay by phone"), message=_refusal(refusal)), 409
     db.session.commit()
-    return redirect(payment.code_url or url_for("pay.receipt", token=payment.receipt_token))
+    return redirect(_wallet(payment))
 
 
 @bp.route("/arrears", methods=["GET", "POST"])
@@ -130,7 +130,7 @@ def pay_arrears():
         db.session.rollback()
         return render_template("pay/message.html", title=_("Cannot pay by phone"), message=_refusal(refusal)), 409
     db.session.commit()
-    return redirect(payment.code_url or url_for("pay.receipt", token=payment.receipt_token))
+    return redirect(_wallet(payment))
 
 
 @bp.route("/r/<token>")
@@ -142,6 +142,13 @@ def receipt(token):
         abort(404)
     park = db.session.get_one(Park, payment.park_id)
     return render_template("pay/receipt.html", payment=payment, park=park, plate=driver.mask_plate(payment.plate))
+
+
+def _wallet(payment: Payment) -> str:
+    """Where the phone's browser pays: the provider's page (its wap link), or the sandbox's page on this host."""
+    if payment.provider == "sandbox":
+        return url_for("pay.sandbox_wallet", out_trade_no=payment.out_trade_no)
+    return payment.code_url or url_for("pay.receipt", token=payment.receipt_token)
 
 
 def _refusal(refusal: DomainError) -> str:
