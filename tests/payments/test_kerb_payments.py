@@ -1,6 +1,7 @@
 """扫码支付 at the kerb with the sandbox provider: the handheld's QR code, the provider's notice settling the
 order once through app/kerb/online.py, and every notice that must book nothing."""
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from app.inbox.models import Message
 from app.orders.models import LedgerEntry, ParkingOrder
 from app.payments.models import Payment, PaymentRefund, SandboxTrade
 from app.payments.providers.sandbox import SandboxProvider
+from app.reports import figures
 from tests.pos_api.conftest import ago, ref
 
 
@@ -61,6 +63,10 @@ def test_qr_notice_settles_the_order_once_and_tells_the_collector(street, sandbo
     assert "沪A12345" in message.title
     polled = street.call("GET", f"/payments/{payment['id']}", token).get_json()["payment"]
     assert polled["state"] == "paid" and polled["settled"] is True and polled["qr_svg"] is None
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()  # the reports count it as electronic income
+    [income] = figures.income([order.park_id], figures.Filters(today - timedelta(days=1),
+                                                               today + timedelta(days=1))).values()
+    assert income.by_method() == {"electronic": 600}
 
 
 def test_asking_again_gives_the_same_qr_and_a_retry_the_same_answer(street, sandbox, db):
