@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from app.core.fields import DateField
 from app.payments.providers import PROVIDERS
 
 YUAN = Regexp(r"^\d{1,6}(\.\d{1,2})?$", message=_l("An amount in yuan, e.g. 6 or 6.50."))
@@ -48,5 +49,6 @@ class AccountForm(FlaskForm):
 class RunReconciliationForm(FlaskForm):
     account_id = SelectField(_l("Merchant account"), coerce=int, validators=[DataRequired()])
     day = DateField(_l("Day"), validators=[DataRequired()])
-    statement = FileField(_l("Statement file (CSV: kind,out_trade_no,trade_no,amount_fen,out_refund_no)"))
+    statement = FileField(_l("Statement file (CSV)"), description=_l(
+        "Columns: kind (pay or refund), out_trade_no, trade_no, amount_fen, out_refund_no."))
     submit = SubmitField(_l("Reconcile"))
