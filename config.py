@@ -115,6 +115,9 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     PREPARED_STATEMENTS = _flag("PREPARED_STATEMENTS", True)  # PostgreSQL; off behind PgBouncer (app/core/prepared.py)
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset
+    # The address drivers and payment providers reach the platform at: notice URLs, berth signs' QR codes
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
+    PAY_PAGE_LIMITS = os.environ.get("PAY_PAGE_LIMITS", "60 per minute;600 per hour")  # the driver's pages
 
     @classmethod
     def load(cls) -> dict:

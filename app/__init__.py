@@ -96,6 +96,7 @@ def _register_tasks() -> None:
     from app.core import retention_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
     from app.members import import_jobs  # noqa: F401
+    from app.payments import tasks as payment_tasks  # noqa: F401
     from app.reports import tasks as report_tasks  # noqa: F401
     from app.sensors import tasks as sensor_tasks  # noqa: F401
     from app.sync import tasks as sync_tasks  # noqa: F401
@@ -140,6 +141,11 @@ def _register_blueprints(app: Flask) -> None:
     init_i18n(app)
 
     app.register_blueprint(lanes_bp)
+    from app.payments.admin import bp as payments_admin_bp
+    from app.payments.views import bp as pay_bp
+
+    app.register_blueprint(pay_bp)
+    app.register_blueprint(payments_admin_bp)
     from pos_api import bp as pos_api_bp
 
     app.register_blueprint(pos_api_bp)

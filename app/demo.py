@@ -115,6 +115,9 @@ def seed_demo(history_days: int = 30) -> None:
     seed_accounts(nodes)
     seed_tariffs(nodes)
     seed_street(DEMO_PASSWORD, history_days)
+    from app.payments.demo import seed_payments
+
+    seed_payments()  # before the sensors: the cars paid for by phone have left their berths
     seed_members()
     from app.kerb.demo import seed_sensors
 

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("pos_api", __name__, url_prefix="/pos/v1")
 
-from pos_api import collector, contract, inspector, sensors, session, support, tracks  # noqa: E402,F401
+from pos_api import collector, contract, inspector, payments, sensors, session, support, tracks  # noqa: E402,F401

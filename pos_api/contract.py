@@ -101,6 +101,11 @@ class Photo(RequestModel):
     photo: Annotated[bytes, Field(json_schema_extra={"format": "binary"}, description="JPEG or PNG, at most 5 MB.")]
 
 
+class PayByPhone(Write):
+    channel: Literal["native"] = Field("native", description="native: a QR code the driver scans with WeChat or "
+                                                             "Alipay (the park's merchant account decides which).")
+
+
 class QuoteQuery(QueryModel):
     left_at: DeviceTime | None = Field(None, description="When the car leaves; now if left out.")
 
@@ -655,6 +660,29 @@ class StationAlive(Answer):
     now: LocalTime
 
 
+class PaymentInfo(Answer):
+    id: int
+    order_id: int | None
+    state: Literal["created", "paid", "closed", "refunded", "failed"] = Field(description=(
+        "created: waiting for the driver; paid: the provider's verified notice came (settled tells whether it "
+        "settled the order); closed: expired unpaid; refunded; failed."))
+    settled: bool = Field(description="The payment settled its order (booked as electronic income).")
+    flag: Literal["amount_mismatch", "fee_changed", "settled_already"] | None = Field(description=(
+        "Why a paid payment settled nothing: fee_changed and settled_already are refunded automatically."))
+    amount_fen: Fen
+    provider: str = Field(description="sandbox, wechat or alipay.")
+    code_url: str | None = Field(description="What the QR code holds.")
+    qr_svg: str | None = Field(description="The QR code as an SVG element, to show as it is.")
+    expires_at: LocalTime
+    paid_at: LocalTime | None
+    currency: Currency
+
+
+class PaymentAnswer(Answer):
+    """The payment"""
+    payment: PaymentInfo
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 class RetryAfter(BaseModel):
@@ -711,6 +739,8 @@ _CODES = [
     ErrorCode("arrear_not_found", 404, "no such debt you may recover"),
     ErrorCode("task_not_found", 404, "no such task of yours"),
     ErrorCode("report_not_found", 404, "no such report of yours"),
+    ErrorCode("payment_not_found", 404, "no such payment in your park"),
+    ErrorCode("no_merchant_account", 409, "the park takes no payments by phone: take the fee otherwise"),
     ErrorCode("client_ref_reused", 409, "the client_ref was used for another request (another endpoint, order "
                                         "or body); nothing was written"),
     ErrorCode("too_many_pending_devices", 409, "too many handhelds wait for approval at the park"),
@@ -735,8 +765,11 @@ _CODES = [
     ErrorCode("bad_free_reason", 422, "not one of the park's free reasons"),
     ErrorCode("bad_plate", 422, "not a plate"),
     ErrorCode("no_arrears", 422, "nothing to recover"),
+    ErrorCode("nothing_due", 422, "nothing is due (the prepayment covers the fee): settle instead"),
     ErrorCode("bad_photo", 422, "not a JPEG or PNG"),
     ErrorCode("photo_too_large", 422, "the photo is larger than 5 MB"),
+    ErrorCode("payment_unavailable", 503, "the payment provider cannot be reached: try again or take the fee "
+                                          "otherwise"),
     ErrorCode("too_many_requests", 429, "too many failed sign-ins: wait retry_after seconds", RetryAfter),
     ErrorCode("too_many_new_devices", 429, "too many new handhelds today: wait retry_after seconds", RetryAfter),
 ]

@@ -221,3 +221,18 @@ def test_the_pending_handheld_waits_in_the_handheld_alert(demo, app, login):
     body = client.get("/street/handhelds").get_data(as_text=True)
     assert 'id="pending-note"' in body and "DEMO-POS-0099" in body
     assert "(collector2)" in body  # who tried to sign in on it, as the device API records it
+
+
+def test_demo_shows_a_phone_payment_a_refund_and_a_reconciliation(demo, app, login):
+    from app.inbox.models import Message
+    from app.payments.models import Payment, PaymentRefund, Reconciliation
+
+    paid = demo.session.scalars(select(Payment).where(Payment.booked.is_(True))).all()
+    assert paid and all(p.state in ("paid", "refunded") for p in paid)
+    assert demo.session.scalar(select(Message.id).where(Message.kind == "paid_online")) is not None
+    refunds = demo.session.scalars(select(PaymentRefund)).all()
+    assert {r.automatic for r in refunds} == {True, False}  # a manager's, and the one paid twice (cash first)
+    [result] = demo.session.scalars(select(Reconciliation)).all()
+    assert result.matched >= 2 and {d["flag"] for d in result.differences} == {"settled_already"}
+    page = login(app.test_client(), "city1", DEMO_PASSWORD).get(f"/payments/reconciliations/{result.id}")
+    assert page.status_code == 200 and 'data-kind="paid_not_booked"' in page.get_data(as_text=True)

@@ -30,6 +30,10 @@ from tests.factories import MARKER
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout", "i18n.switch_locale"}
 # the handheld web app's files (/m/) hold no data: what it shows comes from /pos/v1 with a device token
 PUBLIC_ENDPOINTS |= {"handheld.shell", "handheld.service_worker", "handheld.manifest", "handheld.static"}
+# the driver's pay pages and the providers' notice URL: signed tokens and signed notices, no session
+# (tests/payments/test_driver_pages.py shows they give no other driver's data away)
+PUBLIC_ENDPOINTS |= {"pay.notify", "pay.sandbox_wallet", "pay.berth", "pay.pay_berth", "pay.arrears", "pay.pay_arrears",
+                     "pay.receipt"}
 
 # viewer username -> (which tree nodes are foreign to them, texts that must never show on their pages)
 VIEWERS = {
@@ -149,7 +153,36 @@ FOREIGN = {
     "binding_id": lambda tree, f: PlateCarType(park_id=tree.nodes[f["park"]].id, plate="HARBOR02", note=MARKER,
                                                car_type=_foreign_car_type(tree, f, "bound type")),
     "plate": lambda tree, f: _foreign_plate(tree, f),
+    "account_id": lambda tree, f: _foreign_account(tree, f),
+    "payment_id": lambda tree, f: _foreign_payment(tree, f),
+    "reconciliation_id": lambda tree, f: _foreign_reconciliation(tree, f),
 }
+
+
+def _foreign_account(tree, foreign):
+    from app.payments.models import MerchantAccount
+
+    account = MerchantAccount(provider="sandbox", name=f"{MARKER} account", secrets='{"hmac_key": "x"}',
+                              secret_hint="x")
+    account.anchor_at(tree.nodes[foreign["group"]])
+    return account
+
+
+def _foreign_payment(tree, foreign):
+    from app.payments.models import Payment
+
+    return Payment(park_id=tree.nodes[foreign["park"]].id, account=_foreign_account(tree, foreign), plate="HB00003",
+                   provider="sandbox", out_trade_no=f"{MARKER}-{foreign['park']}", amount_fen=100,
+                   receipt_token=f"{MARKER}-{foreign['park']}", expires_at=utcnow(), flag_note=MARKER)
+
+
+def _foreign_reconciliation(tree, foreign):
+    from app.payments.models import Reconciliation
+
+    result = Reconciliation(account=_foreign_account(tree, foreign), day=date(2026, 1, 1), source="uploaded",
+                            differences=[{"kind": "paid_not_booked", "trade_no": MARKER}])
+    result.anchor_at(tree.nodes[foreign["group"]])
+    return result
 
 
 def _foreign_plate(tree, foreign):

@@ -37,6 +37,9 @@ def select_locale() -> str:
     default = current_app.config["DEFAULT_LOCALE"]
     if not has_request_context():
         return default
+    if request.path.startswith("/pay/"):  # the driver's pages: Chinese unless the driver chose otherwise
+        choice = session.get(SESSION_KEY)
+        return choice if choice in supported() else "zh_CN"
     if not request.path.startswith(("/pos/", "/sync/")):  # the device APIs have no session to read
         choice = saved_choice()
         if choice in supported():

@@ -361,6 +361,30 @@ def settle_online(*, park: ParkRef, order_id: int, payment: OnlinePayment, recei
                           received_at, payment=payment)
 
 
+def recover_online(*, park: ParkRef, arrear_ids: list[int], payment: OnlinePayment) -> list[Arrear]:
+    """A driver paid a plate's debts online (扫码追缴): all of them are recovered as electronic, each booked at
+    its own park, or nothing is (`arrear_not_found`, `arrear_already_recovered`, `fee_changed` when the total
+    owed is not the amount paid); the caller flags or refunds the payment. The first debt's row carries the
+    trade number, the others `<trade>/<n>` (the ledger books a trade once per kind)."""
+    arrears = _lock_open_arrears(arrear_ids, Arrear.park_id.in_(arrears_scope_parks(park)), RECOVERING)
+    total = sum(a.amount_fen for a in arrears)
+    if payment.amount_fen != total:
+        raise Conflict("fee_changed", "The total owed differs from the amount paid.",
+                       extra={"due_fen": total, "arrears": [{"id": a.id, "amount_fen": a.amount_fen} for a in arrears]})
+    method = PaymentMethod.ELECTRONIC.value
+    for number, arrear in enumerate(arrears, start=1):
+        arrear.state, arrear.recovered_at, arrear.recovered_by_id = "recovered", payment.paid_at, None
+        arrear.recovered_park_id, arrear.recovered_method = arrear.park_id, method
+        order = arrear.order
+        order.state = OrderState.RECOVERED.value
+        order.paid_fen += arrear.amount_fen
+        trade = payment if number == 1 else replace(payment, trade_no=f"{payment.trade_no}/{number}")
+        _ledger(order, None, None, method, _RECOVERY, arrear.amount_fen, payment.paid_at, arrear=arrear,
+                payment=trade)
+    db.session.flush()
+    return arrears
+
+
 def _pay_and_close(order: OrderRecord, quote: Quote, collector: StaffRef | None, shift: ShiftRef | None,
                    park: ParkRef, method: str, paid: int, reduction: int, received_at: datetime, *,
                    free_reason: str | None = None, payment: OnlinePayment | None = None) -> Settlement:

@@ -12,11 +12,13 @@ from app.tenancy.models import LEVEL_ORDER, Level
 
 VIEW, ADD, EDIT, DELETE, EXPORT = "view", "add", "edit", "delete", "export"
 SETTLE, RECOVER, WAIVE, COMMAND, RENEW = "settle", "recover", "waive", "command", "renew"
+REFUND, RECONCILE = "refund", "reconcile"
 # every action any area offers, in the words of the role editor
 ACTION_LABELS = {
     VIEW: _l("View"), ADD: _l("Add"), EDIT: _l("Edit"), DELETE: _l("Disable"), EXPORT: _l("Export"),
     SETTLE: _l("Manual settlement"), RECOVER: _l("Recover debts"), WAIVE: _l("Waive debts (zero recovery)"),
     COMMAND: _l("Remote barrier"), RENEW: _l("Renew"),
+    REFUND: _l("Refund payments"), RECONCILE: _l("Reconcile statements"),
 }
 # codes outside the areas (granted to field roles, checked by the device API)
 CODE_LABELS = {"pos.free_release": _l("Handheld: free release")}

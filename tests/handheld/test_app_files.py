@@ -61,6 +61,14 @@ def test_every_text_of_the_app_is_in_chinese_and_in_english():
     en_block = source.split("  en: {", 1)[1].split("\n  },\n", 1)[0]
     zh, en = _keys(zh_block), _keys(en_block)
     assert len(zh) > 150 and zh == en
+    for path in JS.glob("*.js"):  # a module may bring its own texts: Object.assign(TEXTS.zh, {…}), and en's
+        code = path.read_text(encoding="utf-8")
+        extra_zh = {k for block in re.findall(r"Object\.assign\(TEXTS\.zh, \{(.*?)\n\}\);", code, re.S)
+                    for k in _keys(block)}
+        extra_en = {k for block in re.findall(r"Object\.assign\(TEXTS\.en, \{(.*?)\n\}\);", code, re.S)
+                    for k in _keys(block)}
+        assert extra_zh == extra_en, (path.name, sorted(extra_zh ^ extra_en))
+        zh |= extra_zh
     used = set()
     for path in JS.glob("*.js"):
         used |= set(re.findall(r'\bt\("([\w.]+)"', path.read_text(encoding="utf-8")))

@@ -134,6 +134,16 @@ def report_photo(street, db, tree):
                  OTHER_PNG)
 
 
+def pay_by_phone(street, db, tree):
+    from tests.payments.conftest import make_account
+
+    make_account(db, tree.nodes["city_a"])
+    token = street.signed_in()
+    a, b = _orders(street, token)
+    body = {"client_ref": ref(), "channel": "native"}
+    return Write(token, f"/orders/{a}/payments", body, {"client_ref": body["client_ref"]}, f"/orders/{b}/payments")
+
+
 def track(street, db, tree):
     point = {"lat": 31.23, "lng": 121.47, "recorded_at": ago(minutes=1)}
     body = {"client_ref": ref(), "points": [point]}
@@ -145,7 +155,7 @@ CASES = {"POST /shifts": shifts, "POST /shifts/current/close": close_shift, "POS
          "POST /orders/{order_id}/photos": order_photo, "POST /arrears/recover": recover,
          "POST /inspector/tasks/{task_id}/resolve": resolve, "POST /inspector/tasks/{task_id}/photos": task_photo,
          "POST /inspector/reports": report, "POST /inspector/reports/{report_id}/photos": report_photo,
-         "POST /tracks": track}
+         "POST /orders/{order_id}/payments": pay_by_phone, "POST /tracks": track}
 
 
 def test_every_operation_with_a_client_ref_has_a_case():

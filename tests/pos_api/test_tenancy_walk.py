@@ -13,7 +13,9 @@ from app.extensions import db
 from app.inspections.models import InspectionTask, ViolationReport
 from app.inspections.services import create_report, raise_task
 from app.orders.models import OrderPhoto, ParkingOrder
+from app.payments.services import request_order_payment
 from app.staff.models import RoleKind
+from tests.payments.conftest import make_account
 from tests.pos_api.conftest import ago, ref
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -22,6 +24,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def _bodies():
     """What each write sends: a valid request, so that only the foreign id can refuse it."""
     return {
+        "pay_by_phone": {"json": {"client_ref": ref(), "channel": "native"}},
         "settle": {"json": {"client_ref": ref(), "left_at": ago(seconds=1), "method": "cash", "amount_fen": 0}},
         "escape": {"json": {"client_ref": ref(), "left_at": ago(seconds=1)}},
         "upload_photo": {"data": {"client_ref": ref(), "kind": "evidence", "photo": (io.BytesIO(PNG), "a.png")}},
@@ -36,15 +39,18 @@ def _foreign(street, tree, make):
     p2_collector = street.login("collectorp2", serial="POS-P2-A")
     street.call("POST", "/shifts", p2_collector, json={"client_ref": ref(), "segment_id": db.session.scalar(
         select(BerthSegment.id).where(BerthSegment.park_id == tree.p2.id).limit(1))})
-    order = street.car_in(p2_collector, "C001", "沪C12345").get_json()["order"]
+    order = street.car_in(p2_collector, "C001", "沪C12345", entered_at=ago(hours=1)).get_json()["order"]
     segment = db.session.scalar(select(BerthSegment).where(BerthSegment.park_id == tree.p2.id).limit(1))
     inspector = make.staff(tree.p2, "inspectorp2", kind=RoleKind.INSPECTOR)
     task = raise_task(park_id=tree.p2.id, segment_id=segment.id, berth_id=None, kind="car_no_order", note=None,
                       at=utcnow())
     report = create_report(inspector, tree.p2.id, kind="violation", note=None, lat=None, lng=None,
                            segment_id=segment.id, berth_id=None, plate=None, observed_at=utcnow())
+    make_account(db, tree.nodes["city_a"])  # p1 and p2 both pay through their city's sandbox account
+    payment = request_order_payment(park=tree.p2, order_id=order["id"], staff_id=None, now=utcnow())
     db.session.commit()
-    return {"order_id": order["id"], "segment_id": segment.id, "task_id": task.id, "report_id": report.id}
+    return {"order_id": order["id"], "segment_id": segment.id, "task_id": task.id, "report_id": report.id,
+            "payment_id": payment.id}
 
 
 def _state():

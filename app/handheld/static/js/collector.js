@@ -7,6 +7,7 @@ import { items, submit } from "./outbox.js";
 import { photoPicker, sendPhoto } from "./photo.js";
 import { plateComplete, plateKeyboard } from "./plate.js";
 import { bluetoothPrinting, printReceipt } from "./printer.js";
+import { qrPayButton } from "./qrpay.js";
 import { readKept } from "./reads.js";
 import { ageNote, decisionPanel, routes, show, toast } from "./shell.js";
 import { saveSession, state } from "./state.js";
@@ -281,6 +282,7 @@ export async function orderScreen(berth, order, pendingCarIn) {
     h("div", { class: "actions" }, exitPicker, exitError,
       button(t("order.cash"), () => settle("cash"), "primary big", { id: "settle-cash" }),
       button(t("order.card"), () => settle("card"), "big", { id: "settle-card" }),
+      order ? qrPayButton(order, plate, () => show(orderScreen, berth, order), (m) => { toast(m); show(berthsScreen); }) : null,
       reasons.length ? button(t("order.free"), () => freeBox.classList.toggle("hidden"), "", { id: "settle-free" }) : null,
       freeBox,
       button(t("order.escape"), () => { if (window.confirm(t("order.escape_confirm"))) escape(); }, "danger",
