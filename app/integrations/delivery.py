@@ -43,7 +43,7 @@ class HttpDispatcher:
         return http
 
     # -- in the transaction --------------------------------------------------------------------------
-    def prepare(self, lanes: list[list[OutboxMessage]]) -> None:
+    def prepare(self, lanes: list[list[OutboxMessage]], at: datetime) -> None:
         self._prepared = {}
         messages = [m for lane in lanes for m in lane]
         sub_ids = {m.subscription_id for m in messages if m.subscription_id is not None}
@@ -60,7 +60,7 @@ class HttpDispatcher:
                 for m in lane:
                     self._prepared[m.id] = self._webhook(m, subs.get(m.subscription_id))
             else:
-                self._alliance_lane(lane, settings.get(lane[0].city_id), parks.get(lane[0].park_id))
+                self._alliance_lane(lane, settings.get(lane[0].city_id), parks.get(lane[0].park_id), at)
 
     def _webhook(self, m: OutboxMessage, sub: WebhookSubscription | None) -> _Request | Outcome:
         if sub is None or not sub.active or sub.city_id != m.city_id:
@@ -70,16 +70,15 @@ class HttpDispatcher:
                                         webhooks.ID_HEADER: m.event_id}, secret=sub.secret)
 
     def _alliance_lane(self, lane: list[OutboxMessage], settings: AllianceSettings | None,
-                       park: AlliancePark | None) -> None:
+                       park: AlliancePark | None, at: datetime) -> None:
         if settings is None or not settings.enabled or (park is not None and park.state == DISABLED):
             for m in lane:
                 self._prepared[m.id] = Outcome(False, error="alliance is off for this park", final=True)
             return
         if lane[0].topic == ALLIANCE_AVAILABILITY:
-            now = lane[-1].next_attempt_at
             last = park.availability_sent_at if park is not None else None
             wait = timedelta(seconds=settings.availability_seconds)
-            if last is not None and last + wait > max(m.next_attempt_at for m in lane) and last + wait > now:
+            if last is not None and last + wait > at:
                 for m in lane:  # at most one push per park per interval
                     self._prepared[m.id] = Outcome(False, postpone_until=last + wait)
                 return

@@ -106,7 +106,7 @@ class Dispatcher(Protocol):
     it tried and stopping at the first failure; `finish` runs after, in the transaction, with what was
     sent (e.g. the alliance's answer to a park upload)."""
 
-    def prepare(self, lanes: list[list[OutboxMessage]]) -> None: ...
+    def prepare(self, lanes: list[list[OutboxMessage]], at: datetime) -> None: ...
 
     def send(self, lane: list[OutboxMessage]) -> list[Outcome]: ...
 
@@ -156,7 +156,7 @@ def deliver_due(dispatcher: Dispatcher, now: datetime | None = None, *, batch: i
                 db.session.rollback()
                 break
             lane_lists = list(lanes.values())
-            dispatcher.prepare(lane_lists)
+            dispatcher.prepare(lane_lists, at)
             results = list(pool.map(dispatcher.send, lane_lists))
             dispatcher.finish(lane_lists, results, at)
             _record(lane_lists, results, at, counts)

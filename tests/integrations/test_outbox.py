@@ -11,6 +11,8 @@ from app.core.types import utcnow
 from app.integrations import outbox, webhooks
 from app.integrations.delivery import HttpDispatcher
 from app.integrations.models import OutboxMessage
+from app.kerb.online import settle_paid_online
+from app.orders.services import OnlinePayment
 from tests.pos_api.conftest import ago
 
 
@@ -29,11 +31,18 @@ def test_a_rolled_back_change_leaves_no_message(street, tree, db, receiver):
     _subscribe(tree, receiver)
     db.session.commit()
     token = street.signed_in()
-    assert street.car_in(token, "A001", "沪A00001").status_code == 201
+    order_id = street.car_in(token, "A001", "沪A00001", entered_at=ago(hours=1)).get_json()["order"]["id"]
     assert [m.topic for m in _messages(db)] == ["order.opened"]
-    # a car-in the API refuses (the berth is taken) rolls back: no second message
-    assert street.car_in(token, "A001", "沪A00002").status_code == 409
-    assert len(_messages(db)) == 1
+    now = utcnow()
+    settle_paid_online(park=tree.p1, order_id=order_id, received_at=now,
+                       payment=OnlinePayment("sandbox", "T-1", 200, now - timedelta(seconds=1)))
+    assert [m.topic for m in _messages_in_transaction(db)] == ["order.opened", "order.settled"]
+    db.session.rollback()  # the settlement is undone: so is its message
+    assert [m.topic for m in _messages(db)] == ["order.opened"]
+
+
+def _messages_in_transaction(db):
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
 
 def test_delivery_in_order_per_park_with_retries(street, tree, db, receiver):
