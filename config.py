@@ -102,6 +102,9 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     PREPARED_STATEMENTS = _flag("PREPARED_STATEMENTS", True)  # PostgreSQL; off behind PgBouncer (app/core/prepared.py)
     FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY")  # Fernet key; derived from SECRET_KEY if unset
+    # a commit that wrote outbox messages queues a delivery run about a second later (app/integrations/tasks.py);
+    # off: the worker's run every minute delivers them
+    OUTBOX_KICK = _flag("OUTBOX_KICK", True)
 
     @classmethod
     def load(cls) -> dict:

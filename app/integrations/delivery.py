@@ -1,15 +1,16 @@
 """The outbox's HTTP deliveries: webhooks (signed with the subscription's secret) and alliance calls
 (signed with the city's vendor key). Secrets, settings and the parameters read from the database are
 prepared in the worker's transaction; the requests go out from threads, one lane per thread, with
-keep-alive connections."""
+keep-alive connections (http.client: a third of the cost of a requests call per event)."""
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy import select
 
 from app.extensions import db
@@ -18,7 +19,7 @@ from app.integrations.events import ALLIANCE_AVAILABILITY
 from app.integrations.models import DISABLED, LIVE, AlliancePark, AllianceSettings, OutboxMessage, WebhookSubscription
 from app.integrations.outbox import Outcome
 
-TIMEOUT = (3.0, 10.0)
+TIMEOUT = 10.0
 
 
 class _Request:
@@ -31,16 +32,39 @@ class _Request:
 class HttpDispatcher:
     """The outbox's dispatcher (app.integrations.outbox.Dispatcher) over HTTP."""
 
-    def __init__(self, timeout=TIMEOUT):
+    def __init__(self, timeout: float = TIMEOUT):
         self.timeout = timeout
         self._local = threading.local()
         self._prepared: dict[int, _Request | Outcome] = {}
 
-    def _http(self) -> requests.Session:
-        http = getattr(self._local, "http", None)
-        if http is None:
-            http = self._local.http = requests.Session()
-        return http
+    def _connection(self, url: str) -> tuple[http.client.HTTPConnection, str, tuple]:
+        """This thread's keep-alive connection to the URL's host, and the path to ask for."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port)
+        connections = self._local.__dict__.setdefault("connections", {})
+        conn = connections.get(key)
+        if conn is None:
+            cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            conn = connections[key] = cls(parts.hostname or "", parts.port, timeout=self.timeout)
+        return conn, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), key
+
+    def _exchange(self, url: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        """POST over the kept connection; a connection the peer closed meanwhile is opened again once."""
+        for attempt in (1, 2):
+            conn, path, key = self._connection(url)
+            reused = conn.sock is not None
+            try:
+                conn.request("POST", path, body, headers)
+                response = conn.getresponse()
+                data = response.read()
+                if response.will_close:
+                    conn.close()
+                return response.status, data
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                if not reused or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     # -- in the transaction --------------------------------------------------------------------------
     def prepare(self, lanes: list[list[OutboxMessage]], at: datetime) -> None:
@@ -115,24 +139,22 @@ class HttpDispatcher:
                        webhooks.SIGNATURE_HEADER: webhooks.signature(req.secret, stamp, req.body)}
         started = time.perf_counter()
         try:
-            response = self._http().post(req.url, data=req.body, headers=headers, timeout=self.timeout,
-                                         allow_redirects=False)
-        except requests.RequestException as exc:
+            status, data = self._exchange(req.url, req.body, headers)
+        except (http.client.HTTPException, OSError, ValueError) as exc:
             return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:300],
                            latency_ms=round((time.perf_counter() - started) * 1000))
         latency = round((time.perf_counter() - started) * 1000)
         if not req.alliance:
-            ok = 200 <= response.status_code < 300
-            return Outcome(ok, response.status_code, None if ok else f"HTTP {response.status_code}", latency)
+            ok = 200 <= status < 300
+            return Outcome(ok, status, None if ok else f"HTTP {status}", latency)
         try:
-            answer = response.json()
+            answer = json.loads(data)
         except ValueError:
             answer = None
-        if response.status_code != 200 or not isinstance(answer, dict):
-            return Outcome(False, response.status_code, f"HTTP {response.status_code}", latency)
+        if status != 200 or not isinstance(answer, dict):
+            return Outcome(False, status, f"HTTP {status}", latency)
         ok = str(answer.get("state")) in ("1", "2")
-        return Outcome(ok, response.status_code, None if ok else str(answer.get("errmsg") or "refused")[:300],
-                       latency, answer)
+        return Outcome(ok, status, None if ok else str(answer.get("errmsg") or "refused")[:300], latency, answer)
 
     # -- in the transaction again ------------------------------------------------------------------------
     def finish(self, lanes: list[list[OutboxMessage]], results: list[list[Outcome]], at: datetime) -> None:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, event, func, insert, select, update
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
+from app.core import bulk
 from app.core.types import utcnow
 from app.extensions import db, execute_core, on_postgresql
 from app.integrations.models import OutboxMessage
@@ -167,12 +168,6 @@ def deliver_due(dispatcher: Dispatcher, now: datetime | None = None, *, batch: i
     return counts
 
 
-_MARK = (update(OutboxMessage.__table__).where(OutboxMessage.__table__.c.id == bindparam("mid"))
-         .values(state=bindparam("state"), attempts=bindparam("attempts"), next_attempt_at=bindparam("next_at"),
-                 last_error=bindparam("error"), response_code=bindparam("code"), latency_ms=bindparam("latency"),
-                 delivered_at=bindparam("delivered")))
-
-
 def _record(lanes: list[list[OutboxMessage]], results: list[list[Outcome]], at: datetime, counts: dict) -> None:
     db.session.flush()  # what the dispatcher changed, before the rows are expired
     updates = []
@@ -180,9 +175,9 @@ def _record(lanes: list[list[OutboxMessage]], results: list[list[Outcome]], at: 
         for message, outcome in zip(messages, outcomes):
             attempts = message.attempts + 1
             if outcome.postpone_until is not None:
-                updates.append({"mid": message.id, "state": PENDING, "attempts": message.attempts,
-                                "next_at": outcome.postpone_until, "error": None, "code": None, "latency": None,
-                                "delivered": None})
+                updates.append({"id": message.id, "state": PENDING, "attempts": message.attempts,
+                                "next_attempt_at": outcome.postpone_until, "last_error": None, "response_code": None,
+                                "latency_ms": None, "delivered_at": None})
                 continue
             if outcome.ok:
                 state, next_at, delivered = SENT, message.next_attempt_at, at
@@ -191,11 +186,10 @@ def _record(lanes: list[list[OutboxMessage]], results: list[list[Outcome]], at: 
                 state = DEAD if attempts >= MAX_ATTEMPTS or outcome.final else PENDING
                 next_at, delivered = at + backoff(attempts), None
                 counts["dead" if state == DEAD else "failed"] += 1
-            updates.append({"mid": message.id, "state": state, "attempts": attempts, "next_at": next_at,
-                            "error": (outcome.error or "")[:300] or None, "code": outcome.status,
-                            "latency": outcome.latency_ms, "delivered": delivered})
-    if updates:
-        db.session.connection().execute(_MARK, updates)
+            updates.append({"id": message.id, "state": state, "attempts": attempts, "next_attempt_at": next_at,
+                            "last_error": (outcome.error or "")[:300] or None, "response_code": outcome.status,
+                            "latency_ms": outcome.latency_ms, "delivered_at": delivered})
+    bulk.update_rows(OutboxMessage.__table__, updates)  # one statement for the batch
     db.session.expire_all()
 
 

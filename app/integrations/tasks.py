@@ -1,5 +1,9 @@
-"""The outbox's delivery in the task worker: every minute, and soon after a commit that wrote messages
-(`kick`, at most about once a second per web process)."""
+"""The outbox's delivery in the task worker: every minute, and soon after a commit that wrote messages.
+
+A commit that wrote messages *kicks* the worker: it queues a delivery run a second later, at most once per
+KICK_INTERVAL per web process (queueing is a write to the task queue: on the kerb's hot path it must stay
+rare). A kicked run lingers: it keeps delivering, polling every half second, until nothing has been due
+for LINGER seconds, so the messages written between two kicks go out within about a second too."""
 from __future__ import annotations
 
 import time
@@ -9,23 +13,36 @@ from huey import crontab
 from app.core.worker import huey, task_context
 
 KICK_DELAY = 1.0
-_last_kick = 0.0
+KICK_INTERVAL = 5.0
+LINGER = KICK_INTERVAL + 2.0
+POLL = 0.5
+_last_kick = -KICK_INTERVAL
 
 
-def run_delivery() -> dict:
+def run_delivery(linger: float = 0.0, max_seconds: float = 50.0) -> dict:
     from app.extensions import db
     from app.integrations.delivery import HttpDispatcher
     from app.integrations.outbox import deliver_due
 
-    counts = deliver_due(HttpDispatcher())
-    db.session.commit()
-    return counts
+    totals: dict = {}
+    started = idle_since = time.monotonic()
+    while True:
+        counts = deliver_due(HttpDispatcher(), max_seconds=max_seconds)
+        db.session.commit()
+        for key, value in counts.items():
+            totals[key] = totals.get(key, 0) + value
+        now = time.monotonic()
+        if counts.get("batches") or counts.get("skipped"):
+            idle_since = now
+        if counts.get("skipped") or now - idle_since >= linger or now - started >= max_seconds:
+            return totals
+        time.sleep(POLL)
 
 
 @huey.task(retries=0)
 def deliver_outbox() -> dict:
     with task_context():
-        return run_delivery()
+        return run_delivery(linger=LINGER)
 
 
 @huey.periodic_task(crontab(minute="*"), retries=0)
@@ -35,12 +52,11 @@ def deliver_outbox_periodic() -> dict:
 
 
 def kick(delay_seconds: float) -> None:
-    """Queue a delivery run a second (or the messages' delay) from now, unless one queued in the last
-    moment runs late enough to include these messages."""
+    """Queue a lingering delivery run, unless this process queued one in the last KICK_INTERVAL (that run
+    is still polling). Messages due later (availability pushes) are left to the lingering and periodic runs."""
     global _last_kick
     now = time.monotonic()
-    if delay_seconds <= KICK_DELAY and now - _last_kick < KICK_DELAY * 0.8:
+    if now - _last_kick < KICK_INTERVAL:
         return
-    if delay_seconds <= KICK_DELAY:
-        _last_kick = now
-    deliver_outbox.schedule(delay=max(KICK_DELAY, delay_seconds + 0.5))
+    _last_kick = now
+    deliver_outbox.schedule(delay=KICK_DELAY)
