@@ -11,14 +11,16 @@ from flask.cli import with_appcontext
 @click.option("--key", default="demo-alliance-key", show_default=True)
 @click.option("--platform", default="http://127.0.0.1:5000", show_default=True,
               help="Where payment notices go (the platform's address).")
-def alliance_sim_command(port, union_id, key, platform):
+@click.option("--webhook-secret", default="whsec_demo-receiver", show_default=True,
+              help="The secret of the webhook subscription that posts to /_sim/webhook.")
+def alliance_sim_command(port, union_id, key, platform, webhook_secret):
     """Serve the alliance simulator on loopback until interrupted."""
     from werkzeug.serving import run_simple
 
     from app.integrations.sim import AllianceSim
 
     click.echo(f"alliance simulator on http://127.0.0.1:{port}/ (vendor {union_id}); notices go to {platform}")
-    run_simple("127.0.0.1", port, AllianceSim(union_id, key, platform), threaded=True)
+    run_simple("127.0.0.1", port, AllianceSim(union_id, key, platform, webhook_secret), threaded=True)
 
 
 @click.group("outbox")

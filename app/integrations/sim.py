@@ -30,11 +30,13 @@ class SimState:
     events: set = field(default_factory=set)          # event ids seen
     duplicates: int = 0
     refused: int = 0
+    webhooks: list = field(default_factory=list)      # (event type, event id, signature valid) received
 
 
 class AllianceSim:
-    def __init__(self, union_id: str, key: str, platform_url: str | None = None):
+    def __init__(self, union_id: str, key: str, platform_url: str | None = None, webhook_secret: str | None = None):
         self.union_id, self.key, self.platform_url = union_id, key, (platform_url or "").rstrip("/")
+        self.webhook_secret = webhook_secret
         self.state = SimState()
         self.fail_next = 0
         self.slow = 0.0
@@ -84,16 +86,33 @@ class AllianceSim:
                                  json=self.notice(park_id, order_id, money, **more), timeout=10)
         return response.status_code, response.json()
 
+    def webhook(self, request) -> tuple[int, dict]:
+        """A webhook receiver too (the demo subscribes it): checks the signature, keeps each event id once."""
+        from app.integrations import webhooks
+
+        headers, body = request.headers, request.get_data()
+        stamp, given = headers.get(webhooks.TIME_HEADER, ""), headers.get(webhooks.SIGNATURE_HEADER, "")
+        valid = self.webhook_secret is not None and webhooks.verify(self.webhook_secret, stamp, body, given)
+        event_id = headers.get(webhooks.ID_HEADER)
+        with self._lock:
+            if any(seen[1] == event_id for seen in self.state.webhooks):
+                return 200, {"duplicate": True}
+            self.state.webhooks.append((headers.get(webhooks.EVENT_HEADER), event_id, valid))
+        return (200, {"ok": True}) if valid else (401, {"ok": False})
+
     # -- WSGI --------------------------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
         path = request.path.strip("/")
         body = request.get_json(silent=True) if request.method == "POST" else None
-        if path == "_sim/state":
+        if path == "_sim/webhook" and request.method == "POST":
+            status, answer = self.webhook(request)
+        elif path == "_sim/state":
             with self._lock:
                 state = {"parks": self.state.parks, "availability": self.state.availability,
                          "orders": self.state.orders, "calls": self.state.calls,
-                         "duplicates": self.state.duplicates, "refused": self.state.refused}
+                         "duplicates": self.state.duplicates, "refused": self.state.refused,
+                         "webhooks": self.state.webhooks}
             status, answer = 200, state
         elif path == "_sim/behave":
             body = body or {}

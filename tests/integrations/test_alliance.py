@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.core.types import utcnow
 from app.inbox.models import Message
-from app.integrations import alliance, events, outbox
+from app.integrations import alliance, events, outbox, webhooks
 from app.integrations.delivery import HttpDispatcher
 from app.integrations.models import AllianceNotice, AlliancePark, AllianceRecord, OutboxMessage
 from app.ledger.models import LedgerEntry
@@ -54,12 +54,16 @@ def test_connecting_uploads_the_parks_and_availability_follows_the_kerb(street, 
     assert sim.state.parks[str(tree.p1.id)]["total_plot"] == 6
     row = db.session.scalar(select(AlliancePark).where(AlliancePark.park_id == tree.p1.id))
     assert row.state == 1 and row.alliance_park_id == f"BL{tree.p1.id}" and row.last_upload_at is not None
+    _sub, sim.webhook_secret = webhooks.create(tree.staff["citya"], tree.city_a, name="Simulator",
+                                               url=sim.url + "_sim/webhook", events=["order.opened"])
+    db.session.commit()
     token = street.signed_in()
     order = street.car_in(token, "A001", "沪A12345", entered_at=ago(hours=1)).get_json()["order"]
     assert street.car_in(token, "A002", "沪A12346").status_code == 201
     _deliver(db, minutes=1)
     assert sim.state.orders[str(order["id"])]["added"]["plate_number"] == "沪A12345"
     assert sim.state.availability[str(tree.p1.id)] == [(6, 4)]  # two car-ins, one push (coalesced)
+    assert [(kind, valid) for kind, _id, valid in sim.state.webhooks] == [("order.opened", True)] * 2
     quote = street.call("GET", f"/orders/{order['id']}/quote", token).get_json()["quote"]
     settled = street.call("POST", f"/orders/{order['id']}/settle", token, json={
         "client_ref": "settle-1", "method": "cash", "amount_fen": quote["due_fen"], "left_at": ago(seconds=1)})
