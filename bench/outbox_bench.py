@@ -12,7 +12,7 @@ import asyncio
 import multiprocessing as mp
 import time
 
-from _support import BENCH_URL, ensure_database, free_port, result_line
+from _support import BENCH_URL, city_and_group, ensure_database, free_port, result_line
 
 
 async def _handle(reader, writer, seen: set, duplicates) -> None:
@@ -56,19 +56,14 @@ def prepare(url: str, receiver_url: str, parks: int, events: int):
     from app.core.types import utcnow
     from app.extensions import db
     from app.integrations import outbox, webhooks
-    from app.tenancy.models import City, OperatingGroup, Park
+    from app.tenancy.models import Park
     from config import normalize_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url), "SECRET_KEY": "bench",
                       "OUTBOX_KICK": False})
     with app.app_context():
         upgrade()
-        city = City(name="Bench City")
-        db.session.add(city)
-        db.session.flush()
-        group = OperatingGroup(city_id=city.id, name="Bench Group")
-        db.session.add(group)
-        db.session.flush()
+        city, group = city_and_group(db)
         park_ids = []
         for i in range(parks):
             park = Park(city_id=city.id, group_id=group.id, name=f"Bench Park {i}")

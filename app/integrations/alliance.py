@@ -108,6 +108,9 @@ def save_settings(actor, city: City, values: SettingsValues, *, ip: str | None =
     if not 5 <= values.availability_seconds <= 3600:
         raise Invalid("bad_interval", "Push availability every 5 to 3600 seconds.", {"availability_seconds": "range"})
     settings = settings_of(city.id)
+    if db.session.scalar(select(AllianceSettings.id).where(AllianceSettings.union_id == union_id,
+                                                          AllianceSettings.city_id != city.id)) is not None:
+        raise Invalid("union_id_taken", "Another city uses this vendor id.", {"union_id": "taken"})
     key = (values.ukey or "").strip()
     if settings is None and not key:
         raise Invalid("ukey_required", "Enter the vendor key.", {"ukey": "required"})

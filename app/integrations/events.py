@@ -10,6 +10,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.core import signals
@@ -21,6 +22,15 @@ from app.tenancy.models import Level, Park
 
 EVENT_TYPES = ("order.opened", "order.settled", "order.escaped", "arrear.recovered", "pass.sold",
                "berth.occupancy", "device.offline")
+# what the pages show for a topic (the code itself travels in the requests)
+TOPIC_LABELS = {
+    "order.opened": _l("Order opened"), "order.settled": _l("Order settled"),
+    "order.escaped": _l("Order left unpaid"), "arrear.recovered": _l("Arrear recovered"),
+    "pass.sold": _l("Monthly pass sold"), "berth.occupancy": _l("Berth occupied or freed"),
+    "device.offline": _l("Device offline"), "alliance.addpark": _l("Park upload"),
+    "alliance.addorder": _l("Entry upload"), "alliance.updateorder": _l("Payment upload"),
+    "alliance.availability": _l("Free spaces push"),
+}
 CACHE_SECONDS = 10.0
 ALLIANCE_AVAILABILITY = "alliance.availability"
 

@@ -4,7 +4,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Sele
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.integrations.events import EVENT_TYPES
+from app.integrations.events import EVENT_TYPES, TOPIC_LABELS
 
 
 class AllianceSettingsForm(FlaskForm):
@@ -21,6 +21,6 @@ class SubscriptionForm(FlaskForm):
     node = SelectField(_l("For"), validators=[Optional()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
     url = StringField(_l("Address (URL)"), validators=[DataRequired(), Length(max=300)])
-    events = SelectMultipleField(_l("Events"), choices=[(e, e) for e in EVENT_TYPES],
+    events = SelectMultipleField(_l("Events"), choices=[(e, TOPIC_LABELS[e]) for e in EVENT_TYPES],
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     active = BooleanField(_l("Active"), default=True)

@@ -13,6 +13,7 @@ from app.core.errors import DomainError
 from app.core.web import client_ip, paginate, permission_required, show_refusal
 from app.extensions import csrf, db
 from app.integrations import alliance, outbox, webhooks
+from app.integrations.events import TOPIC_LABELS
 from app.integrations.forms import AllianceSettingsForm, SubscriptionForm
 from app.integrations.models import (
     EXPENSE,
@@ -64,7 +65,7 @@ def _city_page(city: City, form: AllianceSettingsForm, status: int = 200):
         OutboxMessage.city_id == city.id, OutboxMessage.subscription_id.is_(None))
         .order_by(OutboxMessage.id.desc()).limit(30)).all()
     return render_template("integrations/alliance_city.html", city=city, form=form, settings=settings, parks=parks,
-                           states=states, messages=messages, labels=STATE_LABELS), status
+                           states=states, messages=messages, labels=STATE_LABELS, topics=TOPIC_LABELS), status
 
 
 @bp.route("/alliance/city/<int:city_id>", methods=["GET", "POST"])
@@ -203,7 +204,8 @@ def list_subscriptions():
         OutboxMessage.subscription_id.in_([s.id for s in subs]), OutboxMessage.state == outbox.DEAD)
         .group_by(OutboxMessage.subscription_id)).all()) if subs else {}
     return render_template("integrations/webhooks.html", subs=subs, form=form, secret=secret, dead=counts,
-                           may_add=bool(nodes)), status, ({"Cache-Control": "no-store"} if secret else {})
+                           may_add=bool(nodes), topics=TOPIC_LABELS), status, (
+                               {"Cache-Control": "no-store"} if secret else {})
 
 
 @bp.route("/webhooks/<int:subscription_id>", methods=["GET", "POST"])
@@ -236,7 +238,7 @@ def _subscription_page(sub, form, secret=None, status=200):
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.subscription_id == sub.id)
                                   .order_by(OutboxMessage.id.desc()).limit(100)).all()
     return render_template("integrations/subscription.html", sub=sub, form=form, messages=messages,
-                           secret=secret), status
+                           secret=secret, topics=TOPIC_LABELS), status
 
 
 @bp.route("/webhooks/<int:subscription_id>/secret", methods=["POST"])

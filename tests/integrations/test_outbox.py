@@ -11,9 +11,11 @@ from app.core.types import utcnow
 from app.integrations import outbox, webhooks
 from app.integrations.delivery import HttpDispatcher
 from app.integrations.models import OutboxMessage
+from app.integrations.tasks import deliver_outbox_periodic
 from app.kerb.online import settle_paid_online
 from app.orders.services import OnlinePayment
 from tests.pos_api.conftest import ago
+from tests.worker_schedule import due_at_minutes
 
 
 def _subscribe(tree, receiver, events=("order.opened", "order.settled"), node=None):
@@ -100,8 +102,7 @@ def test_a_worker_killed_mid_delivery_delivers_again_and_the_receiver_sees_each_
         outbox.deliver_due(Killed(), utcnow())
     db.session.rollback()  # the worker died before its commit: the message is still pending
     assert _messages(db)[0].state == "pending"
-    outbox.deliver_due(HttpDispatcher(), utcnow())
-    db.session.commit()
+    deliver_outbox_periodic.call_local()  # the worker's next run
     assert len(receiver.requests) == 2 and len(receiver.seen) == 1
     assert receiver.requests[0][0]["X-Parkingos-Event-Id"] == receiver.requests[1][0]["X-Parkingos-Event-Id"]
     assert _messages(db)[0].state == "sent"
@@ -112,3 +113,8 @@ def test_a_city_without_subscriptions_writes_nothing(street, tree, db):
     response = street.car_in(token, "A001", "沪A00001", entered_at=ago(minutes=30))
     assert response.status_code == 201
     assert _messages(db) == []
+
+
+def test_the_worker_delivers_the_outbox_every_minute(tmp_path):
+    due = due_at_minutes(tmp_path, [0, 31])
+    assert all("app.integrations.tasks.deliver_outbox_periodic" in names for names in due)
