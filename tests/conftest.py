@@ -77,6 +77,9 @@ def app(compiled_catalogues):
 @pytest.fixture(autouse=True)
 def _clean_db(app):
     yield
+    from app.integrations.events import invalidate
+
+    invalidate()  # what the integrations cached per park (the ids come back in the next test)
     with app.app_context():
         _db.session.remove()
         tables = [t for t in reversed(_db.metadata.sorted_tables)]

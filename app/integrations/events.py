@@ -62,7 +62,7 @@ def invalidate() -> None:
 
 
 def _ttl() -> float:
-    return 0.0 if current_app.testing else float(current_app.config.get("INTEGRATIONS_CACHE_SECONDS", CACHE_SECONDS))
+    return float(current_app.config.get("INTEGRATIONS_CACHE_SECONDS", CACHE_SECONDS))
 
 
 def targets(park_id: int | None) -> Targets | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.core import bulk
@@ -191,6 +191,18 @@ def _record(lanes: list[list[OutboxMessage]], results: list[list[Outcome]], at: 
                             "latency_ms": outcome.latency_ms, "delivered_at": delivered})
     bulk.update_rows(OutboxMessage.__table__, updates)  # one statement for the batch
     db.session.expire_all()
+
+
+KEEP_DAYS = 30
+
+
+def prune(now: datetime | None = None, keep_days: int = KEEP_DAYS) -> int:
+    """Forget delivered messages older than `keep_days` (the delivery log shows a month); dead letters stay
+    until someone resends them. The caller commits."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    result = db.session.execute(delete(OutboxMessage).where(OutboxMessage.state == SENT,
+                                                            OutboxMessage.created < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def resend(message: OutboxMessage, now: datetime | None = None) -> None:

@@ -60,3 +60,15 @@ def kick(delay_seconds: float) -> None:
         return
     _last_kick = now
     deliver_outbox.schedule(delay=KICK_DELAY)
+
+
+@huey.periodic_task(crontab(minute="23"), retries=0)
+def prune_outbox() -> int:
+    """Every hour: delivered messages older than a month are forgotten."""
+    from app.extensions import db
+    from app.integrations.outbox import prune
+
+    with task_context():
+        count = prune()
+        db.session.commit()
+    return count

@@ -67,6 +67,7 @@ def test_delivery_in_order_per_park_with_retries(street, tree, db, receiver):
     plates = [e["data"]["plate"] for e in receiver.events()]
     assert plates == ["沪A00001", "沪A00002", "沪A00003"]
     assert {m.state for m in _messages(db)} == {"sent"} and _messages(db)[0].response_code == 200
+    assert outbox.prune(now + timedelta(days=29)) == 0 and outbox.prune(now + timedelta(days=31)) == 3
 
 
 def test_a_message_that_keeps_failing_goes_to_dead_letter_and_frees_its_lane(street, tree, db, receiver,
