@@ -9,5 +9,4 @@ def init_app(app) -> None:
     from app.integrations import events, outbox, tasks
 
     events.connect()
-    if not app.testing and app.config.get("OUTBOX_KICK", True):
-        outbox.set_kicker(tasks.kick)
+    outbox.set_kicker(tasks.kick)  # per process; whether an app kicks is its own config (tasks.kick)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from flask import current_app, has_app_context
 from huey import crontab
 
 from app.core.worker import huey, task_context
@@ -55,6 +56,11 @@ def kick(delay_seconds: float) -> None:
     """Queue a lingering delivery run, unless this process queued one in the last KICK_INTERVAL (that run
     is still polling). Messages due later (availability pushes) are left to the lingering and periodic runs."""
     global _last_kick
+    if not has_app_context():
+        return
+    config = current_app.config
+    if current_app.testing or not config.get("OUTBOX_KICK", True) or config.get("HUEY_IMMEDIATE"):
+        return  # tests deliver by hand; immediate mode has no queue to wait in
     now = time.monotonic()
     if now - _last_kick < KICK_INTERVAL:
         return
