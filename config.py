@@ -118,6 +118,9 @@ class Config:
     # The address drivers and payment providers reach the platform at: notice URLs, berth signs' QR codes
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:5000")
     PAY_PAGE_LIMITS = os.environ.get("PAY_PAGE_LIMITS", "60 per minute;600 per hour")  # the driver's pages
+    # a commit that wrote outbox messages queues a delivery run about a second later (app/integrations/tasks.py);
+    # off: the worker's run every minute delivers them
+    OUTBOX_KICK = _flag("OUTBOX_KICK", True)
 
     @classmethod
     def load(cls) -> dict:

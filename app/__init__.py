@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import kerb
+from app import integrations, kerb
 from app.core import reconnect, worker
 from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from config import BASE_DIR, Config
@@ -30,6 +30,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     worker.init_app(app)  # huey: the worker's queue (tasks run at once when testing)
     _register_tasks()
     kerb.init_app(app)  # the kerb's receivers of the sensors' signals
+    integrations.init_app(app)  # the outbox's receivers of the domains' signals
     _register_blueprints(app)
     _register_errors(app)
     _register_cli(app)
@@ -95,6 +96,7 @@ def _register_tasks() -> None:
     from app.auth import tasks as auth_tasks  # noqa: F401
     from app.core import retention_tasks  # noqa: F401
     from app.exports import tasks as export_tasks  # noqa: F401
+    from app.integrations import tasks as integration_tasks  # noqa: F401
     from app.members import import_jobs  # noqa: F401
     from app.payments import tasks as payment_tasks  # noqa: F401
     from app.reports import tasks as report_tasks  # noqa: F401
@@ -160,10 +162,16 @@ def _register_blueprints(app: Flask) -> None:
     from app.handheld import bp as handheld_bp
 
     app.register_blueprint(handheld_bp)  # the handheld web app at /m/, a client of /pos/v1
+    from app.integrations.views import bp as integrations_bp
+    from app.integrations.views import notices_bp
+
+    app.register_blueprint(integrations_bp)
+    app.register_blueprint(notices_bp)  # the alliance's payment notices (signed; no session)
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/pos/", "/sync/")) or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith(("/pos/", "/sync/", "/alliance/v1/"))
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _register_errors(app: Flask) -> None:
@@ -268,4 +276,8 @@ def _register_cli(app: Flask) -> None:
     from app.sync.cli import simulate_lane_command
 
     app.cli.add_command(simulate_lane_command)
+    from app.integrations.cli import alliance_sim_command, outbox_cli
+
+    app.cli.add_command(alliance_sim_command)
+    app.cli.add_command(outbox_cli)
 

@@ -129,6 +129,9 @@ def seed_demo(history_days: int = 30) -> None:
     from app.sync.demo import seed_lane_history
 
     seed_lane_history(history_days)
+    from app.integrations.demo import seed_alliance
+
+    seed_alliance()
     _date_setup_entries(first_entry, history_days)
     db.session.commit()
 

@@ -7,6 +7,14 @@ from app.devices.models import DeviceSession, Handheld, SimCard  # noqa: F401
 from app.exports.models import ExportJob  # noqa: F401
 from app.inbox.models import Message  # noqa: F401
 from app.inspections.models import InspectionTask, InspectorGroup, ViolationReport  # noqa: F401
+from app.integrations.models import (  # noqa: F401
+    AllianceNotice,
+    AlliancePark,
+    AllianceRecord,
+    AllianceSettings,
+    OutboxMessage,
+    WebhookSubscription,
+)
 from app.lanes.models import Barrier, Booth, Camera, Lane, LedScreen, Monitor  # noqa: F401
 from app.ledger.models import LedgerEntry  # noqa: F401
 from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry  # noqa: F401

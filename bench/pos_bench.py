@@ -23,8 +23,10 @@ RULE = {"kind": "parkingos", "day": {"b_time": 7, "e_time": 21, "unit": 15, "pri
         "night": {"b_time": 21, "e_time": 7, "unit": 60, "price": "1", "free_time": 15, "fpay_type": 1}}
 
 
-def prepare(url: str, clients: int) -> None:
-    """Schema by migrations, one park, a segment, berths, a handheld and a collector per client."""
+def prepare(url: str, clients: int, alliance: bool = True) -> None:
+    """Schema by migrations, one park, a segment, berths, a handheld and a collector per client; the
+    alliance (泊链) switched on for the park's city unless `alliance` is False (every car-in and settlement
+    then writes its outbox messages; nothing delivers them during the run)."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
@@ -39,7 +41,7 @@ def prepare(url: str, clients: int) -> None:
     from config import normalize_database_url
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": normalize_database_url(url),
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade()
         db.session.execute(text("CREATE TABLE bench_baseline (id serial primary key, payload text, "
@@ -66,6 +68,11 @@ def prepare(url: str, clients: int) -> None:
             staff.anchor_at(park)
             staff.set_password(PASSWORD)
             db.session.add_all([handheld, staff])
+        if alliance:
+            from app.integrations.models import AllianceSettings
+
+            db.session.add(AllianceSettings(city_id=city.id, union_id="bench-vendor", ukey="bench-alliance-key",
+                                            ukey_hint="-key", base_url="http://127.0.0.1:9/", enabled=True))
         db.session.commit()
 
 
@@ -146,6 +153,14 @@ def fee_rows(url: str) -> int:
         return cur.fetchone()[0]
 
 
+def outbox_rows(url: str) -> int:
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM outbox_messages")
+        return cur.fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20)
@@ -153,9 +168,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-alliance", action="store_true", help="the park's city without the alliance")
     args = parser.parse_args()
     url = ensure_database(BENCH_URL)
-    prepare(url, args.clients)
+    prepare(url, args.clients, alliance=not args.no_alliance)
     env = {"DATABASE_URL": url, "SECRET_KEY": "bench"}
     inserts, base_lat, cycles, errors, lat = 0, [], 0, 0, []
     with gunicorn("bench.baseline_app:app", env, args.workers) as base_port, \
@@ -175,7 +191,7 @@ def main() -> None:
     print(f"car cycles: {cycles} cycles ({errors} errors) in {args.seconds:.0f}s = {cycles / args.seconds:.1f} "
           f"cycles/s = {cycle_rps:.0f} req/s, p50 {percentile(lat, .5) * 1000:.1f} ms, "
           f"p99 {percentile(lat, .99) * 1000:.1f} ms per request")
-    print(f"fee ledger rows written (warm-up included): {fee_rows(url)}")
+    print(f"fee ledger rows written (warm-up included): {fee_rows(url)}; outbox messages: {outbox_rows(url)}")
     print(result_line("pos_cycle", cycles / args.seconds, "cycles/s", ">=0.40", baseline_rps / 3,
                       cycle_rps / baseline_rps if baseline_rps else 0))
     print(result_line("pos_request_p50", percentile(lat, .5) * 1000, "ms", "<100"))

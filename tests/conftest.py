@@ -77,6 +77,9 @@ def app(compiled_catalogues):
 @pytest.fixture(autouse=True)
 def _clean_db(request, app):
     yield
+    from app.integrations.events import invalidate
+
+    invalidate()  # what the integrations cached per park
     if "demo_seeded_once" not in request.fixturenames:  # that one is wiped when its module ends
         _wipe(app)
 

@@ -29,6 +29,8 @@ from tests.factories import MARKER
 # the language switch is public too: the sign-in page offers it (it writes only the cookie session there)
 PUBLIC_ENDPOINTS = {"static", "bootstrap.static", "auth.login", "auth.logout", "i18n.switch_locale"}
 # the handheld web app's files (/m/) hold no data: what it shows comes from /pos/v1 with a device token
+# the alliance's payment notices: no session, each notice signed with the city's vendor key
+PUBLIC_ENDPOINTS |= {"alliance_api.alliance_notify"}
 PUBLIC_ENDPOINTS |= {"handheld.shell", "handheld.service_worker", "handheld.manifest", "handheld.static"}
 # the driver's pay pages and the providers' notice URL: signed tokens and signed notices, no session
 # (tests/payments/test_driver_pages.py shows they give no other driver's data away)
@@ -156,6 +158,8 @@ FOREIGN = {
     "account_id": lambda tree, f: _foreign_account(tree, f),
     "payment_id": lambda tree, f: _foreign_payment(tree, f),
     "reconciliation_id": lambda tree, f: _foreign_reconciliation(tree, f),
+    "subscription_id": lambda tree, f: _foreign_subscription(tree, f),
+    "message_id": lambda tree, f: _foreign_outbox_message(tree, f),
 }
 
 
@@ -190,6 +194,26 @@ def _foreign_plate(tree, foreign):
     db.session.add(ParkingOrder(park_id=tree.nodes[foreign["park"]].id, plate="HB00009", entered_at=utcnow(),
                                 free_reason=f"{MARKER} plate"))
     return _NotAnObject("HB00009")
+
+
+def _foreign_subscription(tree, foreign, what="subscription"):
+    from app.integrations.models import WebhookSubscription
+
+    sub = WebhookSubscription(name=f"{MARKER} {what}", url="http://127.0.0.1:9/", secret="s", secret_hint="s",
+                              events=["order.opened"])
+    sub.anchor_at(tree.nodes[foreign["group"]])
+    return sub
+
+
+def _foreign_outbox_message(tree, foreign):
+    from app.integrations.models import OutboxMessage
+
+    sub = _foreign_subscription(tree, foreign, "delivery")
+    db.session.add(sub)
+    db.session.flush()
+    park = tree.nodes[foreign["park"]]
+    return OutboxMessage(city_id=park.city_id, park_id=park.id, topic="order.opened", event_id="e" * 32,
+                         payload={"note": MARKER}, subscription_id=sub.id)
 
 
 def _foreign_car_type(tree, foreign, what):

@@ -31,6 +31,7 @@ from app.audit import services as audit
 from app.core.errors import Invalid
 from app.core.plates import clean_plate, normalize_plate
 from app.core.refs import ParkRef
+from app.core.signals import pass_sold
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.ledger.models import LedgerKind
@@ -360,6 +361,7 @@ def sell_pass(actor, *, product: MonthlyProduct, selling_park: Park | None, hold
                  after={**audit.snapshot(pass_, PASS_FIELDS), "plates": plates, "months": months,
                         "receivable_fen": receivable, "paid_fen": paid_fen, "method": method,
                         "selling_park_id": selling_park.id}, ip=ip)
+    pass_sold.send(selling_park.id if selling_park else None, pass_=pass_, plates=plates, paid_fen=paid_fen, at=at)
     return pass_
 
 

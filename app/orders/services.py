@@ -22,6 +22,7 @@ from app.core import bulk
 from app.core.errors import Conflict, Forbidden, Invalid, NotFound
 from app.core.plates import normalize_plate
 from app.core.refs import ParkRef, ShiftRef, StaffRef
+from app.core.signals import arrear_recovered, order_escaped, order_opened, order_settled
 from app.extensions import db, execute_core, on_postgresql
 from app.ledger.models import LedgerEntry, LedgerKind
 from app.ledger.services import LedgerPosting, post, post_many
@@ -214,6 +215,8 @@ def car_in(*, collector: StaffRef, shift: ShiftRef | None, park: ParkRef, berth_
         arrival.link(arrival_token, order.id)
     if prepay is not None:
         _ledger(order, collector, shift, prepay, _PREPAY, prepay_fen, received_at)
+    if order_opened.receivers:
+        order_opened.send(park.id, order=order, at=received_at)
     return order
 
 
@@ -398,6 +401,9 @@ def _pay_and_close(order: OrderRecord, quote: Quote, collector: StaffRef | None,
     order = _close(order, OrderState.SETTLED, collector, shift, quote, received_at,
                    paid_fen=order.prepaid_fen + paid - refund, reduction_fen=reduction, payment_method=method,
                    free_reason=free_reason, receipt_no=f"{park.id:04d}-{order.id:08d}")
+    if order_settled.receivers:
+        order_settled.send(park.id, order=order, method=method, paid_fen=paid, at=received_at,
+                           online=payment.provider if payment else None)
     return Settlement(order, quote, paid, refund)
 
 
@@ -483,6 +489,8 @@ def _escaped(order: ParkingOrder, park: ParkRef, quote: Quote, received_at: date
     arrear = Arrear(park_id=park.id, order_id=order.id, plate=order.plate, amount_fen=quote.due_fen)
     db.session.add(arrear)
     db.session.flush()
+    if order_escaped.receivers:
+        order_escaped.send(park.id, order=order, due_fen=quote.due_fen, at=received_at)
     return arrear
 
 
@@ -553,6 +561,8 @@ def _pay_arrear(arrear: Arrear, actor: StaffRef, shift: ShiftRef | None, park_id
     order.state = OrderState.RECOVERED.value
     order.paid_fen += arrear.amount_fen
     _ledger(order, actor, shift, method, _RECOVERY, arrear.amount_fen, at, arrear=arrear)
+    if arrear_recovered.receivers:
+        arrear_recovered.send(arrear.park_id, arrear=arrear, method=method, at=at)
 
 
 # --- manager actions from the admin (no shift, no handheld) ------------------------------------
@@ -596,6 +606,8 @@ def manual_settle(actor: Staff, order: ParkingOrder, amount_fen: int, method: st
     _close(order, OrderState.SETTLED, actor, None, quote, at, paid_fen=order.prepaid_fen + amount_fen,
            reduction_fen=reduction, payment_method=method, free_reason=reason if reduction else None,
            receipt_no=f"{order.park_id:04d}-{order.id:08d}")
+    if order_settled.receivers:
+        order_settled.send(order.park_id, order=order, method=method, paid_fen=amount_fen, at=at, online=None)
     record(actor, "settle", order, anchor=order.park, before=before,
            after={**snapshot(order, _SETTLE_AUDIT_FIELDS), "due_fen": quote.due_fen, "manual": True},
            label=order.plate, ip=ip)
@@ -705,6 +717,7 @@ def lane_settle(order: dict, at: datetime, received_at: datetime, fee_fen: int,
         order["state"] = _SETTLED
         order["left_at"], order["exit_received_at"] = at, received_at
     order["needs_receipt"] = order["receipt_no"] is None
+    order["settled_paid_fen"] = order.get("settled_paid_fen", 0) + paid  # told once the batch is written
     return rows
 
 
@@ -737,6 +750,19 @@ def lane_write(new_orders: list[dict], changed_orders: list[dict], ledger: list[
     bulk.update_rows(table, late)
     post_many([LedgerPosting(park_id=row["park_id"], order_id=row["order"]["id"], method=row["method"], kind=_FEE,
                              amount_fen=row["amount_fen"], occurred_at=row["occurred_at"]) for row in ledger])
+    _tell_lane_changes(new_orders, changed_orders)
+
+
+def _tell_lane_changes(new_orders: list[dict], changed_orders: list[dict]) -> None:
+    """The signals of a written batch: each new order opened, each order settled in it."""
+    if order_opened.receivers:
+        for order in new_orders:
+            order_opened.send(order["park_id"], order=order, at=order["entry_received_at"])
+    for order in new_orders + changed_orders:
+        paid = order.pop("settled_paid_fen", None)
+        if paid is not None and order_settled.receivers:
+            order_settled.send(order["park_id"], order=order, method=order["payment_method"], paid_fen=paid,
+                               at=order["exit_received_at"] or order["left_at"], online=None)
 
 
 # --- 0元追缴: a manager waives debts ----------------------------------------------------------------

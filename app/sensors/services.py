@@ -37,6 +37,7 @@ from app.core import signals
 from app.core.bulk import insert_ignore, one_of, update_rows
 from app.core.devicetime import AHEAD, MAX_AGE, NO_OFFSET, NOT_A_TIME, TOO_OLD, read_device_time
 from app.core.errors import Refused
+from app.core.signals import berth_occupancy, device_offline
 from app.core.types import utcnow
 from app.extensions import db, on_postgresql
 from app.inbox.models import send
@@ -407,9 +408,13 @@ def _apply_state(sensor: SensorState, item: Item, ctx: Context, open_sessions, r
 
 
 def _notify_changes(ctx: Context) -> None:
-    """Tell the on-duty collector of each berth that its state changed (the handheld refreshes its grid)."""
+    """Tell the on-duty collector of each berth that its state changed (the handheld refreshes its grid),
+    and whoever listens to `berth_occupancy` (the integrations)."""
     if not ctx.changes:
         return
+    if berth_occupancy.receivers:
+        for berth_id, state, session, at in ctx.changes:
+            berth_occupancy.send(session.park_id, berth_id=berth_id, state=state, at=at)
     watchers: dict[int, list] = defaultdict(list)  # berth -> (number, collector) of open shifts on its segment
     for berth_id, number, collector_id in db.session.execute(
             select(Berth.id, Berth.number, Shift.collector_id).join(Shift, Shift.segment_id == Berth.segment_id)
@@ -546,6 +551,7 @@ def run_checks(now: datetime | None = None) -> dict:
         for id_, park_id, since in _take_offline(model, silent):
             db.session.add(Outage(park_id=park_id, started_at=since, **{key: id_}))
             counts[count] += 1
+            device_offline.send(park_id, kind=key.removesuffix("_id"), device_id=id_, since=since)
     db.session.flush()
     return counts
 

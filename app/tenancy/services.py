@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import services as audit
 from app.core.errors import Conflict
+from app.core.signals import park_changed
 from app.extensions import db
 from app.tenancy.models import Area, City, OperatingGroup, Park
 
@@ -49,6 +50,8 @@ def save_node(actor, obj, values: dict, *, ip: str | None = None):
         db.session.rollback()
         raise DuplicateName(_("That name (or code) is already used here.")) from exc
     audit.record(actor, "create" if creating else "update", obj, before=before, after=_snapshot(obj), ip=ip)
+    if isinstance(obj, Park):
+        park_changed.send(obj.id, created=creating)
     return obj
 
 

@@ -153,6 +153,9 @@ def test_a_batch_costs_the_same_statements_whatever_its_size(sensored, tree):
     db.session.add_all(Outage(park_id=tree.p1.id, sensor_id=s.sensors[serial], started_at=at(minutes=50))
                        for serial in serials)
     db.session.commit()
+    from app.integrations.events import targets
+
+    targets(tree.p1.id)  # what the integrations need of the park is cached, as on a running server
 
     # the ORM inserts new sessions one by one on SQLite (multi-row INSERT … RETURNING on PostgreSQL)
     per_row = "INSERT INTO occupancy_sessions" if db.engine.dialect.name == "sqlite" else None
