@@ -20,7 +20,15 @@ from app.ledger.models import LedgerEntry  # noqa: F401
 from app.members.models import ImportJob, MonthlyPass, MonthlyProduct, PassPlate, PassRenewal, PlateListEntry  # noqa: F401
 from app.orders.models import Arrear, OrderPhoto, ParkingOrder  # noqa: F401
 from app.parks.models import CollectorSettings, FreeReason  # noqa: F401
-from app.payments.models import MerchantAccount, Payment, PaymentNotice, PaymentRefund, Reconciliation, SandboxTrade  # noqa: F401
+from app.payments.models import (  # noqa: F401
+    MerchantAccount,
+    ParkPaymentAccount,
+    Payment,
+    PaymentNotice,
+    PaymentRefund,
+    Reconciliation,
+    SandboxTrade,
+)
 from app.reports import models as report_models  # noqa: F401  (the daily rollups)
 from app.sensors.models import BaseStation, OccupancySession, Outage, Sensor, SensorEvent, SensorSettings  # noqa: F401
 from app.shifts.models import Shift, WorkHours  # noqa: F401

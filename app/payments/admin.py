@@ -35,6 +35,7 @@ register_area(PermissionArea("merchant_accounts", _l("Merchant accounts"), (VIEW
 add_nav("orders", _l("Payments by phone"), "payments.list_payments", "payments.view")
 add_nav("reports", _l("Reconciliation"), "payments.list_reconciliations", "payments.view")
 add_nav("system", _l("Merchant accounts"), "payments.list_accounts", "merchant_accounts.view")
+add_nav("system", _l("Parks' payment accounts"), "payments.list_park_accounts", "merchant_accounts.view")
 add_nav("street", _l("Berth pay signs"), "payments.list_sign_segments", "payments.view", requires="on_street")
 register("payment_state", {"created": _l("Waiting"), "paid": _l("Paid"), "closed": _l("Closed"),
                            "refunded": _l("Refunded"), "failed": _l("Failed")})
@@ -44,7 +45,8 @@ register("payment_flag", {"amount_mismatch": _l("Amount differs from the one ask
 register("audit_action", {"refund": _l("Refund"), "reconcile": _l("Reconcile")})
 register("object_type", {"MerchantAccount": _l("Merchant account"), "Payment": _l("Payment"),
                          "PaymentRefund": _l("Refund"), "PaymentNotice": _l("Payment notice"),
-                         "SandboxTrade": _l("Sandbox trade"), "Reconciliation": _l("Reconciliation")})
+                         "SandboxTrade": _l("Sandbox trade"), "Reconciliation": _l("Reconciliation"),
+                         "ParkPaymentAccount": _l("Park's payment account")})
 register("refund_state", {"pending": _l("Pending"), "done": _l("Done"), "failed": _l("Failed")})
 register("statement_source", {"fetched": _l("Fetched"), "uploaded": _l("Uploaded")})
 
@@ -156,6 +158,35 @@ def _save_account(account: MerchantAccount | None):
             flash(_("Saved. The secrets are stored encrypted and are never shown again."), "success")
             return redirect(url_for("payments.list_accounts", saved=saved.id))
     return render_template("payments/account_form.html", form=form, account=account)
+
+
+@bp.route("/parks")
+@permission_required("merchant_accounts.view")
+def list_park_accounts():
+    """Each park of the scope with the account it takes payments with, and the choice of it."""
+    return _park_accounts_page()
+
+
+def _park_accounts_page(refused_park_id: int | None = None, status: int = 200):
+    parks = db.session.scalars(current_scope().select(Park).order_by(Park.name)).all()
+    rows = [(park, payments.accounts_open_to_park(park), payments.chosen_account_id(park.id),
+             payments.account_for_park(park)) for park in parks]
+    return render_template("payments/parks.html", rows=rows, refused_park_id=refused_park_id), status
+
+
+@bp.route("/parks/<int:park_id>/account", methods=["POST"])
+@permission_required("merchant_accounts.edit")
+def choose_park_account(park_id):
+    park = current_scope().get_or_404(Park, park_id)
+    chosen = request.form.get("account_id", "")
+    try:
+        payments.choose_account(current_user, park, int(chosen) if chosen.isdigit() else None)
+    except DomainError:
+        db.session.rollback()
+        return _park_accounts_page(refused_park_id=park.id, status=422)
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("payments.list_park_accounts"))
 
 
 # --- reconciliation ----------------------------------------------------------------------------------------

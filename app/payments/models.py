@@ -56,6 +56,16 @@ class MerchantAccount(AnchoredMixin, db.Model):
     secrets_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ParkPaymentAccount(ParkScopedMixin, db.Model):
+    """A park's setting: which of the merchant accounts it may use (its group's or its city's) it takes
+    payments with. Without one, its group's account is used, else its city's."""
+
+    __tablename__ = "park_payment_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("merchant_accounts.id"), index=True)
+
+
 class Payment(ParkScopedMixin, db.Model):
     """One payment asked of a driver: for an order's fee or a plate's arrears, at one provider."""
 

@@ -26,6 +26,7 @@ from app.orders.models import Arrear, OrderState, ParkingOrder
 from app.orders.services import OnlinePayment
 from app.payments.models import (
     MerchantAccount,
+    ParkPaymentAccount,
     Payment,
     PaymentFlag,
     PaymentNotice,
@@ -50,14 +51,45 @@ class PaymentUnavailable(DomainError):
 
 # --- merchant accounts ------------------------------------------------------------------------------------
 
-def account_for_park(park: ParkRef) -> MerchantAccount | None:
-    """The account a park takes payments with: its operating group's, else its city's (the first active)."""
-    accounts = db.session.scalars(select(MerchantAccount).where(
+def accounts_open_to_park(park: ParkRef) -> list[MerchantAccount]:
+    """The active accounts a park may take payments with: its operating group's, then its city's."""
+    return list(db.session.scalars(select(MerchantAccount).where(
         MerchantAccount.active.is_(True), MerchantAccount.city_id == park.city_id,
         MerchantAccount.park_id.is_(None), MerchantAccount.area_id.is_(None),
         (MerchantAccount.group_id == park.group_id) | MerchantAccount.group_id.is_(None))
-        .order_by(MerchantAccount.group_id.is_(None), MerchantAccount.id)).all()
-    return accounts[0] if accounts else None
+        .order_by(MerchantAccount.group_id.is_(None), MerchantAccount.id)))
+
+
+def chosen_account_id(park_id: int) -> int | None:
+    return db.session.scalar(select(ParkPaymentAccount.account_id).where(ParkPaymentAccount.park_id == park_id))
+
+
+def account_for_park(park: ParkRef) -> MerchantAccount | None:
+    """The account a park takes payments with: the one its setting names while that one is open to it, else
+    its operating group's, else its city's (the first active)."""
+    accounts = accounts_open_to_park(park)
+    chosen = chosen_account_id(park.id)
+    return next((a for a in accounts if a.id == chosen), accounts[0] if accounts else None)
+
+
+def choose_account(actor, park: Park, account_id: int | None) -> None:
+    """The park's setting: take payments with this account (one open to it), or None for the default.
+    Audited."""
+    if account_id is not None and account_id not in {a.id for a in accounts_open_to_park(park)}:
+        raise Invalid("bad_account", "Choose an account of the park's operating group or city.",
+                      {"account_id": "not open to this park"})
+    row = db.session.scalar(select(ParkPaymentAccount).where(ParkPaymentAccount.park_id == park.id))
+    before = row.account_id if row else None
+    if account_id is None:
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(ParkPaymentAccount(park_id=park.id, account_id=account_id))
+    else:
+        row.account_id = account_id
+    db.session.flush()
+    record(actor, "update", park, label=park.name, before={"payment_account": before},
+           after={"payment_account": account_id})
 
 
 def save_account(actor, node, *, provider: str, name: str, secrets: dict, account: MerchantAccount | None = None,

@@ -34,3 +34,23 @@ def test_a_park_uses_its_groups_account_before_its_citys(db, tree):
     assert payments.account_for_park(tree.nodes["p1"]).id == group.id
     assert payments.account_for_park(tree.nodes["p3"]).id == city.id  # group a2 has none
     assert payments.account_for_park(tree.nodes["hp"]) is None  # another city's is never used
+
+
+def test_a_parks_setting_chooses_among_its_groups_and_citys_accounts(db, tree, client_as):
+    city = make_account(db, tree.nodes["city_a"], name="Alpha city sandbox")
+    group = make_account(db, tree.nodes["a1"], name="Alpha group sandbox")
+    harbor = make_account(db, tree.nodes["city_h"], name="Harbor sandbox")
+    p1 = tree.nodes["p1"]
+    manager = client_as("citya")
+    page = manager.get("/payments/parks").get_data(as_text=True)
+    assert "Alpha Street One" in page and "Alpha group sandbox" in page and "Harbor" not in page
+    chosen = manager.post(f"/payments/parks/{p1.id}/account", data={"account_id": str(city.id)})
+    assert chosen.status_code == 302
+    assert payments.account_for_park(p1).id == city.id  # the setting wins over the group's account
+    refused = manager.post(f"/payments/parks/{p1.id}/account", data={"account_id": str(harbor.id)})
+    assert refused.status_code == 422 and "is-invalid" in refused.get_data(as_text=True)
+    assert payments.account_for_park(p1).id == city.id  # another city's account is never taken
+    manager.post(f"/payments/parks/{p1.id}/account", data={"account_id": ""})
+    assert payments.account_for_park(p1).id == group.id  # back to the default
+    assert manager.post(f"/payments/parks/{tree.nodes['hp'].id}/account", data={}).status_code == 404
+    assert client_as("parkp1").get("/payments/parks").status_code in (302, 403)  # no merchant_accounts.view
