@@ -27,6 +27,9 @@ def _overrides() -> dict:
         # the suite signs in hundreds of times from one address; tests/test_sign_in_throttle.py sets a limit
         "LOGIN_LIMITS_PER_ADDRESS": "",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # the integrations' per-park cache is cleared after each test (and by tests that change settings);
+        # within a test it must not lapse, or a slow run counts its reload in a statement budget
+        "INTEGRATIONS_CACHE_SECONDS": 3600,
     }
     if TEST_DATABASE_URL:
         base["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(TEST_DATABASE_URL)

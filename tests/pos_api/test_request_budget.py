@@ -94,18 +94,21 @@ def test_the_car_in_checks_probe_the_open_order_indexes_in_the_plan_kept_for_reu
 
 def _generic_plan(raw, marker: str) -> str | None:
     """The plan PostgreSQL reuses for the statement prepared on this connection whose text has `marker`."""
-    with raw.cursor() as cur:
-        cur.execute("SELECT name, statement FROM pg_prepared_statements")
-        found = [(name, statement) for name, statement in cur.fetchall() if marker in statement]
-        if not found:
-            return None
-        name, statement = found[0]
-        nulls = ", ".join("NULL" for _ in set(re.findall(r"\$\d+", statement)))
-        cur.execute("SET plan_cache_mode = force_generic_plan")
-        cur.execute(f"EXPLAIN EXECUTE {name}({nulls})")
-        plan = "\n".join(row[0] for row in cur.fetchall())
-    raw.rollback()  # back to the pool as it came, plan_cache_mode included
-    return plan
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SELECT name, statement FROM pg_prepared_statements")
+            found = [(name, statement) for name, statement in cur.fetchall() if marker in statement]
+            if not found:
+                return None
+            name, statement = found[0]
+            nulls = ", ".join("NULL" for _ in set(re.findall(r"\$\d+", statement)))
+            cur.execute("SET plan_cache_mode = force_generic_plan")
+            cur.execute(f"EXPLAIN EXECUTE {name}({nulls})")
+            return "\n".join(row[0] for row in cur.fetchall())
+    finally:
+        # back to the pool as it came (plan_cache_mode included): a pooled connection left inside a
+        # transaction fails the next checkout's ping, whichever test makes it
+        raw.rollback()
 
 
 def _past_orders(app, street, count):
