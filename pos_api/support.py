@@ -7,9 +7,10 @@ from functools import lru_cache, partial, wraps
 from zoneinfo import ZoneInfo
 
 from flask import current_app, g, jsonify, request
-from sqlalchemy import String, bindparam, cast, insert, literal, select
+from sqlalchemy import String, bindparam, cast, literal, select
 from sqlalchemy.exc import IntegrityError
 
+from app.core import bulk
 from app.core.api.models import CLIENT_REF_PATTERN, MAX_ID
 from app.core.api.plumbing import install
 from app.core.autocommit import read_without_transaction
@@ -20,7 +21,7 @@ from app.core.reconnect import runs_again_on_disconnect
 from app.core.types import utcnow
 from app.devices.models import DeviceSession, Handheld
 from app.devices.services import LIVE_SESSION, LIVE_SESSION_PLAIN, identity_of, live_session_row
-from app.extensions import csrf, db, execute_core, on_postgresql
+from app.extensions import csrf, db, on_postgresql
 from app.orders.photos import MAX_BYTES as PHOTO_MAX_BYTES
 from app.parks.settings import join_settings, settings_in_row
 from app.staff.models import Staff
@@ -105,17 +106,20 @@ def idempotent(view=None, *, form: bool = False):
         key, fingerprint = f"{ACTOR_PREFIX}{g.staff.id}", request_fingerprint(form=form)
         if stored is not None:
             return _replay(stored, fingerprint, key, ref)
+        bulk.collect_riders()  # the outbox's rows travel with the first answer's insert
         try:
             body, status = view(*args, **kwargs)
         except DomainError:
+            bulk.drop_riders()
             db.session.rollback()
             stored = _stored(key, ref)  # a concurrent retry may have won meanwhile
             if stored is not None:
                 return _replay(stored, fingerprint, key, ref)
             raise
         try:
-            execute_core(_REMEMBER, {"actor_key": key, "client_ref": ref, "endpoint": request.endpoint,
-                                     "fingerprint": fingerprint, "status_code": status, "response": body})
+            bulk.insert_with_riders(IdempotentRequest.__table__, {
+                "actor_key": key, "client_ref": ref, "endpoint": request.endpoint, "fingerprint": fingerprint,
+                "status_code": status, "response": body})
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
@@ -135,7 +139,6 @@ def _client_ref(form: bool) -> str | None:
 _HANDHELD_PARK = Handheld.__table__.c.park_id
 ACTOR_PREFIX = "staff:"  # first answers are kept per person: actor_key "staff:<id>"
 _FIRST = IdempotentRequest.__table__.c
-_REMEMBER = insert(IdempotentRequest.__table__)
 _STORED = select(_FIRST.endpoint, _FIRST.fingerprint, _FIRST.status_code, _FIRST.response).where(
     _FIRST.actor_key == bindparam("key"), _FIRST.client_ref == bindparam("ref"))
 

@@ -32,7 +32,7 @@ BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600, 3600)
 BATCH = 1000
 DELIVERY_LOCK = 7_210_021  # pg advisory lock: one delivery run at a time
 PENDING, SENT, DEAD = "pending", "sent", "dead"
-_INSERT = insert(OutboxMessage.__table__)
+_INSERT = insert(OutboxMessage.__table__).inline()  # no RETURNING: nothing reads the ids back
 
 
 def new_event_id() -> str:
@@ -52,7 +52,8 @@ class Message:
 
 
 def write(messages: Iterable[Message], now: datetime | None = None) -> None:
-    """Write messages in the caller's transaction (one INSERT); the commit kicks the worker."""
+    """Write messages in the caller's transaction (one INSERT, or riding on a device write's closing one:
+    app.core.bulk.ride); the commit kicks the worker."""
     now = now or utcnow()
     rows = [{"city_id": m.city_id, "park_id": m.park_id, "topic": m.topic, "event_id": m.event_id,
              "payload": m.payload, "subscription_id": m.subscription_id, "created": now, "state": PENDING,
@@ -60,7 +61,8 @@ def write(messages: Iterable[Message], now: datetime | None = None) -> None:
             for m in messages]
     if not rows:
         return
-    execute_core(_INSERT, rows)
+    if not bulk.ride(OutboxMessage.__table__, rows):
+        execute_core(_INSERT, rows)
     info = db.session.info
     delay = min(m["next_attempt_at"] for m in rows) - now
     info["outbox_kick"] = min(info.get("outbox_kick", delay), delay)

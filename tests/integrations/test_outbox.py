@@ -14,7 +14,7 @@ from app.integrations.models import OutboxMessage
 from app.integrations.tasks import deliver_outbox_periodic
 from app.kerb.online import settle_paid_online
 from app.orders.services import OnlinePayment
-from tests.pos_api.conftest import ago
+from tests.pos_api.conftest import ago, ref
 from tests.worker_schedule import due_at_minutes
 
 
@@ -45,6 +45,33 @@ def test_a_rolled_back_change_leaves_no_message(street, tree, db, receiver):
 
 def _messages_in_transaction(db):
     return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_a_device_writes_messages_with_its_answer_once_and_none_for_a_refused_write(street, tree, db, receiver,
+                                                                                   app):
+    """The kerb's messages travel in the statement that keeps the first answer (one round trip less on
+    PostgreSQL): a refused car in writes none, a retry of an accepted one none again."""
+    from tests.pos_api.test_request_budget import counted
+
+    _subscribe(tree, receiver)
+    db.session.commit()
+    token = street.signed_in()
+    with app.app_context():
+        from app.integrations.events import targets
+
+        targets(tree.p1.id)  # cached, as on a running server
+    same = {"entered_at": ago(hours=1), "client_ref": ref()}
+    with counted(app) as statements:
+        first = street.car_in(token, "A001", "沪A00001", **same)
+    assert first.status_code == 201
+    replay = street.car_in(token, "A001", "沪A00001", **same)
+    assert replay.headers.get("Idempotent-Replay") == "true"
+    taken = street.car_in(token, "A001", "沪A00002", entered_at=ago(minutes=5))
+    assert taken.status_code in (409, 422)  # the berth's car is still there: refused, nothing to share
+    messages = _messages(db)
+    assert [(m.topic, m.payload["data"]["plate"]) for m in messages] == [("order.opened", "沪A00001")]
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert len(writes) == (2 if db.engine.dialect.name == "postgresql" else 3), writes  # order, answer (+ message)
 
 
 def test_delivery_in_order_per_park_with_retries(street, tree, db, receiver):
