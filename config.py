@@ -109,6 +109,9 @@ class Config:
                          "partitioned": False},
     }
     PARTITIONS_AHEAD = _count("PARTITIONS_AHEAD") or 3  # months of partitions the worker keeps ready
+    # a streaming replica for the reports' reads (app/core/replica.py); unset: they read the primary
+    REPORTS_DATABASE_URL = normalize_database_url(os.environ["REPORTS_DATABASE_URL"]) \
+        if os.environ.get("REPORTS_DATABASE_URL") else None
     ROLLUPS_READ = _flag("ROLLUPS_READ", True)  # figures read closed days from the daily rollups
     # The largest request body of a route that declares no limit of its own (app/core/bodies.py): forms and
     # device JSON (a full GPS batch of 5,000 points is about 0.6 MB). Photos, imports and lane uploads take more.

@@ -63,15 +63,16 @@ def _configure_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (every model registered before migrations look)
+    from app.core import autocommit, prepared, replica
 
+    app.config["SQLALCHEMY_BINDS"] = replica.binds(app.config)  # the reports' replica, if any
     db.init_app(app)
-    from app.core import autocommit, prepared
-
     reconnect.enable()
     with app.app_context():
         autocommit.enable(db.engine)
         if app.config["PREPARED_STATEMENTS"]:
-            prepared.enable(db.engine)
+            for engine in db.engines.values():
+                prepared.enable(engine)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
