@@ -107,6 +107,8 @@ class Config:
                           "partitioned": True},
         "lane_uploads": {"column": "received_at", "days": _count("RETENTION_LANE_UPLOADS_DAYS") or 396,
                          "partitioned": False},
+        # kept for ever unless RETENTION_AUDIT_DAYS is set (an auditor's years)
+        "audit_entries": {"column": "at", "days": _count("RETENTION_AUDIT_DAYS") or None, "partitioned": True},
     }
     PARTITIONS_AHEAD = _count("PARTITIONS_AHEAD") or 3  # months of partitions the worker keeps ready
     # a streaming replica for the reports' reads (app/core/replica.py); unset: they read the primary

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from app.audit.models import AuditEntry
 from app.core import partitions
 from app.core.types import utcnow
+from app.tenancy.models import Level
 from app.sensors.models import SensorEvent
 from app.tracks.models import TrackPoint
 
@@ -58,7 +60,7 @@ def pg(db):
 
 
 def test_the_tables_are_partitioned_by_month_with_months_ahead(pg, app):
-    for table in ("track_points", "sensor_events"):
+    for table in ("track_points", "sensor_events", "audit_entries"):
         assert partitions.is_partitioned(table)
         this_month = partitions.month_start(utcnow().date())
         ahead = [this_month]
@@ -105,19 +107,25 @@ def test_the_migration_converts_a_filled_database_in_place(pg, app, tree):
     """Down to plain tables, filled, and up again: the rows, their ids and the unique keys survive."""
     from flask_migrate import downgrade, upgrade
 
-    staff, park = tree.staff["collectorp1"].id, tree.p1.id
+    staff, park, city = tree.staff["collectorp1"].id, tree.p1.id, tree.city_a.id
     pg.session.remove()
     downgrade(revision="0014_rollups")
     assert not partitions.is_partitioned("track_points")
     now = utcnow()
     _points(pg, staff, park, [now - timedelta(days=d) for d in (90, 40, 2, 0)])
     pg.session.add(SensorEvent(park_id=park, sensor_id=1, kind="arrive", occurred_at=now))
+    assert not partitions.is_partitioned("audit_entries")
+    pg.session.add(AuditEntry(action="test.kept", object_label="survives the conversion", at=now - timedelta(days=70),
+                              level=Level.CITY.value, city_id=city))
     pg.session.commit()
     before = sorted(pg.session.execute(select(TrackPoint.id, TrackPoint.recorded_at)).all())
+    audit = sorted(pg.session.execute(select(AuditEntry.id, AuditEntry.at, AuditEntry.action)).all())
     pg.session.remove()
     upgrade()
-    assert partitions.is_partitioned("track_points") and partitions.is_partitioned("sensor_events")
+    assert all(partitions.is_partitioned(t) for t in ("track_points", "sensor_events", "audit_entries"))
     assert sorted(pg.session.execute(select(TrackPoint.id, TrackPoint.recorded_at)).all()) == before
+    assert sorted(pg.session.execute(select(AuditEntry.id, AuditEntry.at, AuditEntry.action)).all()) == audit
+    assert partitions.month_start((now - timedelta(days=70)).date()) in partitions.months("audit_entries")
     assert partitions.month_start((now - timedelta(days=90)).date()) in partitions.months("track_points")
     _points(pg, staff, park, [now + timedelta(seconds=1)])  # the sequence goes on
     assert pg.session.scalar(select(func.max(TrackPoint.id))) == before[-1][0] + 1
