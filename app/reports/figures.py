@@ -176,14 +176,14 @@ def _in_period(col, f: Filters):
 
 # ----------------------------------------------------------------------------------- rollups and raw rows
 
-def _from_both(raw, rolled, ids: list[int], f: Filters, by) -> dict:
+def _from_both(raw, rolled, ids: list[int], f: Filters, by, *, by_hour: bool = False) -> dict:
     """A figure of a period: its closed, built and clean days from the daily rollups (`rolled`), the rest
     (today, days not built, days dirtied by a late write) from the raw rows (`raw`), added key by key.
     The rollups are exact sums of the same rows, so the answer equals `raw(ids, f, by)`
     (app/reports/rollups.py)."""
     from app.reports import rollups
 
-    plan = rollups.plan(ids, f.date_from, f.date_to, f.tz, by)
+    plan = rollups.plan(ids, f.date_from, f.date_to, f.tz, by, by_hour=by_hour)
     if plan is None:
         return raw(ids, f, by)
     out = rolled(ids, by, plan.days)
@@ -198,7 +198,7 @@ def _rollup_rows(table, ids, by, days, values: list, *where, extra_keys: tuple =
 
     names = _names(by)
     columns = {"park": lambda: table.park_id, "group": lambda: Park.group_id, "collector": lambda: table.collector_id,
-               "day": lambda: table.day, "month": lambda: month_of(table.day)}
+               "day": lambda: table.day, "month": lambda: month_of(table.day), "hour": lambda: table.hour}
     keys = [columns[n]().label(f"k{i}") for i, n in enumerate(names)]
     # without a grouping, one row of zeros when nothing matches, as the raw query answers
     values = [func.coalesce(v, 0) for v in values]
@@ -297,13 +297,15 @@ def _income_raw(ids: list[int], f: Filters, by=None) -> dict:
 
 def cars_in(ids: list[int], f: Filters, by=None) -> dict:
     """进场车次: orders that entered in the period (on-street at a berth, off-street at a lane)."""
-    return _from_both(_cars_in_raw, _cars_in_rolled, ids, f, by)
+    return _from_both(_cars_in_raw, _cars_in_rolled, ids, f, by, by_hour=True)
 
 
 def _cars_in_rolled(ids, by, days) -> dict:
-    from app.reports.models import RollupCarsIn as R
+    from app.reports.models import RollupCarsIn, RollupHourly
+    from app.reports.rollups import hourly
 
-    return {k: int(v[0]) for k, v in _rollup_rows(R, ids, by, days, [func.sum(R.cars)])}
+    cars = RollupHourly.cars_in if hourly(by) else RollupCarsIn.cars
+    return {k: int(v[0]) for k, v in _rollup_rows(cars.class_, ids, by, days, [func.sum(cars)], cars > 0)}
 
 
 def _cars_in_raw(ids: list[int], f: Filters, by=None) -> dict:
@@ -320,13 +322,15 @@ def _closed(ids, f):
 
 def cars_out(ids: list[int], f: Filters, by=None) -> dict:
     """出场车次: orders closed (settled, free, escaped) with the car leaving in the period."""
-    return _from_both(_cars_out_raw, _cars_out_rolled, ids, f, by)
+    return _from_both(_cars_out_raw, _cars_out_rolled, ids, f, by, by_hour=True)
 
 
 def _cars_out_rolled(ids, by, days) -> dict:
-    from app.reports.models import RollupCarsOut as R
+    from app.reports.models import RollupCarsOut, RollupHourly
+    from app.reports.rollups import hourly
 
-    return {k: int(v[0]) for k, v in _rollup_rows(R, ids, by, days, [func.sum(R.orders)])}
+    cars = RollupHourly.cars_out if hourly(by) else RollupCarsOut.orders
+    return {k: int(v[0]) for k, v in _rollup_rows(cars.class_, ids, by, days, [func.sum(cars)], cars > 0)}
 
 
 def _cars_out_raw(ids: list[int], f: Filters, by=None) -> dict:

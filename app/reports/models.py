@@ -96,6 +96,20 @@ class RollupCarsOut(_Keys, db.Model):
     dwell_seconds: Mapped[float] = mapped_column(Seconds)
 
 
+class RollupHourly(db.Model):
+    """Cars in and out per park, local day and local hour (0-23): what the hourly traffic and the
+    occupancy by hour read for closed days. A row counts cars in or cars out (the other is 0)."""
+
+    __tablename__ = "rollup_hourly"
+    __table_args__ = (Index("ix_rollup_hourly_park_day", "park_id", "day"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    park_id: Mapped[int]
+    day: Mapped[date] = mapped_column(Date)
+    hour: Mapped[int]
+    cars_in: Mapped[int]
+    cars_out: Mapped[int]
+
+
 class RollupArrears(_Keys, db.Model):
     """Arrears of the orders that left on the day (park: the arrear's; collector: the order's exit
     collector): count, amount, recovered, waived and still open."""

@@ -39,13 +39,14 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.orders.models import Arrear, ParkingOrder
-from app.reports.figures import seconds_between
+from app.reports.figures import local_hour, seconds_between
 from app.reports.models import (
     RollupArrears,
     RollupCarsIn,
     RollupCarsOut,
     RollupDay,
     RollupDirty,
+    RollupHourly,
     RollupIncome,
     RollupIncomePark,
 )
@@ -54,9 +55,10 @@ from app.tenancy.models import Park
 LATE = timedelta(minutes=10)     # a row older than this when written queues its day (the triggers)
 SETTLE = timedelta(minutes=30)   # a closed day is built this long after its end
 LOOKBACK_DAYS = 3                # the worker builds missing closed days this far back (older: `rebuild`)
-NO_ROLLUP = frozenset({"hour", "berth"})  # groupings finer than a rollup row: always raw
+NO_ROLLUP = frozenset({"hour", "berth"})  # groupings finer than a daily rollup row: raw, unless hourly below
+HOURLY = frozenset({"park", "group", "day", "month", "hour"})  # what the hourly rollup (cars in/out) holds
 
-TABLES = (RollupIncome, RollupIncomePark, RollupCarsIn, RollupCarsOut, RollupArrears)
+TABLES = (RollupIncome, RollupIncomePark, RollupCarsIn, RollupCarsOut, RollupArrears, RollupHourly)
 
 
 # ------------------------------------------------------------------------------------------------ days
@@ -85,11 +87,21 @@ class Plan:
     raw: tuple[tuple[date, date], ...]
 
 
-def plan(ids: list[int], date_from: date, date_to: date, tz: str, by) -> Plan | None:
-    """The split of a period between rollups and raw rows, or None: all raw (a grouping finer than a rollup,
-    no closed day in the period, a park of another zone than the period's, nothing built)."""
+def hourly(by) -> bool:
+    """Whether a grouping by hour is one the hourly rollup answers (cars in and out)."""
     names = () if by is None else (by,) if isinstance(by, str) else tuple(by)
-    if not ids or NO_ROLLUP.intersection(names) or not enabled():
+    return "hour" in names and HOURLY.issuperset(names)
+
+
+def plan(ids: list[int], date_from: date, date_to: date, tz: str, by, *, by_hour: bool = False) -> Plan | None:
+    """The split of a period between rollups and raw rows, or None: all raw (a grouping finer than a rollup,
+    no closed day in the period, a park of another zone than the period's, nothing built). `by_hour`: the
+    figure has an hourly rollup (a grouping by hour then reads it)."""
+    names = () if by is None else (by,) if isinstance(by, str) else tuple(by)
+    finer = NO_ROLLUP.intersection(names)
+    if by_hour and hourly(names):
+        finer = finer - {"hour"}
+    if not ids or finer or not enabled():
         return None
     last = min(date_to, datetime.now(ZoneInfo(tz)).date() - timedelta(days=1))
     if last < date_from:
@@ -239,6 +251,19 @@ def _arrears_select(parks, start, end, day):
         A.park_id, PO.segment_id, PO.exit_collector_id)
 
 
+def _hourly_select(direction: str):
+    def make(parks, start, end, day, tz):
+        PO = ParkingOrder
+        at = PO.entered_at if direction == "in" else PO.left_at
+        hour = local_hour(at, tz)
+        where = [PO.park_id.in_(parks), at >= start, at < end] + ([PO.state != "open"] if direction == "out" else [])
+        counts = (func.count(), literal(0)) if direction == "in" else (literal(0), func.count())
+        return select(PO.park_id, literal(day, Date), hour, *counts).where(*where).group_by(PO.park_id, hour)
+    return make
+
+
+_HOURLY_BUILDERS = [_hourly_select("in"), _hourly_select("out")]
+
 _BUILDERS = (
     (RollupIncome, ("park_id", "day", "segment_id", "collector_id", "kind", "method", "amount_fen", "entries"),
      _income_select),
@@ -261,6 +286,9 @@ def build_day(day: date, tz: str, parks: list[int]) -> None:
     db.session.execute(delete(RollupDay).where(RollupDay.park_id.in_(parks), RollupDay.day == day))
     for table, cols, make_select in _BUILDERS:
         db.session.execute(insert(table).from_select(list(cols), make_select(parks, start, end, day)))
+    for make_hourly in _HOURLY_BUILDERS:
+        db.session.execute(insert(RollupHourly).from_select(["park_id", "day", "hour", "cars_in", "cars_out"],
+                                                            make_hourly(parks, start, end, day, tz)))
     R = RollupIncome
     db.session.execute(insert(RollupIncomePark).from_select(
         ["park_id", "day", "kind", "method", "amount_fen", "entries"],
