@@ -10,6 +10,8 @@ runs `flask reports rebuild`; here `rollups.rebuild`). Then prints RESULT lines 
   read from the daily rollups; flat between runs at 2M and 20M orders (compare the two runs' lines);
   the same summary from raw rows beside it (ROLLUPS_READ off), for scale;
 - the city's overview (dashboard_today, today's live rows) < 150 ms;
+- the city's hourly traffic of 30 days (the hourly traffic and occupancy-by-hour reports) < 150 ms, closed
+  days read from the hourly rollup;
 - the order list's first keyset page of the city, unfiltered, < 20 ms; plate search (the plate page's
   orders and debts, exact plate) < 50 ms; the kerb's arrears lookup of a plate < 20 ms;
 - rebuilding one closed city day of rollups (what the worker does per dirty or newly closed day);
@@ -350,6 +352,13 @@ def main() -> None:
 
         overview_ms = best(lambda: q.dashboard_today(scope), args.repeat)
         lines.append(result_line(f"city_overview_{tag}", overview_ms, "ms", "<150"))
+
+        traffic = q.hourly_traffic(scope, f)  # closed days from the hourly rollup, today raw
+        app.config["ROLLUPS_READ"] = False
+        assert q.hourly_traffic(scope, f) == traffic, "hourly rollups and raw rows disagree"
+        app.config["ROLLUPS_READ"] = True
+        hourly_ms = best(lambda: q.hourly_traffic(scope, f), args.repeat)
+        lines.append(result_line(f"city_hourly_traffic_30d_{tag}", hourly_ms, "ms", "<150"))
 
         wide = order_records(scope, OrderFilters())
         page_ms = best(lambda: keyset_page(wide, ParkingOrder.entered_at, ParkingOrder.id, size=50, plain=True),
