@@ -59,19 +59,28 @@ def test_each_disagreement_is_flagged_beside_sensor_and_order(sensored, client_a
 
 def test_the_day_puts_sensor_sessions_beside_orders_with_both_fees(sensored, client_as, tree):
     _street_day(sensored)
-    day = at(hours=3).astimezone(ZoneInfo(tree.p1.timezone)).date().isoformat()
-    body = client_as("parkp1").get(f"/orders/berth-check?day={day}").get_data(as_text=True)
-    assert f"Sensor sessions and orders of {day}" in body
-    part = body[body.index('id="session-table"'):]
-    rows = [m.group(0) for m in re.finditer(r'<tr data-berth="\w+".*?</tr>', part[:part.index("</table>")], re.S)]
+    zone = ZoneInfo(tree.p1.timezone)
+    client = client_as("parkp1")
+
+    def day_rows(*times):  # the stays of the local days of these times (3 h ago and 40 min ago may be two)
+        return [row for day in sorted({t.astimezone(zone).date().isoformat() for t in times}) for row in _day(day)]
+
+    def _day(day):
+        body = client.get(f"/orders/berth-check?day={day}").get_data(as_text=True)
+        assert f"Sensor sessions and orders of {day}" in body
+        part = body[body.index('id="session-table"'):]
+        return [m.group(0) for m in re.finditer(r'<tr data-berth="\w+".*?</tr>', part[:part.index("</table>")], re.S)]
+
+    rows = day_rows(at(hours=3))
     # 70 sensor minutes at ¥2 per started hour = ¥4; the order charged 30 minutes = ¥2
     [earlier] = [r for r in rows if "沪A00002" in r]
     assert 'data-berth="A002"' in earlier and "4.00" in earlier and "2.00" in earlier
+    assert re.search(r'class="text-end difference"><span[^>]*>¥2\.00', earlier)
     # the car at A001 has no order, the order at A002 now no sensor session; A003's car is still there
+    rows = day_rows(at(minutes=40), at(minutes=20))
     assert any('data-berth="A001"' in r and "no order" in r for r in rows)
     assert any("沪A00022" in r and "no sensor session" in r for r in rows)
     assert any("沪A00003" in r and "still there" in r for r in rows)
-    assert re.search(r'class="text-end difference"><span[^>]*>¥2\.00', earlier)
 
 
 def test_exports_hold_the_flags_and_the_fees(sensored, tree, app):
