@@ -158,7 +158,7 @@ def test_every_model_has_an_object_type_label(app):
     names = {mapper.class_.__name__ for mapper in sqla.Model.registry.mappers}
     internal = {"RolePermission", "IdempotentRequest", "SyncChange", "SyncNonce", "TrackPoint", "LastPosition",
                 "RollupDay", "RollupDirty", "RollupIncome", "RollupIncomePark", "RollupCarsIn", "RollupCarsOut",
-                "RollupArrears"}  # the daily rollups: sums no page names
+                "RollupArrears", "RollupHourly"}  # the rollups: sums no page names
     assert sorted(names - internal - set(LABELS["object_type"])) == []
 
 

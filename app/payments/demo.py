@@ -18,6 +18,8 @@ from app.payments import services as payments
 from app.payments.models import MerchantAccount
 from app.payments.providers.base import CHINA
 from app.payments.providers.sandbox import SandboxProvider
+from app.sensors.services import on_duty
+from app.shifts import services as shifts
 from app.staff.models import Staff
 from app.tenancy.models import City, Park
 
@@ -36,7 +38,18 @@ def _open_order(park_name: str, segment_name: str) -> tuple[Park, ParkingOrder] 
     return (park, order) if order is not None else None
 
 
+def _on_duty(park: Park, order: ParkingOrder, collector: Staff | None) -> None:
+    """Someone on duty on the order's segment to be told of the payment, whatever the hour of the demo (at
+    night the seeded shifts have ended): the collector starts a late shift there, as a night patrol."""
+    if collector is None or collector.park_id != park.id or order.segment_id is None:
+        return
+    if on_duty([order.segment_id]).get(order.segment_id) or shifts.open_shift(collector) is not None:
+        return
+    shifts.start_shift(collector, park, order.segment_id, None, utcnow() - 3 * LEFT_AGO)
+
+
 def _paid_by_phone(account: MerchantAccount, park: Park, order: ParkingOrder, collector: Staff | None):
+    _on_duty(park, order, collector)
     now = utcnow() - LEFT_AGO
     payment = payments.request_order_payment(park=park, order_id=order.id, staff_id=collector.id if collector else None,
                                              now=now)
