@@ -380,11 +380,49 @@ def parked_now(ids: list[int], by="park") -> dict:
             park=PO.park_id, at=PO.entered_at, berth=PO.berth_id, select_from=PO).items()}
 
 
-def parked_at(ids: list[int], at: datetime) -> int:
-    """Cars parked at an instant: entered before it and not left before it."""
+def parked_at(ids: list[int], at: datetime, tz: str = "Asia/Shanghai") -> int:
+    """Cars parked at an instant: entered before it and not left before it. Counted back from now — the
+    cars parked now, less the cars in since `at`, plus the cars out since — so the whole days between read
+    the rollups (`tz`: their zone) and the cost does not grow with the orders entered before `at` (a closed
+    order leaves after it entered, so the two counts are the same)."""
+    if not ids:
+        return 0
+    zone = ZoneInfo(tz)
+    first = at.astimezone(zone).date()
+    if datetime.combine(first, time.min, tzinfo=zone) < at:
+        first += timedelta(days=1)  # the part of the first day after `at` is counted raw
+    today = datetime.now(zone).date()
+    whole = Filters(first, today, tz) if first <= today else None
+    edge = whole.start if whole else datetime.combine(first, time.min, tzinfo=zone).astimezone(timezone.utc)
+    tail = whole.end if whole else edge
+    ins, outs = _moved_between(ids, at, edge)  # raw: the rest of `at`'s day, and after today (clocks ahead)
+    later_in, later_out = _moved_between(ids, max(tail, at), None)
+    ins, outs = ins + later_in, outs + later_out
+    if whole is not None:
+        ins += sum(cars_in(ids, whole).values())
+        outs += sum(cars_out(ids, whole).values())
+    return sum(parked_now(ids, None).values()) - ins + outs
+
+
+def _parked_at_raw(ids: list[int], at: datetime) -> int:
+    """The same count from every order entered before `at` (the reference the tests compare with)."""
     PO = ParkingOrder
     return int(db.session.scalar(select(func.count()).select_from(PO).where(
         PO.park_id.in_(ids), PO.entered_at < at, (PO.left_at.is_(None)) | (PO.left_at >= at))) or 0)
+
+
+def _moved_between(ids: list[int], start: datetime, end: datetime | None) -> tuple[int, int]:
+    """(cars in, cars out) with their time in [start, end) (end None: no end), from the orders."""
+    PO = ParkingOrder
+    if end is not None and end <= start:
+        return 0, 0
+
+    def between(col):
+        return and_(col >= start, col < end) if end is not None else col >= start
+
+    came = db.session.scalar(select(func.count()).where(PO.park_id.in_(ids), between(PO.entered_at)))
+    went = db.session.scalar(select(func.count()).where(PO.park_id.in_(ids), between(PO.left_at), PO.state != "open"))
+    return int(came or 0), int(went or 0)
 
 
 def spaces(ids: list[int]) -> dict:

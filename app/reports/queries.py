@@ -356,7 +356,7 @@ def hourly_traffic(scope: Scope, f: Filters) -> dict:
     ids = park_ids(scope, f)
     ins = fg.cars_in(ids, f, ("day", "hour"))
     outs = fg.cars_out(ids, f, ("day", "hour"))
-    parked = fg.parked_at(ids, f.start)
+    parked = fg.parked_at(ids, f.start, f.tz)
     now_local = utcnow().astimezone(f.zone)
     slots = []
     for d in f.days():

@@ -107,6 +107,20 @@ def test_cars_by_hour_read_the_hourly_rollup_and_equal_the_raw_rows(history, db,
     assert any(s["in"] for s in rolled["slots"] if s["day"] < today)
 
 
+def test_cars_parked_at_an_instant_count_back_from_now_and_equal_every_order_entered_before(history, db):  # noqa: F811
+    _build(db)
+    ids = _park_ids(db, history, "citya")
+    today = _today()
+    midnights = [datetime.combine(today - timedelta(days=n), time.min, tzinfo=TZ) for n in range(5)]
+    instants = midnights + [m + timedelta(hours=h, minutes=17) for m in midnights for h in (3, 9, 15, 22)]
+    instants += [utcnow() - timedelta(minutes=5), utcnow() + timedelta(hours=30)]
+    counts = []
+    for at in instants:
+        counts.append(fg.parked_at(ids, at, str(TZ)))
+        assert counts[-1] == fg._parked_at_raw(ids, at), at
+    assert any(counts) and len(set(counts)) > 2
+
+
 def test_the_hourly_migration_queues_the_days_built_before_for_the_worker(history, db):  # noqa: F811
     """A database whose days were built before the hourly rollup existed: the migration queues them, they
     read raw (still equal), and the worker's run builds their hours."""
