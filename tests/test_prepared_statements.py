@@ -1,7 +1,7 @@
 """Prepared statements on PostgreSQL (app/core/prepared.py): a repeated statement is prepared once per
 connection and answers as before; one PostgreSQL cannot prepare still runs, in the same transaction."""
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.tenancy.models import City
@@ -72,3 +72,23 @@ def test_streamed_results_bypass_preparation(app, pg):
             streamed = [n for n in db.session.execute(query, execution_options={"yield_per": 2}).scalars()]
             assert streamed == plain == [f"Streamed {i}" for i in range(5)]
         db.session.commit()
+
+
+def test_the_figures_queries_are_planned_for_their_own_range_each_time(app, pg, tree):
+    """A figure's aggregate sums today's rows and a year's with one text: it is never kept as a prepared
+    statement, whose reused plan, chosen after long ranges, would scan today like a year."""
+    from datetime import date, timedelta
+
+    from app.reports import figures as fg
+
+    with app.app_context():
+        ids = [tree.p1.id, tree.p2.id]
+        for days in (400, 400, 400, 0, 0, 0, 0):
+            f = fg.Filters(date.today() - timedelta(days=days), date.today())
+            fg._income_raw(ids, f, "park")
+            fg._cars_in_raw(ids, f, ("day", "hour"))
+            db.session.execute(select(City.id).where(City.id == tree.city_a.id)).all()  # any other: prepared
+        statements = set(db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars())
+        assert [s for s in statements if "FROM cities" in s]
+        assert not [s for s in statements if "ledger_entries" in s or "parking_orders" in s]
+        db.session.rollback()

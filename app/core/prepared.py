@@ -5,6 +5,10 @@ check, a six-table join, takes four times longer to plan than to run. A statemen
 runs a second time is PREPAREd on that connection and sent as EXECUTE from then on, as psycopg 3 does
 by itself (psycopg 3 costs more Python per statement than the planning it saves here).
 
+A statement run with the execution option `server_prepare=False` is always sent as text: the figures'
+aggregates, whose one text covers today's few rows and a year's, where a plan kept for reuse (generic,
+chosen once the first runs were long ranges) would scan today as if it were the year.
+
 Turn it off with PREPARED_STATEMENTS=0 behind a pooler in transaction mode (PgBouncer), which may
 hand each transaction a different server connection."""
 from __future__ import annotations
@@ -42,7 +46,8 @@ def enable(engine) -> None:
     def do_execute(cursor, statement, parameters, context=None):
         # a named (server-side) cursor wraps the statement in DECLARE … CURSOR FOR, which takes no EXECUTE
         if context is not None and not context.isddl and isinstance(parameters, dict) and cursor.name is None \
-                and statement.lstrip()[:6].upper().startswith(PREPARABLE):
+                and statement.lstrip()[:6].upper().startswith(PREPARABLE) \
+                and context.execution_options.get("server_prepare", True):
             state = connections.get(cursor.connection)
             if state is None:
                 state = connections[cursor.connection] = _Connection()

@@ -69,6 +69,12 @@ class Filters:
 
 # ------------------------------------------------------------------------------------------- dialect helpers
 
+def _read(stmt):
+    """Run a figure's query planned for its own parameters each time (app/core/prepared.py): the same text
+    sums today's rows and a year's."""
+    return db.session.execute(stmt.execution_options(server_prepare=False))
+
+
 def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
@@ -160,7 +166,7 @@ def _grouped(by, f, values: list, where, *, park, at, collector=None, berth=None
     if keys:
         stmt = stmt.group_by(*keys)
     out = {}
-    for row in db.session.execute(stmt):
+    for row in _read(stmt):
         key = tuple(_NORMALIZE.get(n, _same)(v) for n, v in zip(names, row[:len(keys)]))
         out[key[0] if len(key) == 1 else (key or None)] = tuple(row[len(keys):])
     return out
@@ -208,7 +214,7 @@ def _rollup_rows(table, ids, by, days, values: list, *where, extra_keys: tuple =
     stmt = stmt.where(table.park_id.in_(ids), in_days(table, days), *where)
     if keys or extra_keys:
         stmt = stmt.group_by(*keys, *extra_keys)
-    for row in db.session.execute(stmt):
+    for row in _read(stmt):
         key = tuple(_NORMALIZE.get(n, _same)(v) for n, v in zip(names, row[:len(keys)]))
         yield (key[0] if len(key) == 1 else (key or None)), tuple(row[len(keys):])
 
@@ -284,7 +290,7 @@ def _income_raw(ids: list[int], f: Filters, by=None) -> dict:
         stmt = stmt.join(Park, Park.id == L.park_id)
     stmt = stmt.where(L.park_id.in_(ids), _in_period(L.occurred_at, f)).group_by(*keys, L.kind, L.method)
     out: dict = {}
-    for row in db.session.execute(stmt):
+    for row in _read(stmt):
         key = tuple(_NORMALIZE.get(n, _same)(v) for n, v in zip(names, row[:len(keys)]))
         kind, method, amount, n = row[len(keys):]
         found = out.setdefault(key[0] if len(key) == 1 else (key or None), Income())
@@ -407,8 +413,8 @@ def parked_at(ids: list[int], at: datetime, tz: str = "Asia/Shanghai") -> int:
 def _parked_at_raw(ids: list[int], at: datetime) -> int:
     """The same count from every order entered before `at` (the reference the tests compare with)."""
     PO = ParkingOrder
-    return int(db.session.scalar(select(func.count()).select_from(PO).where(
-        PO.park_id.in_(ids), PO.entered_at < at, (PO.left_at.is_(None)) | (PO.left_at >= at))) or 0)
+    return int(_read(select(func.count()).select_from(PO).where(
+        PO.park_id.in_(ids), PO.entered_at < at, (PO.left_at.is_(None)) | (PO.left_at >= at))).scalar() or 0)
 
 
 def _moved_between(ids: list[int], start: datetime, end: datetime | None) -> tuple[int, int]:
@@ -420,8 +426,8 @@ def _moved_between(ids: list[int], start: datetime, end: datetime | None) -> tup
     def between(col):
         return and_(col >= start, col < end) if end is not None else col >= start
 
-    came = db.session.scalar(select(func.count()).where(PO.park_id.in_(ids), between(PO.entered_at)))
-    went = db.session.scalar(select(func.count()).where(PO.park_id.in_(ids), between(PO.left_at), PO.state != "open"))
+    came = _read(select(func.count()).where(PO.park_id.in_(ids), between(PO.entered_at))).scalar()
+    went = _read(select(func.count()).where(PO.park_id.in_(ids), between(PO.left_at), PO.state != "open")).scalar()
     return int(came or 0), int(went or 0)
 
 
