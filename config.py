@@ -107,6 +107,9 @@ class Config:
                           "partitioned": True},
         "lane_uploads": {"column": "received_at", "days": _count("RETENTION_LANE_UPLOADS_DAYS") or 396,
                          "partitioned": False},
+        # the devices' first answers: a retry comes within hours (a device time older than 48 h is refused)
+        "idempotent_requests": {"column": "created_at", "days": _count("RETENTION_IDEMPOTENCY_DAYS") or 30,
+                                "partitioned": False},
         # kept for ever unless RETENTION_AUDIT_DAYS is set (an auditor's years)
         "audit_entries": {"column": "at", "days": _count("RETENTION_AUDIT_DAYS") or None, "partitioned": True},
     }

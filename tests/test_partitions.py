@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit.models import AuditEntry
 from app.core import partitions
+from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
 from app.tenancy.models import Level
 from app.sensors.models import SensorEvent
@@ -36,6 +37,9 @@ def test_retention_deletes_what_is_past_its_days_and_keeps_the_rest(app, db, tre
     _points(db, staff, park, [now - timedelta(days=d) for d in (400, 300, 200, 181, 100, 1)])
     db.session.add_all([SensorEvent(park_id=park.id, sensor_id=1, kind="arrive", occurred_at=now - timedelta(days=d))
                         for d in (500, 1)])
+    db.session.add_all([IdempotentRequest(actor_key=f"staff:{staff.id}", client_ref=f"ref-{d:08d}", endpoint="x",
+                                          status_code=201, response={}, created_at=now - timedelta(days=d))
+                        for d in (45, 31, 29, 0)])
     db.session.commit()
     if _postgresql(db):
         for month in {partitions.month_start((now - timedelta(days=d)).date()) for d in (400, 300, 200, 181)}:
@@ -50,6 +54,8 @@ def test_retention_deletes_what_is_past_its_days_and_keeps_the_rest(app, db, tre
     else:
         assert kept == [1, 100] and report["track_points"]["deleted"] == 4
     assert [(now - at).days for at in db.session.scalars(select(SensorEvent.occurred_at))] == [1]
+    kept = sorted((now - at).days for at in db.session.scalars(select(IdempotentRequest.created_at)))
+    assert kept == [0, 29] and report["idempotent_requests"]["deleted"] == 2  # first answers: 30 days
 
 
 @pytest.fixture
