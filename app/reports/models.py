@@ -98,7 +98,7 @@ class RollupCarsOut(_Keys, db.Model):
 
 class RollupHourly(db.Model):
     """Cars in and out per park, local day and local hour (0-23): what the hourly traffic and the
-    occupancy by hour read for closed days. A row counts cars in or cars out (the other is 0)."""
+    occupancy by hour read for closed days."""
 
     __tablename__ = "rollup_hourly"
     __table_args__ = (Index("ix_rollup_hourly_park_day", "park_id", "day"),)

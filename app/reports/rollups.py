@@ -251,18 +251,21 @@ def _arrears_select(parks, start, end, day):
         A.park_id, PO.segment_id, PO.exit_collector_id)
 
 
-def _hourly_select(direction: str):
-    def make(parks, start, end, day, tz):
-        PO = ParkingOrder
-        at = PO.entered_at if direction == "in" else PO.left_at
-        hour = local_hour(at, tz)
-        where = [PO.park_id.in_(parks), at >= start, at < end] + ([PO.state != "open"] if direction == "out" else [])
-        counts = (func.count(), literal(0)) if direction == "in" else (literal(0), func.count())
-        return select(PO.park_id, literal(day, Date), hour, *counts).where(*where).group_by(PO.park_id, hour)
-    return make
+def _hourly_select(parks, start, end, day, tz):
+    """One row per park and local hour with its cars in and cars out (a full join of the two counts)."""
+    PO = ParkingOrder
 
+    def counted(at, *where):
+        hour = local_hour(at, tz).label("hour")
+        return select(PO.park_id, hour, func.count().label("n")).where(
+            PO.park_id.in_(parks), at >= start, at < end, *where).group_by(PO.park_id, hour).subquery()
 
-_HOURLY_BUILDERS = [_hourly_select("in"), _hourly_select("out")]
+    came, went = counted(PO.entered_at), counted(PO.left_at, PO.state != "open")
+    return select(func.coalesce(came.c.park_id, went.c.park_id), literal(day, Date),
+                  func.coalesce(came.c.hour, went.c.hour), func.coalesce(came.c.n, 0), func.coalesce(went.c.n, 0)
+                  ).select_from(came.join(went, and_(came.c.park_id == went.c.park_id, came.c.hour == went.c.hour),
+                                          full=True))
+
 
 _BUILDERS = (
     (RollupIncome, ("park_id", "day", "segment_id", "collector_id", "kind", "method", "amount_fen", "entries"),
@@ -286,9 +289,8 @@ def build_day(day: date, tz: str, parks: list[int]) -> None:
     db.session.execute(delete(RollupDay).where(RollupDay.park_id.in_(parks), RollupDay.day == day))
     for table, cols, make_select in _BUILDERS:
         db.session.execute(insert(table).from_select(list(cols), make_select(parks, start, end, day)))
-    for make_hourly in _HOURLY_BUILDERS:
-        db.session.execute(insert(RollupHourly).from_select(["park_id", "day", "hour", "cars_in", "cars_out"],
-                                                            make_hourly(parks, start, end, day, tz)))
+    db.session.execute(insert(RollupHourly).from_select(["park_id", "day", "hour", "cars_in", "cars_out"],
+                                                        _hourly_select(parks, start, end, day, tz)))
     R = RollupIncome
     db.session.execute(insert(RollupIncomePark).from_select(
         ["park_id", "day", "kind", "method", "amount_fen", "entries"],
