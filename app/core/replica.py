@@ -17,8 +17,10 @@ BIND_KEY = "reports"
 
 def binds(config: dict) -> dict:
     """The SQLALCHEMY_BINDS holding the replica, if one is configured."""
-    url = config.get("REPORTS_DATABASE_URL")
-    return {**config.get("SQLALCHEMY_BINDS", {}), BIND_KEY: url} if url else dict(config.get("SQLALCHEMY_BINDS", {}))
+    found = dict(config.get("SQLALCHEMY_BINDS") or {})
+    if config.get("REPORTS_DATABASE_URL"):
+        found[BIND_KEY] = config["REPORTS_DATABASE_URL"]
+    return found
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from app.core.types import utcnow
 from app.extensions import db
 from app.ledger.models import LedgerEntry
 from app.orders.models import Arrear, ParkingOrder
-from app.reports.figures import local_hour, seconds_between
+from app.reports.figures import _names, local_hour, seconds_between
 from app.reports.models import (
     RollupArrears,
     RollupCarsIn,
@@ -89,7 +89,7 @@ class Plan:
 
 def hourly(by) -> bool:
     """Whether a grouping by hour is one the hourly rollup answers (cars in and out)."""
-    names = () if by is None else (by,) if isinstance(by, str) else tuple(by)
+    names = _names(by)
     return "hour" in names and HOURLY.issuperset(names)
 
 
@@ -97,10 +97,7 @@ def plan(ids: list[int], date_from: date, date_to: date, tz: str, by, *, by_hour
     """The split of a period between rollups and raw rows, or None: all raw (a grouping finer than a rollup,
     no closed day in the period, a park of another zone than the period's, nothing built). `by_hour`: the
     figure has an hourly rollup (a grouping by hour then reads it)."""
-    names = () if by is None else (by,) if isinstance(by, str) else tuple(by)
-    finer = NO_ROLLUP.intersection(names)
-    if by_hour and hourly(names):
-        finer = finer - {"hour"}
+    finer = NO_ROLLUP.intersection(_names(by)) and not (by_hour and hourly(by))
     if not ids or finer or not enabled():
         return None
     last = min(date_to, datetime.now(ZoneInfo(tz)).date() - timedelta(days=1))
