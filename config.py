@@ -106,7 +106,13 @@ class Config:
         "sensor_events": {"column": "occurred_at", "days": _count("RETENTION_SENSOR_EVENTS_DAYS") or 396,
                           "partitioned": True},
         "lane_uploads": {"column": "received_at", "days": _count("RETENTION_LANE_UPLOADS_DAYS") or 396,
-                         "partitioned": False},
+                         "partitioned": True},
+        # what the integrations sent (or gave up on: a dead message is retried by hand within days)
+        "outbox_messages": {"column": "created", "days": _count("RETENTION_OUTBOX_DAYS") or 90, "partitioned": True},
+        # the money and what it was for are kept for ever: partitioned for their size, never dropped
+        "parking_orders": {"column": "entered_at", "days": None, "partitioned": True},
+        "ledger_entries": {"column": "occurred_at", "days": None, "partitioned": True},
+        "occupancy_sessions": {"column": "arrived_at", "days": None, "partitioned": True},
         # the devices' first answers: a retry comes within hours (a device time older than 48 h is refused)
         "idempotent_requests": {"column": "created_at", "days": _count("RETENTION_IDEMPOTENCY_DAYS") or 30,
                                 "partitioned": False},

@@ -35,6 +35,8 @@ from _support import BENCH_URL, ensure_database, result_line  # noqa: E402
 
 PARKS, SEGMENTS, BERTHS_PER_SEGMENT, COLLECTORS_PER_PARK = 200, 2, 125, 4
 TZ = "Asia/Shanghai"
+PARTITIONED = (("parking_orders", "entered_at"), ("ledger_entries", "occurred_at"), ("track_points", "recorded_at"),
+               ("sensor_events", "occurred_at"))
 UTC = timezone.utc
 
 
@@ -152,9 +154,22 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
         state = ("recovered" if g % 2 == 0 else "unpaid") if escaped else "settled"
         return park, segments[park][seg], first_berth[park] + b, collector, entered, left, fee, prepaid, state
 
+    from sqlalchemy import text
+
+    from app.core import partition_keys
+    from app.core.partitions import create_month, month_start, next_month
+    from app.extensions import db as _db
+
+    first_month = month_start(start.date())
+    month = first_month
+    while month <= month_start(now.date()):  # the history's months, as the worker would have made them
+        for table, column in PARTITIONED:
+            create_month(table, column, month)
+        month = next_month(month)
+    _db.session.commit()
     raw = db.engine.raw_connection()
     cur = raw.cursor()
-    cur.execute("SET session_replication_role = replica")  # bulk load: no per-row FK or rollup triggers
+    cur.execute("SET session_replication_role = replica")  # bulk load: no per-row FK, key or rollup triggers
     started = time.perf_counter()
     methods = ("electronic", "electronic", "cash", "card")
 
@@ -215,16 +230,6 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
 
     # track points: as many as orders, half of them in the oldest full month (dropped below), half after it;
     # sensor events: half as many, over the history
-    from app.core.partitions import create_month, month_start, next_month
-    from app.extensions import db as _db
-
-    first_month = month_start(start.date())
-    month = first_month
-    while month <= month_start(now.date()):
-        create_month("track_points", "recorded_at", month)
-        create_month("sensor_events", "occurred_at", month)
-        month = next_month(month)
-    _db.session.commit()
     drop_month = next_month(first_month)
     drop_start = datetime.combine(drop_month, datetime.min.time(), UTC)
     drop_span = (datetime.combine(next_month(drop_month), datetime.min.time(), UTC) - drop_start).total_seconds()
@@ -257,6 +262,10 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
     raw.commit()
     log(f"track points and sensor events copied in {time.perf_counter() - started:.0f}s")
     raw.close()
+    for table in ("parking_orders", "ledger_entries"):  # the keys the triggers would have kept
+        partition_keys.fill(lambda sql, **kw: _db.session.execute(text(sql), kw), table)
+    _db.session.commit()
+    log(f"key tables filled in {time.perf_counter() - started:.0f}s")
     vacuum(db)
     load_s = time.perf_counter() - started
     log(f"history loaded and analyzed in {load_s:.0f}s")

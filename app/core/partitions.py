@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy import CursorResult, text
 
+from app.core import partition_keys
+from app.core.partition_keys import MOVING
 from app.core.types import utcnow
 from app.extensions import db
 
@@ -54,8 +56,16 @@ def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+
+
 def _at(day: date) -> str:
-    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc).isoformat()
+    return _utc(day).isoformat()
+
+
+def _run(sql: str, **params):
+    return db.session.execute(text(sql), params)
 
 
 def partition_name(table: str, month: date) -> str:
@@ -64,13 +74,32 @@ def partition_name(table: str, month: date) -> str:
 
 _PARTITION = re.compile(r"^[a-z_][a-z0-9_]*_(p\d{6}|default)$")
 
+KEYED = "partition_keys"
+"""`info` flag on a model's unique rule that a key table holds on PostgreSQL (app/core/partition_keys.py),
+and on a model's table whose key table the foreign keys pointing at it reference there."""
+
+
+def _keyed() -> tuple[set[str], set[str]]:
+    tables = db.metadata.tables.values()
+    rules = {getattr(item, "name", "") for t in tables for item in [*t.indexes, *t.constraints]
+             if item.info.get(KEYED)}
+    return rules, {t.name for t in tables if t.info.get(KEYED)}
+
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter: the partitions (and their indexes) are not tables of the models."""
-    if type_ == "table" and reflected and compare_to is None and name and _PARTITION.match(name):
+    """Alembic's filter: the partitions (and their indexes) are not tables of the models, nor the key tables;
+    the rules and foreign keys the key tables hold on PostgreSQL are the models' on SQLite (compared there
+    by the migrations' own tests, not here)."""
+    if type_ == "table" and reflected and compare_to is None and name and (
+            _PARTITION.match(name) or name.endswith("_keys")):
         return False
     if type_ == "index" and reflected and compare_to is None and _PARTITION.match(getattr(obj.table, "name", "")):
         return False
+    if type_ in ("index", "unique_constraint") and name in _keyed()[0]:
+        return False
+    if type_ == "foreign_key_constraint":
+        target = obj.referred_table.name
+        return not (target.endswith("_keys") or target in _keyed()[1])
     return True
 
 
@@ -109,9 +138,11 @@ def create_month(table: str, column: str, month: date) -> bool:
         f"SELECT 1 FROM {default} WHERE {column} >= :a AND {column} < :b LIMIT 1"), {"a": start, "b": end}).first()
     if stranded:
         db.session.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
+        db.session.execute(text(f"SET LOCAL {MOVING} = 'on'"))  # the rows keep their keys (partition_keys)
         db.session.execute(text(
             f"WITH moved AS (DELETE FROM {default} WHERE {column} >= :a AND {column} < :b RETURNING *) "
             f"INSERT INTO {name} SELECT * FROM moved"), {"a": start, "b": end})
+        db.session.execute(text(f"SET LOCAL {MOVING} = 'off'"))
         db.session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} "
                                 f"FOR VALUES FROM ('{start}') TO ('{end}')"))
     else:
@@ -136,7 +167,7 @@ def drop_months_before(table: str, cutoff: datetime) -> list[date]:
     """Drop the monthly partitions wholly older than `cutoff` (a month goes once its last instant passed)."""
     dropped = []
     for month in months(table):
-        if datetime.combine(next_month(month), datetime.min.time(), tzinfo=timezone.utc) <= cutoff:
+        if _utc(next_month(month)) <= cutoff:
             db.session.execute(text(f"DROP TABLE {partition_name(table, month)}"))
             dropped.append(month)
     return dropped
@@ -174,8 +205,11 @@ def apply_retention(now: datetime | None = None) -> dict:
             cutoff = now - timedelta(days=spec.days)
             started = clock.perf_counter()
             if partitioned:
-                entry["dropped"] = [m.isoformat() for m in drop_months_before(spec.table, cutoff)]
+                dropped = drop_months_before(spec.table, cutoff)
+                entry["dropped"] = [m.isoformat() for m in dropped]
                 db.session.commit()
+                if dropped and partition_keys.exists(_run, spec.table):  # the keys of the rows dropped
+                    entry["keys_deleted"] = delete_before(f"{spec.table}_keys", "at", _utc(next_month(max(dropped))))
                 entry["deleted"] = delete_before(f"{spec.table}_default", spec.column, cutoff)
             else:
                 entry["deleted"] = delete_before(spec.table, spec.column, cutoff)
@@ -186,28 +220,73 @@ def apply_retention(now: datetime | None = None) -> dict:
 
 # ------------------------------------------------------------------------------------------------ conversion
 
-def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: date | None = None) -> None:
+def _catalogue(q, table: str) -> dict:
+    """What a conversion must carry over: the table's own keys, indexes and triggers, and the foreign keys
+    pointing at it."""
+    return {
+        "constraints": q("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+                         "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f') AND conparentid = 0 "
+                         "ORDER BY contype DESC", t=table).all(),
+        "indexes": q("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                     "WHERE x.indrelid = CAST(:t AS regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                     "WHERE c.conindid = x.indexrelid)", t=table).all(),
+        "triggers": q("SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) "
+                      "AND NOT tgisinternal AND tgparentid = 0", t=table).all(),
+        "referencing": q("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                         "WHERE confrelid = CAST(:t AS regclass) AND contype = 'f' AND conparentid = 0 "
+                         "AND conrelid <> confrelid", t=table).all(),
+        "sequence": q("SELECT pg_get_serial_sequence(:t, 'id')", t=table).scalar(),
+    }
+
+
+def _set_aside(q, table: str, old: str, found: dict, keep_triggers: tuple[str, ...] = ()) -> None:
+    """Rename `table` to `old` and strip it of what the new table will carry (names are reused)."""
+    for child, name, _definition in found["referencing"]:
+        q(f"ALTER TABLE {child} DROP CONSTRAINT {name}")
+    for name, _definition in found["triggers"]:
+        q(f"DROP TRIGGER {name} ON {table}")
+    q(f"ALTER TABLE {table} RENAME TO {old}")
+    for name, _kind, _definition in found["constraints"]:
+        q(f"ALTER TABLE {old} DROP CONSTRAINT {name}")
+    for name, _definition in found["indexes"]:
+        q(f"DROP INDEX {name}")
+
+
+def _on(definition: str, old: str, table: str) -> str:
+    return (definition.replace(f" ON ONLY public.{old} ", f" ON public.{table} ")
+            .replace(f" ON public.{old} ", f" ON public.{table} ").replace(f" ON {old} ", f" ON {table} "))
+
+
+def _finish(q, table: str, old: str, found: dict) -> None:
+    for _name, definition in found["triggers"]:
+        q(definition)
+    if found["sequence"]:
+        q(f"ALTER SEQUENCE {found['sequence']} OWNED BY {table}.id")
+    q(f"DROP TABLE {old} CASCADE")
+
+
+def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: date | None = None,
+                       guards: dict[str, str] | None = None) -> None:
     """Convert a plain PostgreSQL table into one partitioned by month on `column`, keeping its rows, its
-    sequence, its foreign keys and its indexes; the primary key gains `column`. Refuses a table with a
-    unique constraint or index without `column` (PostgreSQL could not enforce it across partitions).
-    Runs on a Connection (the migration's)."""
+    sequence, its keys, indexes and triggers, and the foreign keys of other tables pointing at it; the
+    primary key gains `column`.
+
+    A unique rule without `column` cannot be enforced by a partitioned table: it must be named in `guards`
+    (index or constraint name -> the predicate a row holds it under, over `{row}`), and moves to the table's
+    key table (app/core/partition_keys.py), where the foreign keys pointing at the table move too; the
+    table keeps a plain index of the same name for its look-ups. Any other such rule is refused. Runs on a
+    Connection (the migration's)."""
+    guards = guards or {}
     old = f"{table}_unpartitioned"
     q = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
-    constraints = q("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f') ORDER BY contype DESC",
-                    t=table).all()
-    indexes = q("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-                "WHERE x.indrelid = CAST(:t AS regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                "WHERE c.conindid = x.indexrelid)", t=table).all()
-    for name, kind, definition in constraints:
-        if kind == "u" and column not in re.findall(r"\w+", definition.split("(", 1)[1]):
+    found = _catalogue(q, table)
+    unique = {name: definition for name, kind, definition in found["constraints"] if kind == "u"}
+    unique |= {name: definition for name, definition in found["indexes"] if definition.startswith("CREATE UNIQUE")}
+    for name, definition in unique.items():
+        if column not in re.findall(r"\w+", definition.split("(", 1)[1]) and name not in guards:
             raise RuntimeError(f"{table}.{name} does not hold {column}: it cannot be enforced once partitioned")
-    sequence = q("SELECT pg_get_serial_sequence(:t, 'id')", t=table).scalar()
-    q(f"ALTER TABLE {table} RENAME TO {old}")
-    for name, _kind, _definition in constraints:
-        q(f"ALTER TABLE {old} DROP CONSTRAINT {name}")
-    for name, _definition in indexes:
-        q(f"DROP INDEX {name}")
+    held = partition_keys.plan(q, table, column, {n: w for n, w in guards.items() if n in unique})
+    _set_aside(q, table, old, found)
     q(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE ({column})")
     q(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
     first = q(f"SELECT min({column}) FROM {old}").scalar()
@@ -220,42 +299,36 @@ def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: dat
           f"FOR VALUES FROM ('{_at(month)}') TO ('{_at(next_month(month))}')")
         month = next_month(month)
     q(f"INSERT INTO {table} SELECT * FROM {old}")
-    for name, kind, definition in constraints:
+    for name, kind, definition in found["constraints"]:
         if kind == "p":
             definition = definition.replace("PRIMARY KEY (id)", f"PRIMARY KEY (id, {column})")
-        q(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-    for _name, definition in indexes:
-        q(definition.replace(f" ON public.{old} ", f" ON public.{table} ").replace(f" ON {old} ", f" ON {table} "))
-    if sequence:
-        q(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
-    q(f"DROP TABLE {old}")
+        if name not in held.guards:
+            q(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    for name, definition in found["indexes"]:
+        if name not in held.guards:
+            q(_on(definition, old, table))
+    if held.guards or found["referencing"]:
+        partition_keys.create(q, held, found["referencing"])
+    _finish(q, table, old, found)
 
 
 def unpartition_in_place(conn, table: str, column: str) -> None:
-    """The downgrade: back to one plain table with the primary key on id alone."""
+    """The downgrade: back to one plain table with the primary key on id alone, its key table's rules and
+    the foreign keys pointing at it back on it."""
     old = f"{table}_partitioned"
     q = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
-    constraints = q("SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
-                    "WHERE conrelid = CAST(:t AS regclass) AND contype IN ('p', 'u', 'f') AND conparentid = 0 "
-                    "ORDER BY contype DESC", t=table).all()
-    indexes = q("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-                "WHERE x.indrelid = CAST(:t AS regclass) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-                "WHERE c.conindid = x.indexrelid)", t=table).all()
-    sequence = q("SELECT pg_get_serial_sequence(:t, 'id')", t=table).scalar()
-    q(f"ALTER TABLE {table} RENAME TO {old}")
-    for name, _kind, _definition in constraints:
-        q(f"ALTER TABLE {old} DROP CONSTRAINT {name}")
-    for name, _definition in indexes:
-        q(f"DROP INDEX {name}")
+    restore = partition_keys.drop(q, table)
+    found = _catalogue(q, table)
+    _set_aside(q, table, old, found)
     q(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS)")
     q(f"INSERT INTO {table} SELECT * FROM {old}")
-    for name, kind, definition in constraints:
+    for name, kind, definition in found["constraints"]:
         if kind == "p":
             definition = definition.replace(f"PRIMARY KEY (id, {column})", "PRIMARY KEY (id)")
         q(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
-    for _name, definition in indexes:
-        q(definition.replace(f" ON ONLY public.{old} ", f" ON public.{table} ")
-          .replace(f" ON public.{old} ", f" ON public.{table} "))
-    if sequence:
-        q(f"ALTER SEQUENCE {sequence} OWNED BY {table}.id")
-    q(f"DROP TABLE {old} CASCADE")
+    for name, definition in found["indexes"]:
+        if name not in restore.rules:
+            q(_on(definition, old, table))
+    for statement in restore.statements():
+        q(statement)
+    _finish(q, table, old, found)

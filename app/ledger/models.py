@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.partitions import KEYED
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.tenancy.models import ParkScopedMixin
@@ -27,7 +28,8 @@ class LedgerEntry(ParkScopedMixin, db.Model):
         Index("ix_ledger_park_occurred", "park_id", "occurred_at"),
         # a provider's trade is booked once per kind, however often its notice arrives
         Index("uq_ledger_trade", "provider", "trade_no", "kind", unique=True,
-              sqlite_where=text("trade_no IS NOT NULL"), postgresql_where=text("trade_no IS NOT NULL")),
+              sqlite_where=text("trade_no IS NOT NULL"), postgresql_where=text("trade_no IS NOT NULL"),
+              info={KEYED: True}),  # on PostgreSQL held by ledger_entries_keys (app/core/partition_keys.py)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))

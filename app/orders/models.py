@@ -3,10 +3,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, literal_column, text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.berths.models import Berth, BerthSegment
+from app.core.partitions import KEYED
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -41,10 +42,13 @@ class PaymentMethod(str, enum.Enum):
 class ParkingOrder(ParkScopedMixin, db.Model):
     __tablename__ = "parking_orders"
     __table_args__ = (
-        # one open order per berth and per plate in a park, enforced by the database
-        Index("uq_orders_open_berth", "berth_id", unique=True, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY),
+        # one open order per berth and per plate in a park, enforced by the database (on PostgreSQL by the
+        # key table of the partitioned orders, app/core/partition_keys.py)
+        Index("uq_orders_open_berth", "berth_id", unique=True, sqlite_where=OPEN_ONLY, postgresql_where=OPEN_ONLY,
+              info={KEYED: True}),
         Index("uq_orders_open_plate", "park_id", "plate", unique=True, sqlite_where=OPEN_ONLY,
-              postgresql_where=OPEN_ONLY),
+              postgresql_where=OPEN_ONLY, info={KEYED: True}),
+        UniqueConstraint("receipt_no", name="uq_parking_orders_receipt_no", info={KEYED: True}),
         Index("ix_orders_park_entered", "park_id", "entered_at"),
         Index("ix_orders_entered_id", "entered_at", "id"),  # a group's or city's unfiltered list, newest first
         Index("ix_orders_park_left", "park_id", "left_at"),
@@ -53,6 +57,7 @@ class ParkingOrder(ParkScopedMixin, db.Model):
         # many debts the years left open
         Index("ix_orders_unpaid_park_left", "park_id", "left_at", sqlite_where=text("state = 'unpaid'"),
               postgresql_where=text("state = 'unpaid'")),
+        {"info": {KEYED: True}},  # on PostgreSQL the foreign keys to orders point at parking_orders_keys
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))
@@ -78,7 +83,7 @@ class ParkingOrder(ParkScopedMixin, db.Model):
     exit_collector_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     entry_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
     exit_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shifts.id"), index=True)
-    receipt_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    receipt_no: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     park: Mapped[Park] = relationship()
     segment: Mapped[BerthSegment | None] = relationship()

@@ -7,6 +7,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.berths.models import Berth
+from app.core.partitions import KEYED
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.tenancy.models import Park, ParkScopedMixin, TimestampMixin
@@ -107,9 +108,10 @@ class OccupancySession(ParkScopedMixin, db.Model):
     __tablename__ = "occupancy_sessions"
     __table_args__ = (
         Index("uq_occupancy_open_sensor", "sensor_id", unique=True, sqlite_where=OPEN_SESSION,
-              postgresql_where=OPEN_SESSION),
+              postgresql_where=OPEN_SESSION, info={KEYED: True}),
         Index("ix_occupancy_berth_arrived", "berth_id", "arrived_at"),
         Index("ix_occupancy_park_arrived", "park_id", "arrived_at"),
+        {"info": {KEYED: True}},  # on PostgreSQL the foreign keys to sessions point at occupancy_sessions_keys
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     park_id: Mapped[int] = mapped_column(ForeignKey("parks.id"))

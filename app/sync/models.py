@@ -7,6 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.crypto import EncryptedString
+from app.core.partitions import KEYED
 from app.core.types import UTCDateTime, utcnow
 from app.extensions import db
 from app.tenancy.models import ParkScopedMixin
@@ -65,7 +66,8 @@ class LaneUpload(ParkScopedMixin, db.Model):
     or orders); the key checks, one per row and reference, cost almost half of the batch's insert."""
 
     __tablename__ = "lane_uploads"
-    __table_args__ = (UniqueConstraint("park_id", "kind", "site_ref", name="uq_lane_uploads_site_ref"),
+    __table_args__ = (UniqueConstraint("park_id", "kind", "site_ref", name="uq_lane_uploads_site_ref",
+                                       info={KEYED: True}),  # PostgreSQL: lane_uploads_keys
                       Index("ix_lane_uploads_park_received", "park_id", "received_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     park_id: Mapped[int]

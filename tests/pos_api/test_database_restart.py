@@ -175,7 +175,7 @@ def _assert_money_invariants(db, cars_in: int) -> None:
                                   "GROUP BY berth_id HAVING count(*) > 1) AS doubled")) == 0
     assert db.session.execute(text(
         "SELECT o.id, o.paid_fen, coalesce(sum(l.amount_fen), 0) FROM parking_orders o "
-        "LEFT JOIN ledger_entries l ON l.order_id = o.id GROUP BY o.id "
+        "LEFT JOIN ledger_entries l ON l.order_id = o.id GROUP BY o.id, o.paid_fen "
         "HAVING o.paid_fen <> coalesce(sum(l.amount_fen), 0)")).all() == []
     assert db.session.scalar(text("SELECT count(*) FROM ledger_entries l WHERE l.order_id IS NULL OR NOT EXISTS "
                                   "(SELECT 1 FROM parking_orders o WHERE o.id = l.order_id)")) == 0

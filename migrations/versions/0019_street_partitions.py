@@ -1,0 +1,50 @@
+"""monthly partitions for orders, the ledger, occupancy sessions, lane uploads and the outbox on PostgreSQL
+(converted in place); SQLite keeps plain tables
+
+Their unique rules without a time (one open order per berth and per plate, the receipt number, a provider's
+trade once per kind, one open session per sensor, a site's item once) and the foreign keys pointing at
+orders and sessions move to key tables kept by triggers (app/core/partition_keys.py). Converted in the
+order that lets each table's foreign keys find their new target: orders first.
+
+Revision ID: 0019_street_partitions
+Revises: 0018_rollup_hourly
+Create Date: 2026-12-06 21:10:00.000000
+
+"""
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0019_street_partitions'
+down_revision = '0018_rollup_hourly'
+branch_labels = None
+depends_on = None
+
+OPEN = "{row}.state = 'open'"
+TABLES = (
+    ("parking_orders", "entered_at", {"uq_orders_open_berth": OPEN, "uq_orders_open_plate": OPEN,
+                                      "uq_parking_orders_receipt_no": "TRUE"}),
+    ("ledger_entries", "occurred_at", {"uq_ledger_trade": "{row}.trade_no IS NOT NULL"}),
+    ("occupancy_sessions", "arrived_at", {"uq_occupancy_open_sensor": "{row}.departed_at IS NULL"}),
+    ("lane_uploads", "received_at", {"uq_lane_uploads_site_ref": "TRUE"}),
+    ("outbox_messages", "created", {}),
+)
+
+
+def upgrade():
+    conn = op.get_bind()
+    if conn.dialect.name != "postgresql":
+        return
+    from app.core.partitions import partition_in_place
+
+    for table, column, guards in TABLES:
+        partition_in_place(conn, table, column, guards=guards)
+
+
+def downgrade():
+    conn = op.get_bind()
+    if conn.dialect.name != "postgresql":
+        return
+    from app.core.partitions import unpartition_in_place
+
+    for table, column, _guards in reversed(TABLES):
+        unpartition_in_place(conn, table, column)
