@@ -10,7 +10,8 @@ They move to `<table>_keys`, a plain table kept by a trigger in the same stateme
 - a column per column of a rule, set while the row holds the rule's predicate (an open order's berth)
   and null otherwise, under a unique index named after the rule with `_k`: a second open order on a
   berth fails its INSERT with a unique violation, as the partial index did;
-- `at`, the row's partition time, so retention can forget the keys of dropped months.
+- `at`, the row's partition time, so retention can forget the keys of dropped months (indexed unless
+  the table is referenced: the rows others point at are kept).
 
 The table keeps a plain index of each rule's name for its look-ups. The key index's comment holds the
 rule's original statement, which a downgrade puts back. Knows no domain: the rules come from the
@@ -145,7 +146,8 @@ def create(q, held: Held, referencing) -> None:
           f"WHERE {' AND '.join(f'{c} IS NOT NULL' for c in names)}")
         q(f"COMMENT ON INDEX {rule.name}_k IS '{rule.original.replace(chr(39), chr(39) * 2)}'")
         q(rule.lookup)
-    q(f"CREATE INDEX {held.keys}_at ON {held.keys} (at)")
+    if not referenced:  # a referenced table's months are never dropped (the foreign keys hold its rows)
+        q(f"CREATE INDEX {held.keys}_at ON {held.keys} (at)")
     for child, name, definition in referencing:
         q(f"ALTER TABLE {child} ADD CONSTRAINT {name} "
           + definition.replace(f"REFERENCES {held.table}(id)", f"REFERENCES {held.keys}(id)"))
