@@ -109,10 +109,10 @@ class Config:
                          "partitioned": True},
         # what the integrations sent (or gave up on: a dead message is retried by hand within days)
         "outbox_messages": {"column": "created", "days": _count("RETENTION_OUTBOX_DAYS") or 90, "partitioned": True},
-        # the money and what it was for are kept for ever: partitioned for their size, never dropped
-        "parking_orders": {"column": "entered_at", "days": None, "partitioned": True},
-        "ledger_entries": {"column": "occurred_at", "days": None, "partitioned": True},
-        "occupancy_sessions": {"column": "arrived_at", "days": None, "partitioned": True},
+        # the money and what it was for are kept for ever: partitioned by year for their size, never dropped
+        "parking_orders": {"column": "entered_at", "days": None, "partitioned": True, "period": "year"},
+        "ledger_entries": {"column": "occurred_at", "days": None, "partitioned": True, "period": "year"},
+        "occupancy_sessions": {"column": "arrived_at", "days": None, "partitioned": True, "period": "year"},
         # the devices' first answers: a retry comes within hours (a device time older than 48 h is refused)
         "idempotent_requests": {"column": "created_at", "days": _count("RETENTION_IDEMPOTENCY_DAYS") or 30,
                                 "partitioned": False},

@@ -35,8 +35,8 @@ from _support import BENCH_URL, ensure_database, result_line  # noqa: E402
 
 PARKS, SEGMENTS, BERTHS_PER_SEGMENT, COLLECTORS_PER_PARK = 200, 2, 125, 4
 TZ = "Asia/Shanghai"
-PARTITIONED = (("parking_orders", "entered_at"), ("ledger_entries", "occurred_at"), ("track_points", "recorded_at"),
-               ("sensor_events", "occurred_at"))
+PARTITIONED = (("parking_orders", "entered_at", "year"), ("ledger_entries", "occurred_at", "year"),
+               ("track_points", "recorded_at", "month"), ("sensor_events", "occurred_at", "month"))
 UTC = timezone.utc
 
 
@@ -157,14 +157,14 @@ def history(db, n_orders: int, days: int, now: datetime, city) -> dict:
     from sqlalchemy import text
 
     from app.core import partition_keys
-    from app.core.partitions import create_month, month_start, next_month
+    from app.core.partitions import create_partition, month_start, next_month, period_start
     from app.extensions import db as _db
 
     first_month = month_start(start.date())
     month = first_month
     while month <= month_start(now.date()):  # the history's months, as the worker would have made them
-        for table, column in PARTITIONED:
-            create_month(table, column, month)
+        for table, column, period in PARTITIONED:
+            create_partition(table, column, period_start(month, period), period)
         month = next_month(month)
     _db.session.commit()
     raw = db.engine.raw_connection()

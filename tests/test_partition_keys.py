@@ -4,7 +4,7 @@ time, and the foreign keys to orders and sessions, are held by key tables (app/c
 The same tests run on SQLite, where plain tables hold the same rules."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select, text
@@ -18,8 +18,9 @@ from app.orders.models import ParkingOrder
 from app.sensors.models import OccupancySession, Sensor
 from app.sync.models import LaneUpload
 
-PARTITIONED = ("parking_orders", "ledger_entries", "occupancy_sessions", "lane_uploads", "outbox_messages",
-               "track_points", "sensor_events", "audit_entries")
+PARTITIONED = {"parking_orders": "year", "ledger_entries": "year", "occupancy_sessions": "year",
+               "lane_uploads": "month", "outbox_messages": "month", "track_points": "month",
+               "sensor_events": "month", "audit_entries": "month"}
 
 
 @pytest.fixture
@@ -55,9 +56,9 @@ def test_the_growing_tables_are_partitioned_on_postgresql(db, app):
     if not _postgresql(db):
         assert not any(partitions.is_partitioned(t) for t in PARTITIONED)
         return
-    for table in PARTITIONED:
+    for table, period in PARTITIONED.items():
         assert partitions.is_partitioned(table), table
-        assert partitions.month_start(utcnow().date()) in partitions.months(table)
+        assert (partitions.period_start(utcnow().date(), period), period) in partitions.periods(table)
     assert not partitions.is_partitioned("arrears")  # a small table: one row per escaped car
 
 
@@ -140,14 +141,14 @@ def pg(db):
 
 
 def test_orders_caught_by_the_default_keep_their_keys_when_their_month_is_made(pg, berths):
-    later = partitions.month_start(utcnow().date() + timedelta(days=800))
+    later = partitions.period_start(utcnow().date() + timedelta(days=800), "year")
     at = datetime.combine(later, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=2)
     order = _open(pg, berths[0], "沪A50001", at=at)  # a device clock years off
     pg.session.add(LedgerEntry(park_id=order.park_id, order_id=order.id, method="cash", kind="prepay",
                                amount_fen=300, occurred_at=at))
     pg.session.commit()
     assert pg.session.scalar(text("SELECT count(*) FROM parking_orders_default")) == 1
-    assert partitions.create_month("parking_orders", "entered_at", later)
+    assert partitions.create_partition("parking_orders", "entered_at", later, "year")
     pg.session.commit()
     assert pg.session.scalar(text("SELECT count(*) FROM parking_orders_default")) == 0
     assert pg.session.scalar(text("SELECT berth_id FROM parking_orders_keys WHERE id = :i"), {"i": order.id}) \
@@ -158,7 +159,7 @@ def test_orders_caught_by_the_default_keep_their_keys_when_their_month_is_made(p
 def test_retention_forgets_the_keys_of_the_months_it_drops(pg, app, tree):
     now = utcnow()
     old = now - timedelta(days=500)
-    partitions.create_month("lane_uploads", "received_at", partitions.month_start(old.date()))
+    partitions.create_partition("lane_uploads", "received_at", partitions.month_start(old.date()))
     pg.session.commit()
     _upload(pg, tree.p1.id, "e-old", old)
     _upload(pg, tree.p1.id, "e-new", now)
@@ -207,3 +208,16 @@ def test_the_migration_converts_a_database_the_demo_filled(pg, app, tmp_path):
     free = pg.session.scalars(select(Berth).where(Berth.park_id == taken.park_id, Berth.id.not_in(open_berths))
                               .limit(1)).one()
     assert _open(pg, free, "沪A60002").id > newest
+
+
+def test_the_tables_kept_for_ever_get_a_partition_a_year(pg):
+    """Orders are read by id on the kerb, and PostgreSQL starts every partition of such a statement: a year
+    a partition keeps their count to the years of history, not the months."""
+    made = partitions.ensure_ahead("parking_orders", "entered_at", 3, date(2031, 11, 15), "year")
+    assert made == [date(2031, 1, 1), date(2032, 1, 1)]  # this year, and the next within 3 months
+    assert partitions.ensure_ahead("parking_orders", "entered_at", 3, date(2031, 6, 1), "year") == []
+    pg.session.commit()
+    assert {(date(2031, 1, 1), "year"), (date(2032, 1, 1), "year")} <= set(partitions.periods("parking_orders"))
+    assert pg.session.scalar(text("SELECT pg_get_expr(relpartbound, oid) FROM pg_class "
+                                  "WHERE relname = 'parking_orders_p2031'")) \
+        == "FOR VALUES FROM ('2031-01-01 00:00:00+00') TO ('2032-01-01 00:00:00+00')"

@@ -1,14 +1,16 @@
-"""Monthly time partitions and retention for the tables that only grow (docs/operations.md).
+"""Time partitions and retention for the tables that only grow (docs/operations.md).
 
-On PostgreSQL a table named in `RETENTION` with `partitioned` is declaratively partitioned by month on its
-time column (migration 0015): a partition `<table>_pYYYYMM` per UTC month, created `PARTITIONS_AHEAD`
-months ahead by the worker, and `<table>_default` catching a row outside every month (a device clock years
-off); a month past retention is dropped whole (a catalogue change, not a DELETE). Only tables whose every
-unique index can hold the time column are partitioned: PostgreSQL enforces a unique index on a partitioned
-table only when it contains the partition key. SQLite, and the tables kept plain, delete old rows by time
-in batches, oldest ids first.
+On PostgreSQL a table named in `RETENTION` with `partitioned` is declaratively partitioned on its time
+column: a partition `<table>_pYYYYMM` per UTC month, or `<table>_pYYYY` per year for a table kept for ever
+and read by id on the kerb (PostgreSQL 15 starts every partition of a statement that cannot prune, so the
+month count of years would weigh on each car in), created `PARTITIONS_AHEAD` months ahead by the worker,
+and `<table>_default` catching a row outside every partition (a device clock years off); a month past
+retention is dropped whole (a catalogue change, not a DELETE). A unique rule without the time, which a
+partitioned table cannot enforce, is held by the table's key table (app/core/partition_keys.py). SQLite,
+and the tables kept plain, delete old rows by time in batches, oldest ids first.
 
-Knows no domain: the tables and their time columns come from the config (`RETENTION`)."""
+Knows no domain: the tables and their time columns come from the config (`RETENTION`), the rules from the
+migrations."""
 from __future__ import annotations
 
 import re
@@ -32,7 +34,8 @@ class Retained:
     table: str
     column: str            # the time placing a row (timestamptz)
     days: int | None       # kept this long; None: forever
-    partitioned: bool      # monthly partitions on PostgreSQL
+    partitioned: bool      # time partitions on PostgreSQL
+    period: str = "month"  # of a partition: month, or year for a table kept for ever (fewer partitions)
 
     def __post_init__(self):
         if not (_NAME.match(self.table) and _NAME.match(self.column)):
@@ -40,7 +43,7 @@ class Retained:
 
 
 def retained() -> list[Retained]:
-    return [Retained(name, spec["column"], spec.get("days"), bool(spec.get("partitioned")))
+    return [Retained(name, spec["column"], spec.get("days"), bool(spec.get("partitioned")), spec.get("period", "month"))
             for name, spec in current_app.config.get("RETENTION", {}).items()]
 
 
@@ -56,6 +59,14 @@ def next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
+def period_start(day: date, period: str = "month") -> date:
+    return day.replace(month=1, day=1) if period == "year" else month_start(day)
+
+
+def period_end(start: date, period: str = "month") -> date:
+    return start.replace(year=start.year + 1) if period == "year" else next_month(start)
+
+
 def _utc(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
 
@@ -68,11 +79,11 @@ def _run(sql: str, **params):
     return db.session.execute(text(sql), params)
 
 
-def partition_name(table: str, month: date) -> str:
-    return f"{table}_p{month:%Y%m}"
+def partition_name(table: str, start: date, period: str = "month") -> str:
+    return f"{table}_p{start:%Y}" if period == "year" else f"{table}_p{start:%Y%m}"
 
 
-_PARTITION = re.compile(r"^[a-z_][a-z0-9_]*_(p\d{6}|default)$")
+_PARTITION = re.compile(r"^[a-z_][a-z0-9_]*_(p\d{4}|p\d{6}|default)$")
 
 KEYED = "partition_keys"
 """`info` flag on a model's unique rule that a key table holds on PostgreSQL (app/core/partition_keys.py),
@@ -113,63 +124,71 @@ def is_partitioned(table: str) -> bool:
         "WHERE c.relname = :t AND c.relnamespace = 'public'::regnamespace"), {"t": table}).first())
 
 
-def months(table: str) -> list[date]:
-    """The monthly partitions of `table`, oldest first."""
+def periods(table: str) -> list[tuple[date, str]]:
+    """The time partitions of `table` (start, period), oldest first."""
     names = db.session.scalars(text(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :t AND p.relnamespace = 'public'::regnamespace"),
         {"t": table})
     out = []
     for name in names:
-        found = re.fullmatch(re.escape(table) + r"_p(\d{4})(\d{2})", name)
+        found = re.fullmatch(re.escape(table) + r"_p(\d{4})(\d{2})?", name)
         if found:
-            out.append(date(int(found.group(1)), int(found.group(2)), 1))
+            month = found.group(2)
+            out.append((date(int(found.group(1)), int(month or 1), 1), "month" if month else "year"))
     return sorted(out)
 
 
-def create_month(table: str, column: str, month: date) -> bool:
-    """Create the partition of one month (False: it exists). Rows of that month already caught by the
+def months(table: str) -> list[date]:
+    """The starts of `table`'s partitions (a month's, or a year's), oldest first."""
+    return [start for start, _period in periods(table)]
+
+
+def create_partition(table: str, column: str, start: date, period: str = "month") -> bool:
+    """Create the partition of one month (or year) (False: it exists). Rows of it already caught by the
     default partition move into it in the same transaction."""
-    name, start, end = partition_name(table, month), _at(month), _at(next_month(month))
-    if month in months(table):
+    name, a, b = partition_name(table, start, period), _at(start), _at(period_end(start, period))
+    if start in months(table):
         return False
     default = f"{table}_default"
     stranded = db.session.execute(text(
-        f"SELECT 1 FROM {default} WHERE {column} >= :a AND {column} < :b LIMIT 1"), {"a": start, "b": end}).first()
+        f"SELECT 1 FROM {default} WHERE {column} >= :a AND {column} < :b LIMIT 1"), {"a": a, "b": b}).first()
     if stranded:
         db.session.execute(text(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS)"))
         db.session.execute(text(f"SET LOCAL {MOVING} = 'on'"))  # the rows keep their keys (partition_keys)
         db.session.execute(text(
             f"WITH moved AS (DELETE FROM {default} WHERE {column} >= :a AND {column} < :b RETURNING *) "
-            f"INSERT INTO {name} SELECT * FROM moved"), {"a": start, "b": end})
+            f"INSERT INTO {name} SELECT * FROM moved"), {"a": a, "b": b})
         db.session.execute(text(f"SET LOCAL {MOVING} = 'off'"))
-        db.session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} "
-                                f"FOR VALUES FROM ('{start}') TO ('{end}')"))
+        db.session.execute(text(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ('{a}') TO ('{b}')"))
     else:
-        db.session.execute(text(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{start}') TO ('{end}')"))
+        db.session.execute(text(f"CREATE TABLE {name} PARTITION OF {table} FOR VALUES FROM ('{a}') TO ('{b}')"))
     return True
 
 
-def ensure_ahead(table: str, column: str, ahead: int, today: date | None = None) -> list[date]:
-    """The partitions from this month to `ahead` months later, created where missing."""
-    month = month_start(today or utcnow().date())
-    made = []
-    for _ in range(ahead + 1):
-        if create_month(table, column, month):
-            made.append(month)
-        month = next_month(month)
+def ensure_ahead(table: str, column: str, ahead: int, today: date | None = None, period: str = "month") -> list[date]:
+    """The partitions from this month (year) to the one holding `ahead` months later, created where missing."""
+    today = today or utcnow().date()
+    last = today
+    for _ in range(ahead):
+        last = next_month(last)
+    start, made = period_start(today, period), []
+    while start <= last:
+        if create_partition(table, column, start, period):
+            made.append(start)
+        start = period_end(start, period)
     return made
 
 
 # ------------------------------------------------------------------------------------------------ retention
 
 def drop_months_before(table: str, cutoff: datetime) -> list[date]:
-    """Drop the monthly partitions wholly older than `cutoff` (a month goes once its last instant passed)."""
+    """Drop the partitions wholly older than `cutoff` (a month goes once its last instant passed)."""
     dropped = []
-    for month in months(table):
-        if _utc(next_month(month)) <= cutoff:
-            db.session.execute(text(f"DROP TABLE {partition_name(table, month)}"))
-            dropped.append(month)
+    for start, period in periods(table):
+        if _utc(period_end(start, period)) <= cutoff:
+            db.session.execute(text(f"DROP TABLE {partition_name(table, start, period)}"))
+            dropped.append(start)
     return dropped
 
 
@@ -199,7 +218,8 @@ def apply_retention(now: datetime | None = None) -> dict:
         entry: dict = {}
         partitioned = spec.partitioned and is_partitioned(spec.table)
         if partitioned:
-            entry["created"] = [m.isoformat() for m in ensure_ahead(spec.table, spec.column, ahead, now.date())]
+            entry["created"] = [m.isoformat() for m in ensure_ahead(spec.table, spec.column, ahead, now.date(),
+                                                                            spec.period)]
             db.session.commit()
         if spec.days is not None:
             cutoff = now - timedelta(days=spec.days)
@@ -209,7 +229,8 @@ def apply_retention(now: datetime | None = None) -> dict:
                 entry["dropped"] = [m.isoformat() for m in dropped]
                 db.session.commit()
                 if dropped and partition_keys.exists(_run, spec.table):  # the keys of the rows dropped
-                    entry["keys_deleted"] = delete_before(f"{spec.table}_keys", "at", _utc(next_month(max(dropped))))
+                    gone = _utc(period_end(max(dropped), spec.period))
+                    entry["keys_deleted"] = delete_before(f"{spec.table}_keys", "at", gone)
                 entry["deleted"] = delete_before(f"{spec.table}_default", spec.column, cutoff)
             else:
                 entry["deleted"] = delete_before(spec.table, spec.column, cutoff)
@@ -266,8 +287,8 @@ def _finish(q, table: str, old: str, found: dict) -> None:
 
 
 def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: date | None = None,
-                       guards: dict[str, str] | None = None) -> None:
-    """Convert a plain PostgreSQL table into one partitioned by month on `column`, keeping its rows, its
+                       guards: dict[str, str] | None = None, period: str = "month") -> None:
+    """Convert a plain PostgreSQL table into one partitioned by month (or year) on `column`, keeping its rows, its
     sequence, its keys, indexes and triggers, and the foreign keys of other tables pointing at it; the
     primary key gains `column`.
 
@@ -290,14 +311,14 @@ def partition_in_place(conn, table: str, column: str, ahead: int = 3, today: dat
     q(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE ({column})")
     q(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
     first = q(f"SELECT min({column}) FROM {old}").scalar()
-    month = month_start((first or datetime.now(timezone.utc)).astimezone(timezone.utc).date())
-    last = month_start(today or datetime.now(timezone.utc).date())
+    start = period_start((first or datetime.now(timezone.utc)).astimezone(timezone.utc).date(), period)
+    last = today or datetime.now(timezone.utc).date()
     for _ in range(ahead):
         last = next_month(last)
-    while month <= last:
-        q(f"CREATE TABLE {partition_name(table, month)} PARTITION OF {table} "
-          f"FOR VALUES FROM ('{_at(month)}') TO ('{_at(next_month(month))}')")
-        month = next_month(month)
+    while start <= last:
+        q(f"CREATE TABLE {partition_name(table, start, period)} PARTITION OF {table} "
+          f"FOR VALUES FROM ('{_at(start)}') TO ('{_at(period_end(start, period))}')")
+        start = period_end(start, period)
     q(f"INSERT INTO {table} SELECT * FROM {old}")
     for name, kind, definition in found["constraints"]:
         if kind == "p":

@@ -1,5 +1,5 @@
-"""monthly partitions for orders, the ledger, occupancy sessions, lane uploads and the outbox on PostgreSQL
-(converted in place); SQLite keeps plain tables
+"""time partitions for orders, the ledger, occupancy sessions (yearly), lane uploads and the outbox (monthly)
+on PostgreSQL (converted in place); SQLite keeps plain tables
 
 Their unique rules without a time (one open order per berth and per plate, the receipt number, a provider's
 trade once per kind, one open session per sensor, a site's item once) and the foreign keys pointing at
@@ -20,13 +20,15 @@ branch_labels = None
 depends_on = None
 
 OPEN = "{row}.state = 'open'"
+# (table, time, rules the key table holds, period): a year for the tables kept for ever and read by id on the
+# kerb, whose every statement would otherwise start one partition per month of history
 TABLES = (
     ("parking_orders", "entered_at", {"uq_orders_open_berth": OPEN, "uq_orders_open_plate": OPEN,
-                                      "uq_parking_orders_receipt_no": "TRUE"}),
-    ("ledger_entries", "occurred_at", {"uq_ledger_trade": "{row}.trade_no IS NOT NULL"}),
-    ("occupancy_sessions", "arrived_at", {"uq_occupancy_open_sensor": "{row}.departed_at IS NULL"}),
-    ("lane_uploads", "received_at", {"uq_lane_uploads_site_ref": "TRUE"}),
-    ("outbox_messages", "created", {}),
+                                      "uq_parking_orders_receipt_no": "TRUE"}, "year"),
+    ("ledger_entries", "occurred_at", {"uq_ledger_trade": "{row}.trade_no IS NOT NULL"}, "year"),
+    ("occupancy_sessions", "arrived_at", {"uq_occupancy_open_sensor": "{row}.departed_at IS NULL"}, "year"),
+    ("lane_uploads", "received_at", {"uq_lane_uploads_site_ref": "TRUE"}, "month"),
+    ("outbox_messages", "created", {}, "month"),
 )
 
 
@@ -36,8 +38,8 @@ def upgrade():
         return
     from app.core.partitions import partition_in_place
 
-    for table, column, guards in TABLES:
-        partition_in_place(conn, table, column, guards=guards)
+    for table, column, guards, period in TABLES:
+        partition_in_place(conn, table, column, guards=guards, period=period)
 
 
 def downgrade():
@@ -46,5 +48,5 @@ def downgrade():
         return
     from app.core.partitions import unpartition_in_place
 
-    for table, column, _guards in reversed(TABLES):
+    for table, column, _guards, _period in reversed(TABLES):
         unpartition_in_place(conn, table, column)
