@@ -1,6 +1,7 @@
-"""The rules the database enforces survive partitioning (issue 22): on PostgreSQL orders, the ledger,
-occupancy sessions, lane uploads and the outbox are partitioned by month, and the unique rules without a
-time, and the foreign keys to orders and sessions, are held by key tables (app/core/partition_keys.py).
+"""The rules the database enforces survive partitioning (issue 22): on PostgreSQL orders, the ledger and
+occupancy sessions are partitioned by year, lane uploads and the outbox by month, and the unique rules
+without a time, and the foreign keys to orders and sessions, are held by key tables
+(app/core/partition_keys.py).
 The same tests run on SQLite, where plain tables hold the same rules."""
 from __future__ import annotations
 

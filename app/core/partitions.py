@@ -99,8 +99,8 @@ def _keyed() -> tuple[set[str], set[str]]:
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic's filter: the partitions (and their indexes) are not tables of the models, nor the key tables;
-    the rules and foreign keys the key tables hold on PostgreSQL are the models' on SQLite (compared there
-    by the migrations' own tests, not here)."""
+    the rules and foreign keys a key table holds on PostgreSQL differ there from the models' by design, and
+    are left out of the comparison on both databases (tests/test_partition_keys.py checks them)."""
     if type_ == "table" and reflected and compare_to is None and name and (
             _PARTITION.match(name) or name.endswith("_keys")):
         return False
