@@ -131,13 +131,17 @@ class Item:
 
 def lookup_site_refs(park_id: int, keys, columns: str) -> list:
     """The lane uploads of a park with these (kind, site_ref) keys (PostgreSQL): one probe of the unique
-    index per key. A plain `kind IN (...) AND site_ref IN (...)` is planned from statistics, and while the
-    table grows faster than autovacuum analyzes it (a site uploading its backlog) the planner scans every
-    row of the park instead, a cost that grows with the table."""
+    index per key, which the monthly-partitioned uploads keep in `lane_uploads_keys` with each row's id and
+    month (app/core/partition_keys.py), then the one month holding it. A plain `kind IN (...) AND
+    site_ref IN (...)` is planned from statistics, and while the table grows faster than autovacuum analyzes
+    it (a site uploading its backlog) the planner scans every row of the park instead, a cost that grows
+    with the table."""
     kinds, refs = zip(*keys)
-    stmt = text(f"SELECT u.* FROM unnest(CAST(:kinds AS text[]), CAST(:refs AS text[])) AS k(kind, ref) "
-                f"CROSS JOIN LATERAL (SELECT {columns} FROM lane_uploads WHERE park_id = :park AND kind = k.kind "
-                f"AND site_ref = k.ref LIMIT 1) AS u")
+    wanted = ", ".join(f"u.{column.strip()}" for column in columns.split(","))
+    stmt = text(f"SELECT found.* FROM unnest(CAST(:kinds AS text[]), CAST(:refs AS text[])) AS k(kind, ref) "
+                f"CROSS JOIN LATERAL (SELECT {wanted} FROM lane_uploads_keys x JOIN lane_uploads u "
+                f"ON u.id = x.id AND u.received_at = x.at WHERE x.park_id = :park AND x.kind = k.kind "
+                f"AND x.site_ref = k.ref LIMIT 1) AS found")
     if "response" in columns:
         stmt = stmt.columns(response=JSON)
     return db.session.execute(stmt, {"kinds": list(kinds), "refs": list(refs), "park": park_id}).all()
