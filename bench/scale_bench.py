@@ -421,10 +421,11 @@ def main() -> None:
         assert month in dropped, dropped
         log(f"dropped {len(dropped)} month(s) of track points ({n_points:,} rows in {month:%Y-%m})")
         lines.append(result_line(f"track_points_month_drop_{tag}", drop_s, "s", "<1"))
-        sizes = db.session.execute(text(
-            "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
-            "('parking_orders', 'ledger_entries', 'arrears', 'rollup_income', 'rollup_cars_in', 'rollup_cars_out', "
-            "'rollup_arrears', 'rollup_days') ORDER BY 1")).all()
+        sizes = db.session.execute(text(  # a partitioned table's size is its partitions'
+            "SELECT c.relname, (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t) "
+            "FROM pg_class c WHERE c.relname IN ('parking_orders', 'parking_orders_keys', 'ledger_entries', "
+            "'arrears', 'rollup_income', 'rollup_cars_in', 'rollup_cars_out', 'rollup_arrears', 'rollup_days', "
+            "'rollup_hourly') ORDER BY 1")).all()
         total_db = db.session.scalar(text("SELECT pg_database_size(current_database())"))
     log(f"load {info['load_s']:.0f}s, rollups {rebuild_s:.0f}s; sizes: " +
         ", ".join(f"{n} {s / 1e6:.0f} MB" for n, s in sizes) + f"; database {total_db / 1e9:.2f} GB")
