@@ -134,13 +134,6 @@ def test_a_site_item_is_kept_once(db, tree):
     _upload(db, tree.p2.id, "e-1", utcnow())                         # another park's own id
 
 
-@pytest.fixture
-def pg(db):
-    if not _postgresql(db):
-        pytest.skip("partitions are PostgreSQL's; SQLite keeps plain tables")
-    return db
-
-
 def test_orders_caught_by_the_default_keep_their_keys_when_their_month_is_made(pg, berths):
     later = partitions.period_start(utcnow().date() + timedelta(days=800), "year")
     at = datetime.combine(later, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=2)

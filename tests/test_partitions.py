@@ -1,7 +1,7 @@
 """Retention and monthly partitions (issue 22): track points and sensor events are partitioned by month on
 PostgreSQL (migration 0015 converts a filled database in place), the worker creates months ahead and drops
-months past retention in well under a second; plain tables (SQLite, lane uploads) delete old rows in
-batches."""
+months past retention in well under a second; plain tables (SQLite, the devices' first answers) delete old
+rows in batches."""
 from __future__ import annotations
 
 import time
@@ -15,8 +15,8 @@ from app.audit.models import AuditEntry
 from app.core import partitions
 from app.core.idempotency import IdempotentRequest
 from app.core.types import utcnow
-from app.tenancy.models import Level
 from app.sensors.models import SensorEvent
+from app.tenancy.models import Level
 from app.tracks.models import TrackPoint
 
 
@@ -56,13 +56,6 @@ def test_retention_deletes_what_is_past_its_days_and_keeps_the_rest(app, db, tre
     assert [(now - at).days for at in db.session.scalars(select(SensorEvent.occurred_at))] == [1]
     kept = sorted((now - at).days for at in db.session.scalars(select(IdempotentRequest.created_at)))
     assert kept == [0, 29] and report["idempotent_requests"]["deleted"] == 2  # first answers: 30 days
-
-
-@pytest.fixture
-def pg(db):
-    if not _postgresql(db):
-        pytest.skip("partitions are PostgreSQL's; SQLite keeps plain tables")
-    return db
 
 
 def test_the_tables_are_partitioned_by_month_with_months_ahead(pg, app):
