@@ -421,9 +421,9 @@ def main() -> None:
         assert month in dropped, dropped
         log(f"dropped {len(dropped)} month(s) of track points ({n_points:,} rows in {month:%Y-%m})")
         lines.append(result_line(f"track_points_month_drop_{tag}", drop_s, "s", "<1"))
-        sizes = db.session.execute(text(  # a partitioned table's size is its partitions'
+        sizes = db.session.execute(text(  # a partitioned table's size is its partitions' (a plain table: itself)
             "SELECT c.relname, coalesce((SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree(c.oid) t), "
-            "pg_total_relation_size(c.oid)) "
+            "pg_total_relation_size(c.oid))::bigint "
             "FROM pg_class c WHERE c.relname IN ('parking_orders', 'parking_orders_keys', 'ledger_entries', "
             "'arrears', 'rollup_income', 'rollup_cars_in', 'rollup_cars_out', 'rollup_arrears', 'rollup_days', "
             "'rollup_hourly') ORDER BY 1")).all()

@@ -350,12 +350,12 @@ def berth_totals(rows, f: Filters) -> dict:
             "avg_dwell": round(dwell, 1), "income": inc, "income_per_berth": int(round(_ratio(inc, b)))}
 
 
-def hourly_traffic(scope: Scope, f: Filters) -> dict:
-    """Cars in and out per (local day, hour) and the cars parked at the start of each hour, from two
-    GROUP BY queries and one count of cars already parked when the range starts; the spaces beside."""
+def hourly_traffic(scope: Scope, f: Filters, spaces: dict | None = None) -> dict:
+    """Cars in and out per (local day, hour) and the cars parked at the start of each hour, from the cars
+    in and out by hour and one count of cars already parked when the range starts; the spaces beside
+    (`spaces`: fg.spaces of the same parks, when the caller has them)."""
     ids = park_ids(scope, f)
-    ins = fg.cars_in(ids, f, ("day", "hour"))
-    outs = fg.cars_out(ids, f, ("day", "hour"))
+    moved = fg.traffic(ids, f, ("day", "hour"))
     parked = fg.parked_at(ids, f.start, f.tz)
     now_local = utcnow().astimezone(f.zone)
     slots = []
@@ -363,9 +363,10 @@ def hourly_traffic(scope: Scope, f: Filters) -> dict:
         for h in range(24):
             if (d, h) > (now_local.date(), now_local.hour):
                 break
-            slots.append({"day": d, "hour": h, "parked": parked, "in": ins.get((d, h), 0), "out": outs.get((d, h), 0)})
-            parked += ins.get((d, h), 0) - outs.get((d, h), 0)
-    return {"slots": slots, "berths": sum(fg.spaces(ids).values())}
+            hour = moved.get((d, h), fg.Traffic())
+            slots.append({"day": d, "hour": h, "parked": parked, "in": hour.cars_in, "out": hour.cars_out})
+            parked += hour.cars_in - hour.cars_out
+    return {"slots": slots, "berths": sum((fg.spaces(ids) if spaces is None else spaces).values())}
 
 
 # averages over the days of the range, so numbers with decimals, not counts
@@ -466,7 +467,8 @@ def dashboard_today(scope: Scope, with_parks: bool = True, ranking_by: str = "co
     t = Today(tz=tz, day=day, income=money.total, parts=money.parts(), by_method=money.by_method())
     t.cars_in = fg.cars_in(ids, f).get(None, 0)
     t.cars_out = fg.cars_out(ids, f).get(None, 0)
-    t.spaces = sum(fg.spaces(ids).values())
+    spaces = fg.spaces(ids)
+    t.spaces = sum(spaces.values())
     t.parked = fg.parked_now(ids, None).get(None, 0)
     t.pass_holders = _count(MonthlyPass, scope.clause(MonthlyPass), MonthlyPass.state == "active",
                             MonthlyPass.starts_on <= day, MonthlyPass.ends_on >= day)
@@ -477,9 +479,9 @@ def dashboard_today(scope: Scope, with_parks: bool = True, ranking_by: str = "co
     ranked = sorted(((k, v.total) for k, v in fg.income(ids, f, by).items()), key=lambda kv: -kv[1])[:10]
     labels = _labels(by, [k for k, _ in ranked if k is not None])
     t.ranking = [{"key": k, "label": labels.get(k, _none_label(ranking_by)), "amount": s} for k, s in ranked]
-    t.hours = hourly_traffic(scope, f)["slots"]
+    t.hours = hourly_traffic(scope, f, spaces)["slots"]
     if with_parks:
-        t.parks = park_table(scope, f, ids)
+        t.parks = park_table(scope, f, ids, spaces)
     return t
 
 
@@ -487,12 +489,12 @@ def _count(model, *where) -> int:
     return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def park_table(scope: Scope, f: Filters, ids: list[int], limit: int = 200) -> list[dict]:
+def park_table(scope: Scope, f: Filters, ids: list[int], spaces: dict | None = None, limit: int = 200) -> list[dict]:
     """Per park of the node: today's income incl. pass sales and by method, cars in, spaces, cars parked
-    now (free, occupancy), each from its figure function."""
+    now (free, occupancy), each from its figure function (`spaces`: fg.spaces(ids), when the caller has it)."""
     money = fg.income(ids, f, "park")
     cars = fg.cars_in(ids, f, "park")
-    space = fg.spaces(ids)
+    space = fg.spaces(ids) if spaces is None else spaces
     parked = fg.parked_now(ids, "park")
     parks = db.session.execute(select(Park.id, Park.name, Park.kind, OperatingGroup.name).join(
         OperatingGroup, OperatingGroup.id == Park.group_id).where(Park.id.in_(ids)).order_by(Park.name)

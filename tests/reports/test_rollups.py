@@ -23,7 +23,8 @@ from tests.reports.test_figures_agree import TZ, _iso, _park_ids, _street_stay, 
 from tests.sync.conftest import site  # noqa: F401
 
 FIGURES = [(fg.income, fg._income_raw), (fg.cars_in, fg._cars_in_raw), (fg.cars_out, fg._cars_out_raw),
-           (fg.closed_orders, fg._closed_raw), (fg.unpaid, fg._unpaid_raw), (fg.arrears, fg._arrears_raw)]
+           (fg.traffic, fg._traffic_raw), (fg.closed_orders, fg._closed_raw), (fg.unpaid, fg._unpaid_raw),
+           (fg.arrears, fg._arrears_raw)]
 GROUPINGS = [None, "park", "collector", "day", "month", "group", ("park", "day"), ("collector", "day")]
 
 
@@ -90,9 +91,13 @@ def test_cars_by_hour_read_the_hourly_rollup_and_equal_the_raw_rows(history, db,
     f = fg.Filters(today - timedelta(days=4), today)
     for by in (("day", "hour"), "hour", ("park", "hour"), ("group", "day", "hour")):
         assert rollups.plan(ids, f.date_from, f.date_to, f.tz, by, by_hour=True) is not None, by
-        for figure, raw in ((fg.cars_in, fg._cars_in_raw), (fg.cars_out, fg._cars_out_raw)):
+        for figure, raw in ((fg.cars_in, fg._cars_in_raw), (fg.cars_out, fg._cars_out_raw),
+                            (fg.traffic, fg._traffic_raw)):
             got, want = figure(ids, f, by), raw(ids, f, by)
-            assert got == want and sum(want.values()), (figure.__name__, by)
+            assert got == want and any(want.values()), (figure.__name__, by)
+        moved = fg.traffic(ids, f, by)  # both counts of one scan, each equal to its own figure
+        assert {k: t.cars_in for k, t in moved.items() if t.cars_in} == fg.cars_in(ids, f, by)
+        assert {k: t.cars_out for k, t in moved.items() if t.cars_out} == fg.cars_out(ids, f, by)
     assert rollups.plan(ids, f.date_from, f.date_to, f.tz, ("collector", "hour"), by_hour=True) is None
     from app.reports import queries as q
     from app.tenancy.scope import Scope
