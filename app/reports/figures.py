@@ -30,8 +30,8 @@ NORMAL_KINDS = (FEE, PREPAY, REFUND)
 PARKING_KINDS = NORMAL_KINDS + (RECOVERY,)
 ALL_KINDS = PARKING_KINDS + (PASS_SALE,)
 
-__all__ = ["Filters", "Income", "income", "cars_in", "cars_out", "closed_orders", "parked_now", "parked_at",
-           "spaces", "occupancy", "traffic", "turnover", "unpaid", "arrears", "recovery_rate", "online_rates"]
+__all__ = ["Filters", "Income", "income", "cars_in", "cars_out", "traffic", "closed_orders", "parked_now", "parked_at",
+           "parked_at_start", "spaces", "occupancy", "turnover", "unpaid", "arrears", "recovery_rate", "online_rates"]
 
 
 @dataclass(frozen=True)
@@ -440,6 +440,18 @@ def parked_at(ids: list[int], at: datetime, tz: str = "Asia/Shanghai") -> int:
         moved = traffic(ids, whole).get(None, Traffic())
         ins, outs = ins + moved.cars_in, outs + moved.cars_out
     return sum(parked_now(ids, None).values()) - ins + outs
+
+
+def parked_at_start(ids: list[int], f: Filters, moved: dict) -> int:
+    """parked_at(ids, f.start, f.tz) for a caller holding the period's cars in and out (`moved`: traffic(ids,
+    f, by), any grouping). A period reaching today counts back from now over them, and over the few rows
+    dated after it (clocks ahead), rather than counting its orders a second time."""
+    if f.date_to < datetime.now(f.zone).date():
+        return parked_at(ids, f.start, f.tz)
+    later_in, later_out = _moved_between(ids, f.end, None)
+    cars_in = later_in + sum(t.cars_in for t in moved.values())
+    cars_out = later_out + sum(t.cars_out for t in moved.values())
+    return sum(parked_now(ids, None).values()) - cars_in + cars_out
 
 
 def _parked_at_raw(ids: list[int], at: datetime) -> int:

@@ -356,7 +356,7 @@ def hourly_traffic(scope: Scope, f: Filters, spaces: dict | None = None) -> dict
     (`spaces`: fg.spaces of the same parks, when the caller has them)."""
     ids = park_ids(scope, f)
     moved = fg.traffic(ids, f, ("day", "hour"))
-    parked = fg.parked_at(ids, f.start, f.tz)
+    parked = fg.parked_at_start(ids, f, moved) if ids else 0
     now_local = utcnow().astimezone(f.zone)
     slots = []
     for d in f.days():

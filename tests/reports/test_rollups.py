@@ -110,6 +110,10 @@ def test_cars_by_hour_read_the_hourly_rollup_and_equal_the_raw_rows(history, db,
     finally:
         app.config["ROLLUPS_READ"] = True
     assert any(s["in"] for s in rolled["slots"] if s["day"] < today)
+    assert rolled["slots"][0]["parked"] == fg._parked_at_raw(ids, f.start)  # counted back over the hours
+    yesterday = fg.Filters(today - timedelta(days=3), today - timedelta(days=1))
+    assert fg.parked_at_start(ids, yesterday, fg.traffic(ids, yesterday, "day")) == fg._parked_at_raw(
+        ids, yesterday.start)  # a period before today: from now over the rollups
 
 
 def test_cars_parked_at_an_instant_count_back_from_now_and_equal_every_order_entered_before(history, db):  # noqa: F811
