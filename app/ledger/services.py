@@ -47,8 +47,13 @@ _COLUMNS = LedgerPosting.__slots__
 
 def post(posting: LedgerPosting) -> None:
     """Write one movement in the caller's transaction: a plain INSERT, as nothing reads the row back as an
-    object (the ORM's unit of work costs a handheld's request more than the statement does)."""
-    execute_core(_INSERT, posting.row())
+    object (the ORM's unit of work costs a handheld's request more than the statement does). In a device
+    write, a movement without a provider's trade rides on the write's closing insert (app.core.bulk): one
+    statement less on the kerb's settlement. A trade is written at once, where its unique rule may refuse it."""
+    row = posting.row()
+    if posting.trade_no is None and bulk.ride(_TABLE, [row]):
+        return
+    execute_core(_INSERT, row)
 
 
 def post_many(postings: list[LedgerPosting]) -> None:

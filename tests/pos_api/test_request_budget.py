@@ -48,8 +48,12 @@ def test_a_car_cycle_stays_within_its_query_budget(street, app, tree):
     assert response.status_code == 200 and due == 400
     # were 12, 6 and 11 (the ledger row included), then 7, 3 and 7, then 7, 2 and 6 (sensor read apart),
     # then 6, 2 and 6, then 5, 2 and 5 (collector settings read with the token), then 4, 2 and 5 (the
-    # checks with the berth's lock)
-    assert (len(car_in), len(quote), len(settle)) == (4, 2, 5), (car_in, quote, settle)
+    # checks with the berth's lock), then on PostgreSQL 4, 2 and 4 (the fee's ledger row riding on the
+    # first answer's insert)
+    riding = _db.engine.dialect.name == "postgresql"
+    assert (len(car_in), len(quote), len(settle)) == (4, 2, 4 if riding else 5), (car_in, quote, settle)
+    if riding:
+        assert "INSERT INTO ledger_entries" in settle[-1] and "INSERT INTO idempotent_requests" in settle[-1]
 
 
 def test_a_managers_settings_edit_applies_to_the_next_request(street, tree, client_as):
