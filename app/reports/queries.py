@@ -352,7 +352,8 @@ def berth_totals(rows, f: Filters) -> dict:
 
 def hourly_traffic(scope: Scope, f: Filters, spaces: dict | None = None) -> dict:
     """Cars in and out per (local day, hour) and the cars parked at the start of each hour, from the cars
-    in and out by hour and one count of cars already parked when the range starts; the spaces beside
+    in and out by hour and one count of cars already parked when the range starts; the period's cars in and
+    out (`moved`: an fg.Traffic, equal to cars_in and cars_out of the period) and the spaces beside
     (`spaces`: fg.spaces of the same parks, when the caller has them)."""
     ids = park_ids(scope, f)
     moved = fg.traffic(ids, f, ("day", "hour"))
@@ -366,7 +367,8 @@ def hourly_traffic(scope: Scope, f: Filters, spaces: dict | None = None) -> dict
             hour = moved.get((d, h), fg.Traffic())
             slots.append({"day": d, "hour": h, "parked": parked, "in": hour.cars_in, "out": hour.cars_out})
             parked += hour.cars_in - hour.cars_out
-    return {"slots": slots, "berths": sum((fg.spaces(ids) if spaces is None else spaces).values())}
+    total = fg.Traffic(sum(t.cars_in for t in moved.values()), sum(t.cars_out for t in moved.values()))
+    return {"slots": slots, "moved": total, "berths": sum((fg.spaces(ids) if spaces is None else spaces).values())}
 
 
 # averages over the days of the range, so numbers with decimals, not counts
@@ -465,8 +467,6 @@ def dashboard_today(scope: Scope, with_parks: bool = True, ranking_by: str = "co
     ids = park_ids(scope)
     money = fg.income(ids, f).get(None) or Income()
     t = Today(tz=tz, day=day, income=money.total, parts=money.parts(), by_method=money.by_method())
-    t.cars_in = fg.cars_in(ids, f).get(None, 0)
-    t.cars_out = fg.cars_out(ids, f).get(None, 0)
     spaces = fg.spaces(ids)
     t.spaces = sum(spaces.values())
     t.parked = fg.parked_now(ids, None).get(None, 0)
@@ -479,7 +479,8 @@ def dashboard_today(scope: Scope, with_parks: bool = True, ranking_by: str = "co
     ranked = sorted(((k, v.total) for k, v in fg.income(ids, f, by).items()), key=lambda kv: -kv[1])[:10]
     labels = _labels(by, [k for k, _ in ranked if k is not None])
     t.ranking = [{"key": k, "label": labels.get(k, _none_label(ranking_by)), "amount": s} for k, s in ranked]
-    t.hours = hourly_traffic(scope, f, spaces)["slots"]
+    traffic = hourly_traffic(scope, f, spaces)  # today's cars in and out by hour, and in all
+    t.hours, t.cars_in, t.cars_out = traffic["slots"], traffic["moved"].cars_in, traffic["moved"].cars_out
     if with_parks:
         t.parks = park_table(scope, f, ids, spaces)
     return t

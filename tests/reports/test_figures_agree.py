@@ -311,6 +311,7 @@ def _check_usage_reports(sql, scope, params, days):
     assert traffic["berths"] == spaces
     assert sum(s["in"] for s in traffic["slots"]) == cars_in
     assert sum(s["out"] for s in traffic["slots"]) == sql.closed()[0]
+    assert (traffic["moved"].cars_in, traffic["moved"].cars_out) == (cars_in, sql.closed()[0])
     assert traffic["slots"][0]["parked"] == sql.parked_at_start()
     rows = compute(BY_NAME["occupancy"], scope, params)[2]
     for row in rows:
