@@ -27,15 +27,20 @@ LEFT_AGO = timedelta(minutes=20)  # the cars paid for have left a while ago
 
 
 def _open_order(park_name: str, segment_name: str) -> tuple[Park, ParkingOrder] | None:
+    """The segment's longest-parked car with a fee due when it left: whatever the hour of the demo, not a stay
+    still within its free minutes or prepaid in full (a fee only grows, so it is due a moment later too)."""
     park = db.session.scalar(select(Park).where(Park.name == park_name))
     if park is None:
         return None
-    order = db.session.scalar(select(ParkingOrder).join(BerthSegment, BerthSegment.id == ParkingOrder.segment_id)
-                              .where(ParkingOrder.park_id == park.id, BerthSegment.name == segment_name,
-                                     ParkingOrder.state == OrderState.OPEN.value,
-                                     ParkingOrder.entered_at < utcnow() - 2 * LEFT_AGO)
-                              .order_by(ParkingOrder.entered_at))
-    return (park, order) if order is not None else None
+    left = utcnow() - LEFT_AGO
+    for order in db.session.scalars(select(ParkingOrder).join(BerthSegment, BerthSegment.id == ParkingOrder.segment_id)
+                                    .where(ParkingOrder.park_id == park.id, BerthSegment.name == segment_name,
+                                           ParkingOrder.state == OrderState.OPEN.value,
+                                           ParkingOrder.entered_at < left - LEFT_AGO)
+                                    .order_by(ParkingOrder.entered_at)):
+        if orders.quote_order(order, left, park).due_fen > 0:
+            return park, order
+    return None
 
 
 def _on_duty(park: Park, order: ParkingOrder, collector: Staff | None) -> None:
