@@ -237,3 +237,18 @@ def test_demo_shows_a_phone_payment_a_refund_and_a_reconciliation(demo, app, log
     assert result.matched >= 2 and {d["flag"] for d in result.differences} == {"settled_already"}
     page = login(app.test_client(), "city1", DEMO_PASSWORD).get(f"/payments/reconciliations/{result.id}")
     assert page.status_code == 200 and 'data-kind="paid_not_booked"' in page.get_data(as_text=True)
+
+
+def test_the_car_paid_by_phone_has_a_fee_due_at_any_hour(demo):
+    """At some hours the segment's longest-parked car had prepaid in full, and the seed stopped on 'nothing
+    due': the demo takes the longest-parked car with a fee due."""
+    from app.orders.services import quote_order
+    from app.payments.demo import LEFT_AGO, _open_order
+
+    park, first = _open_order("Central Street", "Central South")
+    first.prepaid_fen = 1_000_000  # the same car, prepaid in full
+    demo.session.flush()
+    found = _open_order("Central Street", "Central South")
+    assert found is not None and found[1].id != first.id
+    assert found[1].entered_at >= first.entered_at
+    assert quote_order(found[1], utcnow() - LEFT_AGO, park).due_fen > 0
