@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import record, snapshot
+from app.core.bulk import insert_ignore
 from app.core.errors import Conflict, Invalid, NotFound
 from app.core.types import utcnow
 from app.extensions import db
@@ -141,11 +142,12 @@ def _invalidate() -> None:
 
 
 def alliance_park(park_id: int) -> AlliancePark:
+    """The park's standing at the alliance, made on first need. Two workers delivering two messages of a new
+    park at once both make it: the second insert is skipped (it waits for the first), not a failed delivery."""
     found = db.session.scalar(select(AlliancePark).where(AlliancePark.park_id == park_id))
     if found is None:
-        found = AlliancePark(park_id=park_id, state=NOT_UPLOADED)
-        db.session.add(found)
-        db.session.flush()
+        db.session.execute(insert_ignore(AlliancePark.__table__).values(park_id=park_id, state=NOT_UPLOADED))
+        found = db.session.scalars(select(AlliancePark).where(AlliancePark.park_id == park_id)).one()
     return found
 
 

@@ -146,3 +146,31 @@ def test_a_payment_of_our_member_elsewhere_is_an_expense(tree, db, sim, client_a
     assert client.post("/alliance/v1/notify", json=notice).get_json() == {"state": 1}
     [record] = db.session.scalars(select(AllianceRecord)).all()
     assert (record.direction, record.amount_fen, record.park_name) == ("expense", 1250, "Other vendor park")
+
+
+def test_two_workers_making_a_new_parks_standing_at_once_both_deliver(app, tree, pg):
+    """Two workers deliver two messages of a park the alliance has not seen: each makes its standing in its
+    own transaction; the second waits for the first and takes its row instead of failing the delivery."""
+    import threading
+
+    park_id = tree.p1.id
+    barrier, ids, errors = threading.Barrier(2), [], []
+
+    def deliver():
+        with app.app_context():
+            try:
+                barrier.wait()
+                ids.append(alliance.alliance_park(park_id).id)
+                pg.session.commit()
+            except Exception as exc:  # noqa: BLE001  (a failed delivery is what the test looks for)
+                errors.append(exc)
+            finally:
+                pg.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors and len(ids) == 2 and ids[0] == ids[1]
+    assert len(pg.session.scalars(select(AlliancePark).where(AlliancePark.park_id == park_id)).all()) == 1
